@@ -1,0 +1,55 @@
+"""The store protocols. Implementations live in the stage that owns them
+(``ingest.historystores``, ``dispatch.orderstores``) and all pass one contract suite."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from lifesign.alerts import EpisodeKey
+from lifesign.readings import ReadingBatch
+from lifesign.workorders import LedgerEntry, OrderStatus, Outcome, WorkOrder
+
+
+class HistoryStore(Protocol):
+    def write(self, batch: ReadingBatch) -> int:
+        """Store readings durably before returning; one point per (meter, ts).
+
+        Returns how many points were new (duplicates are kept once, silently)."""
+        ...
+
+    def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
+        """Readings with start <= ts < end, sorted by (meter, ts)."""
+        ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class WorkOrderStore(Protocol):
+    def open_order(
+        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float]
+    ) -> tuple[WorkOrder, bool]:
+        """Open the order for an episode, or return the existing one (created=False)."""
+        ...
+
+    def get(self, order_id: int) -> WorkOrder: ...
+
+    def find(self, key: EpisodeKey) -> WorkOrder | None: ...
+
+    def active_for(self, household_id: str, rule: str) -> WorkOrder | None: ...
+
+    def list(self, statuses: frozenset[OrderStatus] | None = None) -> list[WorkOrder]: ...
+
+    def transition(
+        self, order_id: int, status: OrderStatus, at: float, actor: str,
+        note: str = "", outcome: Outcome | None = None,
+    ) -> WorkOrder: ...
+
+    def escalate(self, order_id: int, level: int, assignee: str, at: float, note: str = "") -> WorkOrder: ...
+
+    def record_usage_resumed(self, order_id: int, at: float) -> WorkOrder: ...
+
+    def ledger(self, order_id: int | None = None) -> list[LedgerEntry]: ...
+
+    def close(self) -> None: ...

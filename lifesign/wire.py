@@ -1,0 +1,196 @@
+"""MQTT topics and payload formats, shared by gateways (simulators), ingest and dispatch.
+
+Readings arrive on ``lifesign/v1/readings/{gateway_id}`` as JSON, in one of three shapes:
+
+* single reading: ``{"meter": "W-0001", "ts": 1763700000, "value": 12.345}``
+* row batch: ``{"readings": [{"meter": "W-0001", "ts": 1763700000, "value": 12.345}, ...]}``
+* columnar batch: ``{"meters": ["W-0001", "E-0001"], "ts": 1763700000, "values": [12.345, 873.20]}``
+  (``ts`` is one time for all readings, or a list as long as ``meters``)
+
+``ts`` is epoch seconds, epoch milliseconds (any number above 1e11) or an RFC 3339
+text; ``value`` is the meter's cumulative register (m³ water and gas, kWh electricity).
+Decoding never raises: every reading that fails a check becomes a :class:`Rejection`
+with a reason, and the good readings of the same message are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+
+from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
+
+TOPIC_ROOT = "lifesign/v1"
+READINGS_SUBSCRIPTION = f"{TOPIC_ROOT}/readings/+"
+
+
+def readings_topic(gateway_id: str) -> str:
+    return f"{TOPIC_ROOT}/readings/{gateway_id}"
+
+
+def rejected_topic(gateway_id: str) -> str:
+    return f"{TOPIC_ROOT}/_rejected/{gateway_id}"
+
+
+def workorders_topic(worker_id: str) -> str:
+    return f"{TOPIC_ROOT}/workorders/{worker_id}"
+
+
+def gateway_of(topic: str) -> str | None:
+    """The gateway id in a readings topic, or None if the topic is not one."""
+    prefix = f"{TOPIC_ROOT}/readings/"
+    if not topic.startswith(prefix):
+        return None
+    rest = topic[len(prefix):]
+    return rest if rest and "/" not in rest else None
+
+
+class Reason:
+    """Why a reading was rejected: the label on counters and dead letters."""
+
+    MALFORMED_JSON = "malformed_json"
+    BAD_SHAPE = "bad_shape"
+    UNKNOWN_METER = "unknown_meter"
+    WRONG_GATEWAY = "wrong_gateway"
+    BAD_TIMESTAMP = "bad_timestamp"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    BAD_VALUE = "bad_value"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    detail: str
+    #: the offending part of the payload, as far as it could be read
+    item: Any = None
+
+
+@dataclass
+class Decoded:
+    batch: ReadingBatch
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DecodePolicy:
+    #: readings further than this in the future of the clock are rejected (gateway clock skew)
+    max_future_s: float = 300.0
+
+
+def _parse_ts(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, (int, float)):
+        ts = float(raw)
+        if not math.isfinite(ts) or ts <= 0:
+            return None
+        return ts / 1000.0 if ts > 1e11 else ts
+    if isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:  # RFC 3339 requires an offset; a bare local time is ambiguous
+            return None
+        return parsed.timestamp()
+    return None
+
+
+def _value_ok(raw: Any) -> bool:
+    return type(raw) in (int, float) and math.isfinite(raw) and raw >= 0
+
+
+class ReadingDecoder:
+    """Turns a payload from one gateway's topic into a batch plus rejections."""
+
+    def __init__(self, registry: Registry, policy: DecodePolicy | None = None) -> None:
+        self.registry = registry
+        self.policy = policy or DecodePolicy()
+
+    def decode(self, payload: bytes, gateway_id: str, now: float) -> Decoded:
+        try:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            return Decoded(ReadingBatch.empty(), [Rejection(Reason.MALFORMED_JSON, str(exc), _excerpt(payload))])
+        if isinstance(doc, dict) and "meters" in doc:
+            return self._columnar(doc, gateway_id, now)
+        if isinstance(doc, dict) and "readings" in doc:
+            rows = doc["readings"]
+            if not isinstance(rows, list):
+                return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'readings' must be a list", doc)])
+            return self._rows(rows, gateway_id, now)
+        if isinstance(doc, dict) and "meter" in doc:
+            return self._rows([doc], gateway_id, now)
+        return Decoded(
+            ReadingBatch.empty(),
+            [Rejection(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or {'meters': [...], 'ts': ..., 'values': [...]}", _excerpt(payload))],
+        )
+
+    def _check(self, meter: Any, ts_raw: Any, value: Any, gateway: int | None, now: float) -> tuple[int, float] | Rejection:
+        item = {"meter": meter, "ts": ts_raw, "value": value}
+        index = self.registry.meter_index.get(meter, -1) if isinstance(meter, str) else -1
+        if index < 0:
+            return Rejection(Reason.UNKNOWN_METER, f"meter {meter!r} is not registered", item)
+        if gateway is None or int(self.registry.meter_gateway[index]) != gateway:
+            return Rejection(Reason.WRONG_GATEWAY, f"meter {meter!r} is not bound to this gateway", item)
+        ts = _parse_ts(ts_raw)
+        if ts is None:
+            return Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {ts_raw!r}", item)
+        if ts > now + self.policy.max_future_s:
+            return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {ts_raw!r} is {ts - now:.0f} s ahead of the clock", item)
+        if not _value_ok(value):
+            return Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {value!r}", item)
+        return index, ts
+
+    def _rows(self, rows: list[Any], gateway_id: str, now: float) -> Decoded:
+        gateway = self.registry.gateway_index.get(gateway_id)
+        meters: list[int] = []
+        times: list[float] = []
+        values: list[float] = []
+        rejections: list[Rejection] = []
+        for row in rows:
+            if not isinstance(row, dict):
+                rejections.append(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
+                continue
+            checked = self._check(row.get("meter"), row.get("ts"), row.get("value"), gateway, now)
+            if isinstance(checked, Rejection):
+                rejections.append(checked)
+                continue
+            meters.append(checked[0])
+            times.append(checked[1])
+            values.append(float(row["value"]))
+        return Decoded(ReadingBatch.of(meters, times, values), rejections)
+
+    def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float) -> Decoded:
+        meters, ts, values = doc.get("meters"), doc.get("ts"), doc.get("values")
+        if not isinstance(meters, list) or not isinstance(values, list) or len(meters) != len(values):
+            return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", _excerpt(orjson.dumps(doc)))])
+        if isinstance(ts, list):
+            if len(ts) != len(meters):
+                return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", _excerpt(orjson.dumps(doc)))])
+            times = ts
+        else:
+            times = [ts] * len(meters)
+        return self._rows([{"meter": m, "ts": t, "value": v} for m, t, v in zip(meters, times, values)], gateway_id, now)
+
+
+def _excerpt(payload: bytes, limit: int = 512) -> str:
+    return payload[:limit].decode("utf-8", errors="replace")
+
+
+def encode_columnar(meter_ids: list[str], ts: float, values: np.ndarray | list[float]) -> bytes:
+    """The columnar batch a gateway sends for one reporting round."""
+    return orjson.dumps({"meters": meter_ids, "ts": ts, "values": [round(float(v), 4) for v in values]})
+
+
+def encode_rejection(gateway_id: str, rejection: Rejection, at: float) -> bytes:
+    return orjson.dumps(
+        {"gateway": gateway_id, "reason": rejection.reason, "detail": rejection.detail, "item": rejection.item, "at": at},
+        default=str,
+    )

@@ -1,0 +1,1 @@
+"""Ingest: MQTT readings → history store → sinks (the detector), acked only after the write."""

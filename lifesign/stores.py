@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Protocol
 
 from lifesign.alerts import EpisodeKey
@@ -50,6 +51,7 @@ class WorkOrderStore(Protocol):
 
     def record_usage_resumed(self, order_id: int, at: float) -> WorkOrder: ...
 
-    def ledger(self, order_id: int | None = None) -> list[LedgerEntry]: ...
+    # builtins.list: inside this class `list` is the method above
+    def ledger(self, order_id: int | None = None) -> builtins.list[LedgerEntry]: ...
 
     def close(self) -> None: ...

@@ -4,7 +4,7 @@
 
     activity:                    # what counts as a sign of life
       water: {min_delta_m3: 0.001}        # one register step (1 L)
-      electricity: {min_power_w: 150}     # average power above fridge + standby
+      electricity: {min_power_w: 150, resolution_kwh: 0.01}  # average power above fridge + standby
       gas: {min_delta_m3: 0.001}
     defaults:
       no_usage: {hours: 12}
@@ -37,6 +37,9 @@ class NoUsageSettings:
 class ActivitySettings:
     water_min_delta_m3: float = 0.001
     electricity_min_power_w: float = 150.0
+    #: one register step; an increase of one step is never activity on its own, because
+    #: a fridge alone moves the register one step every few minutes
+    electricity_resolution_kwh: float = 0.01
     gas_min_delta_m3: float = 0.001
 
 
@@ -100,7 +103,10 @@ def _activity(node: ConfigNode) -> ActivitySettings:
     if "water" in per_utility:
         kwargs["water_min_delta_m3"] = per_utility["water"].mapping(["min_delta_m3"], required=["min_delta_m3"])["min_delta_m3"].number(gt=0)
     if "electricity" in per_utility:
-        kwargs["electricity_min_power_w"] = per_utility["electricity"].mapping(["min_power_w"], required=["min_power_w"])["min_power_w"].number(gt=0)
+        electricity = per_utility["electricity"].mapping(["min_power_w", "resolution_kwh"], required=["min_power_w"])
+        kwargs["electricity_min_power_w"] = electricity["min_power_w"].number(gt=0)
+        if "resolution_kwh" in electricity:
+            kwargs["electricity_resolution_kwh"] = electricity["resolution_kwh"].number(ge=0)
     if "gas" in per_utility:
         kwargs["gas_min_delta_m3"] = per_utility["gas"].mapping(["min_delta_m3"], required=["min_delta_m3"])["min_delta_m3"].number(gt=0)
     return ActivitySettings(**kwargs)

@@ -44,6 +44,9 @@ class WorkOrder:
     outcome: Outcome | None = None
     usage_resumed_at: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    #: the worker who covers the household and got the order first (escalation level 0);
+    #: ``assignee`` is whoever holds it now
+    responsible: str = ""
 
     @property
     def household_id(self) -> str:

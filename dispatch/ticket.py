@@ -1,0 +1,150 @@
+"""The ticket a person reads: all it takes to act on a work order, in one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from lifesign.grid import Household, Tier, Utility
+from lifesign.workorders import WorkOrder
+
+SUGGESTED_ACTION: dict[Tier, str] = {
+    Tier.RED: "Call the resident now; if no answer, go to the door within 30 minutes.",
+    Tier.YELLOW: (
+        "Call the resident within 1 hour; if no answer, call the emergency contact "
+        "and go to the door within 2 hours."
+    ),
+    Tier.GREEN: (
+        "Call the resident today; if no answer, call the emergency contact "
+        "and visit before the end of the day."
+    ),
+}
+
+RULE_TITLES: dict[str, str] = {"no_usage": "No utility usage"}
+
+_UTILITIES = (Utility.WATER, Utility.ELECTRICITY, Utility.GAS)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    title: str
+    #: multi-line, for the console and for phone apps that only show text
+    text: str
+    #: the structured fields of the MQTT JSON payload
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"title": self.title, **self.fields, "text": self.text}
+
+
+def utc_offset_label(tz_offset_hours: float) -> str:
+    """
+    >>> utc_offset_label(8), utc_offset_label(5.5), utc_offset_label(-3), utc_offset_label(0)
+    ('UTC+8', 'UTC+5:30', 'UTC-3', 'UTC+0')
+    """
+    sign = "-" if tz_offset_hours < 0 else "+"
+    minutes = round(abs(tz_offset_hours) * 60)
+    hours, rest = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def local_time(epoch_s: float, tz_offset_hours: float) -> str:
+    """
+    >>> local_time(0, 8)
+    '1970-01-01 08:00'
+    """
+    tz = timezone(timedelta(hours=tz_offset_hours))
+    return datetime.fromtimestamp(epoch_s, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float = 8) -> Ticket:
+    if household.household_id != order.household_id:
+        raise ValueError(
+            f"household must be the order's household {order.household_id!r}, "
+            f"got {household.household_id!r}"
+        )
+    tz = utc_offset_label(tz_offset_hours)
+    resident, address = household.resident, household.address
+    tier = Tier(order.tier) if order.tier in {t.value for t in Tier} else household.tier
+    evidence = order.evidence
+    rule_title = RULE_TITLES.get(order.rule, order.rule)
+
+    last_activity: dict[str, dict[str, Any] | None] = {}
+    activity_lines = []
+    for utility in _UTILITIES:
+        at = evidence.get(f"last_usage_{utility.value}")
+        if at is None:
+            last_activity[utility.value] = None
+            activity_lines.append(f"  {utility.value + ':':<13} no data")
+        else:
+            last_activity[utility.value] = {"at": at, "local": local_time(at, tz_offset_hours)}
+            activity_lines.append(f"  {utility.value + ':':<13} {local_time(at, tz_offset_hours)}")
+
+    silence_h = _hours(evidence.get("confirmed_silence_s"))
+    threshold_h = _hours(evidence.get("threshold_s"))
+    if silence_h is not None and threshold_h is not None:
+        silence_text = f"{silence_h:.1f} h confirmed silence (threshold {threshold_h:.1f} h)"
+    elif silence_h is not None:
+        silence_text = f"{silence_h:.1f} h confirmed silence"
+    else:
+        silence_text = "not given"
+
+    title = (
+        f"[{tier.value.upper()}] {rule_title}: {resident.name} ({resident.age}), "
+        f"bldg {address.building} unit {address.unit} room {address.room}"
+    )
+    action = SUGGESTED_ACTION[tier]
+    opened_local = local_time(order.opened_at, tz_offset_hours)
+    lines = [
+        f"Work order #{order.order_id}  {title}",
+        f"Address:        {address}",
+        f"Resident:       {resident.name}, age {resident.age}, tier {tier.value}",
+        f"Phone:          {resident.phone}",
+        f"Emergency:      {resident.emergency_contact}",
+        f"Rule:           {order.rule} ({rule_title})",
+        f"Silence:        {silence_text}",
+        f"Last activity ({tz}):",
+        *activity_lines,
+        f"Opened:         {opened_local} ({tz})",
+        f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
+        f"Suggested:      {action}",
+        f"Episode:        {order.key.as_text()}",
+    ]
+    fields: dict[str, Any] = {
+        "order_id": order.order_id,
+        "episode": order.key.as_text(),
+        "household_id": order.household_id,
+        "rule": order.rule,
+        "tier": tier.value,
+        "status": order.status.value,
+        "assignee": order.assignee,
+        "escalation_level": order.escalation_level,
+        "opened_at": order.opened_at,
+        "opened_at_local": opened_local,
+        "utc_offset": tz,
+        "address": {
+            "full": str(address),
+            "community": address.community,
+            "grid": address.grid,
+            "building": address.building,
+            "unit": address.unit,
+            "room": address.room,
+        },
+        "resident": {
+            "name": resident.name,
+            "age": resident.age,
+            "tier": household.tier.value,
+            "phone": resident.phone,
+            "emergency_contact": resident.emergency_contact,
+        },
+        "last_activity": last_activity,
+        "confirmed_silence_h": None if silence_h is None else round(silence_h, 2),
+        "threshold_h": None if threshold_h is None else round(threshold_h, 2),
+        "suggested_action": action,
+    }
+    return Ticket(title=title, text="\n".join(lines), fields=fields)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600.0

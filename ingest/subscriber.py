@@ -1,0 +1,328 @@
+"""MQTT → history store → sinks, with the broker ack sent only after the durable write.
+
+The paho network thread does as little as possible: ``on_message`` appends the
+message to a list (a per-message queue hand-off halves paho's throughput). One
+worker thread takes the whole list, decodes every message, writes the good
+readings of all of them as one columnar batch, hands the batch to the sinks
+(the detector state), and only then acks the messages to the broker. A crash
+anywhere before the ack leaves the messages unacked in our persistent session,
+so the broker delivers them again: at-least-once, and the store keeps one point
+per (meter, ts), so a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ingest.counters import IngestCounters
+from lifesign.clock import Clock
+from lifesign.readings import ReadingBatch, ReadingSink
+from lifesign.site import BrokerSettings
+from lifesign.stores import HistoryStore
+from lifesign.wire import (
+    READINGS_SUBSCRIPTION,
+    ReadingDecoder,
+    Reason,
+    Rejection,
+    encode_rejection,
+    gateway_of,
+    rejected_topic,
+)
+
+log = logging.getLogger(__name__)
+
+#: dead-letter "gateway" for a message whose topic names none
+UNKNOWN_GATEWAY = "_unknown"
+
+
+class _Delivery(NamedTuple):
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    #: the connection it arrived on: a message id means nothing on another connection
+    connection: int
+
+
+def _excerpt(payload: bytes, limit: int = 512) -> str:
+    return payload[:limit].decode("utf-8", errors="replace")
+
+
+class MqttIngestor:
+    """Subscribes to every gateway's readings topic and feeds the store and the sinks.
+
+    Runs once: ``start()``, then ``stop()``; to run again, build a new one with the
+    same ``broker.client_id`` and it picks up the broker's session.
+    """
+
+    def __init__(
+        self,
+        broker: BrokerSettings,
+        decoder: ReadingDecoder,
+        store: HistoryStore,
+        sinks: Sequence[ReadingSink],
+        clock: Clock,
+        *,
+        client_factory: Callable[[], mqtt.Client] | None = None,
+        counters: IngestCounters | None = None,
+        max_batch_messages: int = 1000,
+    ) -> None:
+        if max_batch_messages < 1:
+            raise ValueError(f"max_batch_messages must be >= 1, got {max_batch_messages}")
+        self._broker = broker
+        self._decoder = decoder
+        self._store = store
+        self._sinks = tuple(sinks)
+        self._clock = clock
+        self._max_batch = max_batch_messages
+        self.counters = counters or IngestCounters()
+
+        self._client = client_factory() if client_factory is not None else self._new_client()
+        # Even an injected client must not ack on receipt: the ack is ours to send.
+        self._client.manual_ack_set(True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+        lock = threading.Lock()
+        self._work_ready = threading.Condition(lock)
+        self._idle = threading.Condition(lock)
+        self._pending: list[_Delivery] = []
+        self._in_process = 0
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+        self._subscribed = threading.Event()
+        # Guards the connection number against on_disconnect while the worker acks.
+        self._connection_lock = threading.Lock()
+        self._connection = 0
+
+    def _new_client(self) -> mqtt.Client:
+        # MQTT 3.1.1: paho receives about twice as fast as with MQTT 5. A fixed
+        # client id and clean_session=False make the broker keep our subscription
+        # and the unacked messages while we restart.
+        return mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._broker.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self) -> None:
+        """Connect, start paho's network thread and the worker."""
+        if self._worker is not None:
+            raise RuntimeError(f"ingestor {self._broker.client_id!r} is already started")
+        if self._broker.username:
+            self._client.username_pw_set(self._broker.username, self._broker.password)
+        self._client.reconnect_delay_set(1, 30)
+        self._worker = threading.Thread(
+            target=self._run, name=f"ingest-{self._broker.client_id}", daemon=True
+        )
+        self._worker.start()
+        try:
+            self._client.connect(
+                self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s
+            )
+        except OSError as exc:
+            self._stop_worker()
+            raise ConnectionError(
+                f"broker.host:port {self._broker.host}:{self._broker.port} does not accept MQTT connections: {exc}"
+            ) from exc
+        self._client.loop_start()
+
+    def wait_subscribed(self, timeout: float | None = None) -> bool:
+        """True once the broker has granted the readings subscription."""
+        return self._subscribed.wait(timeout)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True when no received message is waiting or being processed.
+
+        It knows only what has reached this process: a message still on its way
+        through the broker does not count. To wait for N published messages,
+        watch ``counters.messages_acked``.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._pending and self._in_process == 0, timeout)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then disconnect.
+
+        Messages received but not yet taken are left unacked: the broker keeps
+        them in our session and delivers them again on the next start.
+        """
+        self._stop_worker()
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _stop_worker(self) -> None:
+        with self._work_ready:
+            self._stopping = True
+            self._work_ready.notify_all()
+        if self._worker is not None:
+            self._worker.join()
+        with self._idle:
+            self._pending.clear()
+            self._idle.notify_all()
+
+    # -- paho callbacks (network thread): keep them trivial ------------------
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
+        if reason_code.is_failure:
+            log.warning(
+                "broker %s:%s refused the connection: %s",
+                self._broker.host,
+                self._broker.port,
+                reason_code,
+            )
+            return
+        with self._connection_lock:
+            self._connection += 1
+        # Subscribing on every connect re-creates the subscription if the broker lost our session.
+        client.subscribe(READINGS_SUBSCRIPTION, qos=1)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
+        with self._connection_lock:
+            self._connection += 1
+        if reason_code.is_failure:
+            log.warning(
+                "lost the broker at %s:%s (%s); paho reconnects",
+                self._broker.host,
+                self._broker.port,
+                reason_code,
+            )
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any
+    ) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error(
+                "broker refused the subscription to %s: %s", READINGS_SUBSCRIPTION, reason_codes
+            )
+            return
+        self._subscribed.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        delivery = _Delivery(
+            message.topic, bytes(message.payload), message.mid, message.qos, self._connection
+        )
+        with self._work_ready:
+            self._pending.append(delivery)
+            self._work_ready.notify()
+
+    # -- worker -------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._work_ready:
+                while not self._pending and not self._stopping:
+                    self._work_ready.wait()
+                if self._stopping:
+                    return
+                taken = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                self._in_process = len(taken)
+            try:
+                self._process(taken)
+            except Exception:  # the worker must outlive any bug; unacked messages come back
+                log.exception(
+                    "ingest worker failed on a batch of %d messages; they stay unacked", len(taken)
+                )
+            finally:
+                with self._idle:
+                    self._in_process = 0
+                    self._idle.notify_all()
+
+    def _process(self, taken: list[_Delivery]) -> None:
+        parts: list[ReadingBatch] = []
+        rejections: list[tuple[str, Rejection]] = []
+        for delivery in taken:
+            gateway = gateway_of(delivery.topic)
+            if gateway is None:
+                rejections.append(
+                    (
+                        UNKNOWN_GATEWAY,
+                        Rejection(
+                            Reason.BAD_SHAPE,
+                            f"topic {delivery.topic!r} is not a readings topic (expected {READINGS_SUBSCRIPTION})",
+                            _excerpt(delivery.payload),
+                        ),
+                    )
+                )
+                continue
+            try:
+                decoded = self._decoder.decode(delivery.payload, gateway, self._clock.now())
+            except (
+                Exception
+            ) as exc:  # a decoder bug: dead-letter the payload rather than loop on it forever
+                log.exception("decoder failed on a message from gateway %s", gateway)
+                rejections.append(
+                    (
+                        gateway,
+                        Rejection(
+                            Reason.BAD_SHAPE, f"decoder failed: {exc!r}", _excerpt(delivery.payload)
+                        ),
+                    )
+                )
+                continue
+            parts.append(decoded.batch)
+            rejections.extend((gateway, rejection) for rejection in decoded.rejections)
+        batch = ReadingBatch.concat(parts)
+        self.counters.add(messages_received=len(taken))
+
+        new = 0
+        if len(batch):
+            try:
+                new = self._store.write(batch)
+                for sink in self._sinks:
+                    sink.observe(batch)
+            except Exception:
+                # Not acking keeps the readings safe: the broker holds the messages in
+                # our session and delivers them again after the next reconnect. The
+                # cost: until then they occupy the broker's in-flight window (enough
+                # failures stall delivery, which is back-pressure, not loss), and a
+                # sink that already saw part of the batch sees it again (the store
+                # dedups; detector state updates are idempotent per reading).
+                log.exception(
+                    "storing a batch of %d readings failed; %d messages stay unacked",
+                    len(batch),
+                    len(taken),
+                )
+                self.counters.add(failed_batches=1)
+                return
+        self.counters.add(readings_stored=new, duplicates=len(batch) - new)
+        if rejections:
+            self._dead_letter(rejections)
+        self._ack(taken)
+
+    def _dead_letter(self, rejections: list[tuple[str, Rejection]]) -> None:
+        self.counters.reject_many(Counter(rejection.reason for _, rejection in rejections))
+        at = self._clock.now()
+        for gateway, rejection in rejections:
+            log.debug("rejected from %s: %s %s", gateway, rejection.reason, rejection.detail)
+            self._client.publish(
+                rejected_topic(gateway), encode_rejection(gateway, rejection, at), qos=1
+            )
+
+    def _ack(self, taken: list[_Delivery]) -> None:
+        acked = 0
+        with self._connection_lock:
+            for delivery in taken:
+                # A message from an earlier connection is being delivered again on
+                # this one (persistent session); its old id may now name another
+                # message, so acking it could ack readings we have not stored.
+                if delivery.connection != self._connection or delivery.qos == 0:
+                    continue
+                self._client.ack(delivery.mid, delivery.qos)
+                acked += 1
+        self.counters.add(messages_acked=acked)

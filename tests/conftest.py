@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Broker helpers live in tests/support; only that folder goes on sys.path, because
+# tests/ itself holds folders named like the stage packages (tests/ingest, ...).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+
+from brokers import free_port, run_embedded_broker, run_mosquitto  # noqa: E402
+
+
+@pytest.fixture
+def mosquitto_port(tmp_path: Path) -> Iterator[int]:
+    """A real mosquitto on 127.0.0.1, configured from configs/mosquitto.conf."""
+    port = free_port()
+    with run_mosquitto(port, tmp_path):
+        yield port
+
+
+@pytest.fixture
+def embedded_broker_port() -> Iterator[int]:
+    """The embedded pure-Python broker (the demo's), on 127.0.0.1."""
+    port = free_port()
+    with run_embedded_broker(port):
+        yield port

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detectors.detector import Detector
+from lifesign.alerts import AlertState
+from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
+from lifesign.thresholds import Thresholds
+
+T0 = 1_763_700_000.0
+H = 3600.0
+
+THRESHOLDS = """
+defaults: {no_usage: {hours: 12}}
+tiers: {red: {no_usage: {hours: 10}}}
+households: {H3: {no_usage: {hours: 4}}}
+"""
+
+
+def make_registry() -> Registry:
+    households = [
+        Household(f"H{i}", Address("C1", "G1", f"B{i}", "1", "101"), Resident("R", 80, "p", "e"), tier)
+        for i, tier in [(1, Tier.GREEN), (2, Tier.RED), (3, Tier.GREEN)]
+    ]
+    meters = []
+    for i in (1, 2, 3):
+        meters.append(Meter(f"W{i}", f"H{i}", Utility.WATER, "GW1"))
+        meters.append(Meter(f"E{i}", f"H{i}", Utility.ELECTRICITY, "GW1"))
+    return Registry.from_records(households, meters)
+
+
+def feed(detector: Detector, registry: Registry, hours: float, *, active: set[str], start: float = T0,
+         water: dict[str, float] | None = None, power_w: float = 50.0, step_s: float = 900.0) -> float:
+    """Feed 15-minute readings for `hours`; households in `active` use water every interval."""
+    water = water if water is not None else {}
+    kwh = {}
+    t = start
+    n = int(hours * 3600 / step_s)
+    for _ in range(n):
+        t += step_s
+        meters, ts, values = [], [], []
+        for hh in ("H1", "H2", "H3"):
+            if hh in active:
+                water[hh] = water.get(hh, 10.0) + 0.006
+            meters += [registry.meter_index[f"W{hh[1:]}"], registry.meter_index[f"E{hh[1:]}"]]
+            kwh[hh] = kwh.get(hh, 100.0) + power_w * step_s / 3.6e6
+            ts += [t, t]
+            values += [round(water.get(hh, 10.0), 3), round(kwh[hh], 2)]
+        detector.observe(ReadingBatch.of(meters, ts, values))
+    return t
+
+
+def test_silence_past_the_threshold_opens_one_episode_per_household() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    water: dict[str, float] = {}
+    t = feed(detector, registry, 2, active={"H1", "H2", "H3"}, water=water)
+    assert detector.sweep(t) == []
+    # Everyone falls silent (fridge keeps the electricity register moving: not activity).
+    t = feed(detector, registry, 4.5, active=set(), start=t, water=water)
+    opened = detector.sweep(t)
+    assert [(a.household_id, a.state) for a in opened] == [("H3", AlertState.OPENED)]
+    assert opened[0].key.episode_start == pytest.approx(T0 + 2 * H)
+    assert opened[0].evidence["threshold_s"] == 4 * H
+    assert opened[0].evidence["confirmed_silence_s"] > 4 * H
+    assert opened[0].evidence["last_usage_water"] == pytest.approx(T0 + 2 * H)
+    t = feed(detector, registry, 6, active=set(), start=t, water=water)
+    assert [a.household_id for a in detector.sweep(t)] == ["H2"]  # red: 10 h
+    t = feed(detector, registry, 2, active=set(), start=t, water=water)
+    assert [a.household_id for a in detector.sweep(t)] == ["H1"]  # green: 12 h
+    assert detector.sweep(t) == []  # an open episode is reported once
+
+
+def test_usage_resuming_clears_the_episode_and_a_new_silence_is_a_new_episode() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    water: dict[str, float] = {}
+    t = feed(detector, registry, 5, active=set(), water=water)
+    first = [a for a in detector.sweep(t) if a.household_id == "H3"]
+    assert len(first) == 1
+    t = feed(detector, registry, 0.25, active={"H3"}, start=t, water=water)
+    cleared = detector.sweep(t)
+    assert [(a.household_id, a.state) for a in cleared] == [("H3", AlertState.CLEARED)]
+    assert cleared[0].key == first[0].key
+    assert "usage_resumed" in cleared[0].evidence
+    t = feed(detector, registry, 4.5, active=set(), start=t, water=water)
+    again = [a for a in detector.sweep(t) if a.household_id == "H3"]
+    assert len(again) == 1 and again[0].key.episode_start > first[0].key.episode_start
+
+
+def test_electricity_above_base_load_is_activity_and_base_load_is_not() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    t = feed(detector, registry, 5, active=set(), power_w=400.0)
+    assert detector.sweep(t) == []  # 400 W for hours: someone is cooking/ironing, not silent
+    detector2 = Detector(registry, Thresholds.parse(THRESHOLDS))
+    t = feed(detector2, registry, 5, active=set(), power_w=60.0)
+    assert [a.household_id for a in detector2.sweep(t)] == ["H3"]
+
+
+def test_a_meter_that_stops_reporting_does_not_extend_the_silence() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    # Only electricity keeps reporting for H3; water went quiet on the network side.
+    e3 = registry.meter_index["E3"]
+    w3 = registry.meter_index["W3"]
+    detector.observe(ReadingBatch.of([w3, e3], [T0, T0], [10.0, 100.0]))
+    t = T0
+    for i in range(1, 30):
+        t = T0 + i * 900
+        detector.observe(ReadingBatch.of([e3], [t], [100.0 + i * 0.01]))
+    assert detector.sweep(t) == []  # water confirms silence only up to T0
+
+
+def test_late_and_duplicate_readings_never_move_state_backwards() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    w1 = registry.meter_index["W1"]
+    detector.observe(ReadingBatch.of([w1, w1], [T0 + 900, T0 + 900], [10.0, 10.0]))
+    detector.observe(ReadingBatch.of([w1], [T0], [9.0]))  # late, older
+    assert detector.meters.last_ts[w1] == T0 + 900
+    assert detector.meters.last_value[w1] == 10.0
+    assert detector.meters.late_readings == 1
+
+
+def test_a_register_going_backwards_rebaselines_without_counting_as_usage() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    w1 = registry.meter_index["W1"]
+    detector.observe(ReadingBatch.of([w1, w1, w1], [T0, T0 + 900, T0 + 1800], [500.0, 0.0, 0.0]))
+    assert detector.meters.rebaselines == 1
+    assert np.isnan(detector.meters.last_usage_ts[w1])
+    assert detector.meters.last_value[w1] == 0.0
+
+
+def test_same_results_whatever_the_order_and_split_of_batches() -> None:
+    registry = make_registry()
+    rng = np.random.default_rng(7)
+    n = 200
+    meters = np.repeat(np.arange(registry.n_meters), n)
+    ts = np.tile(T0 + np.arange(n) * 900.0, registry.n_meters)
+    steps = rng.choice([0.0, 0.0, 0.0, 0.002], size=len(meters))
+    values = np.concatenate([np.cumsum(steps[i * n:(i + 1) * n]) + 5 for i in range(registry.n_meters)])
+    reference = Detector(registry, Thresholds.parse(THRESHOLDS))
+    reference.observe(ReadingBatch.of(meters, ts, values))
+    shuffled = Detector(registry, Thresholds.parse(THRESHOLDS))
+    order = np.argsort(ts, kind="stable")  # time order across meters, in small batches
+    for chunk in np.array_split(order, 37):
+        shuffled.observe(ReadingBatch.of(meters[chunk], ts[chunk], values[chunk]))
+    for field in ("last_ts", "last_value", "last_usage_ts", "first_ts"):
+        np.testing.assert_array_equal(getattr(reference.meters, field), getattr(shuffled.meters, field))
+    end = T0 + n * 900
+    assert [a.key for a in reference.sweep(end)] == [a.key for a in shuffled.sweep(end)]
+
+
+def test_invalid_household_override_is_rejected_and_old_thresholds_kept() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    with pytest.raises(LookupError, match="households.H99 is not a registered household"):
+        detector.apply_thresholds(Thresholds.parse("defaults: {no_usage: {hours: 1}}\nhouseholds: {H99: {no_usage: {hours: 2}}}"))
+    assert detector.households.threshold_s[registry.household_index["H3"]] == 4 * H
+
+
+def test_state_is_at_most_64_bytes_per_meter() -> None:
+    registry = make_registry()
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    assert detector.meters.nbytes / registry.n_meters <= 64

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from dispatch.ticket import SUGGESTED_ACTION, render_ticket
+from lifesign.alerts import EpisodeKey
+from lifesign.grid import Tier
+from lifesign.registry import Registry
+from lifesign.workorders import OrderStatus, WorkOrder
+
+T0 = 1_763_700_000.0  # 2025-11-21 04:40 UTC
+
+# 2025-11-21 04:40:00 UTC
+WATER_AT = T0 - 13 * 3600  # 2025-11-20 15:40 UTC = 23:40 UTC+8
+ELEC_AT = T0 - 12.5 * 3600  # 2025-11-21 00:10 UTC+8
+
+
+def _order(household_id: str = "H0001", tier: str = "red", **evidence: float) -> WorkOrder:
+    return WorkOrder(
+        order_id=7,
+        key=EpisodeKey(household_id, "no_usage", ELEC_AT),
+        assignee="gw-zhang",
+        tier=tier,
+        status=OrderStatus.OPEN,
+        opened_at=T0,
+        evidence=dict(evidence),
+    )
+
+
+def test_ticket_has_address_resident_rule_activity_silence_and_action(registry: Registry) -> None:
+    order = _order(
+        last_usage_water=WATER_AT,
+        last_usage_electricity=ELEC_AT,
+        confirmed_silence_s=12.5 * 3600,
+        threshold_s=12 * 3600,
+    )
+    ticket = render_ticket(order, registry.household_by_id("H0001"))
+    assert ticket.title == "[RED] No utility usage: Wang Fang (82), bldg B001 unit 2 room 301"
+    text = ticket.text
+    for expected in [
+        "Work order #7",
+        "C1 / G01 / bldg B001 / unit 2 / room 301",
+        "Wang Fang, age 82, tier red",
+        "+86 139 H0001",
+        "Wang Fang Jr. +86 137 0000 0001",
+        "no_usage",
+        "12.5 h confirmed silence (threshold 12.0 h)",
+        "Last activity (UTC+8):",
+        "water:        2025-11-20 23:40",
+        "electricity:  2025-11-21 00:10",
+        "gas:          no data",
+        "Opened:         2025-11-21 12:40 (UTC+8)",
+        "Call the resident now; if no answer, go to the door within 30 minutes.",
+    ]:
+        assert expected in text, expected
+    assert len(text.splitlines()) > 10
+
+
+def test_ticket_dict_is_json_and_carries_the_structured_fields(registry: Registry) -> None:
+    order = _order(
+        last_usage_water=WATER_AT, confirmed_silence_s=12.5 * 3600, threshold_s=12 * 3600
+    )
+    doc = orjson.loads(
+        orjson.dumps(render_ticket(order, registry.household_by_id("H0001")).as_dict())
+    )
+    assert doc["order_id"] == 7
+    assert doc["episode"] == f"H0001/no_usage/{int(ELEC_AT)}"
+    assert doc["tier"] == "red"
+    assert doc["assignee"] == "gw-zhang"
+    assert doc["address"]["full"] == "C1 / G01 / bldg B001 / unit 2 / room 301"
+    assert doc["resident"] == {
+        "name": "Wang Fang",
+        "age": 82,
+        "tier": "red",
+        "phone": "+86 139 H0001",
+        "emergency_contact": "Wang Fang Jr. +86 137 0000 0001",
+    }
+    assert doc["last_activity"]["water"] == {"at": WATER_AT, "local": "2025-11-20 23:40"}
+    assert doc["last_activity"]["electricity"] is None
+    assert doc["last_activity"]["gas"] is None
+    assert (doc["confirmed_silence_h"], doc["threshold_h"]) == (12.5, 12.0)
+    assert doc["suggested_action"] == SUGGESTED_ACTION[Tier.RED]
+    assert doc["title"].startswith("[RED]")
+    assert "Wang Fang" in doc["text"]
+
+
+def test_local_times_follow_the_given_offset(registry: Registry) -> None:
+    order = _order(last_usage_water=WATER_AT)
+    ticket = render_ticket(order, registry.household_by_id("H0001"), tz_offset_hours=0)
+    assert "Last activity (UTC+0):" in ticket.text
+    assert "water:        2025-11-20 15:40" in ticket.text
+    assert ticket.as_dict()["opened_at_local"] == "2025-11-21 04:40"
+
+
+@pytest.mark.parametrize(("household_id", "tier"), [("H0002", Tier.YELLOW), ("H0003", Tier.GREEN)])
+def test_each_tier_has_its_own_suggested_action(
+    registry: Registry, household_id: str, tier: Tier
+) -> None:
+    ticket = render_ticket(_order(household_id, tier.value), registry.household_by_id(household_id))
+    assert SUGGESTED_ACTION[tier] in ticket.text
+    assert ticket.title.startswith(f"[{tier.value.upper()}]")
+    assert len(set(SUGGESTED_ACTION.values())) == 3
+
+
+def test_missing_evidence_reads_as_not_given(registry: Registry) -> None:
+    ticket = render_ticket(_order(), registry.household_by_id("H0001"))
+    assert "Silence:        not given" in ticket.text
+    assert ticket.as_dict()["confirmed_silence_h"] is None
+
+
+def test_a_ticket_for_the_wrong_household_is_refused(registry: Registry) -> None:
+    with pytest.raises(
+        ValueError, match="household must be the order's household 'H0001', got 'H0002'"
+    ):
+        render_ticket(_order(), registry.household_by_id("H0002"))

@@ -1,0 +1,79 @@
+"""Shared pieces of the ingest tests (a helper module: conftest modules are not importable by name)."""
+
+from __future__ import annotations
+
+import errno
+import threading
+
+from probes import MqttProbe, eventually  # noqa: F401  (re-exported for the ingest tests)
+
+from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
+
+#: event time of the tests: a fixed instant, never the wall clock
+NOW = 1_763_700_000.0
+
+
+def _household(household_id: str, room: str) -> Household:
+    return Household(
+        household_id,
+        Address("Jinqiao", "G-01", "B-01", "U-1", room),
+        Resident(f"Resident {room}", 81, "13800000000", "13900000000"),
+        Tier.RED,
+    )
+
+
+def make_registry() -> Registry:
+    """Two homes on gateway GW-A (water + electricity, water only) and one on GW-B."""
+    households = [
+        _household("H-001", "101"),
+        _household("H-002", "102"),
+        _household("H-003", "201"),
+    ]
+    meters = [
+        Meter("W-0001", "H-001", Utility.WATER, "GW-A"),
+        Meter("E-0001", "H-001", Utility.ELECTRICITY, "GW-A"),
+        Meter("W-0002", "H-002", Utility.WATER, "GW-A"),
+        Meter("W-0003", "H-003", Utility.WATER, "GW-B"),
+    ]
+    return Registry.from_records(households, meters)
+
+
+class RecordingSink:
+    """A ReadingSink that keeps every batch it was given (the detector's place)."""
+
+    def __init__(self) -> None:
+        self.batches: list[ReadingBatch] = []
+        self._lock = threading.Lock()
+
+    def observe(self, batch: ReadingBatch) -> None:
+        with self._lock:
+            self.batches.append(batch)
+
+    def points(self) -> list[tuple[int, float, float]]:
+        with self._lock:
+            seen = ReadingBatch.concat(list(self.batches))
+        return list(zip(seen.meter.tolist(), seen.ts.tolist(), seen.value.tolist()))
+
+
+class DiskFullHistoryStore:
+    """A HistoryStore whose disk is full: every write fails the way the OS reports it."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def write(self, batch: ReadingBatch) -> int:
+        self.attempts += 1
+        raise OSError(errno.ENOSPC, "No space left on device", "history.sqlite")
+
+    def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
+        return ReadingBatch.empty()
+
+    def count(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+

@@ -1,0 +1,331 @@
+"""MqttIngestor against real brokers: mosquitto (production) and the embedded amqtt (demo)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from ingest_testkit import NOW, DiskFullHistoryStore, MqttProbe, RecordingSink, eventually
+
+from ingest.counters import IngestCounters
+from ingest.historystores.memory import MemoryHistoryStore
+from ingest.historystores.sqlite import SqliteHistoryStore
+from ingest.subscriber import MqttIngestor
+from lifesign.clock import ManualClock
+from lifesign.registry import Registry
+from lifesign.site import BrokerSettings
+from lifesign.stores import HistoryStore
+from lifesign.wire import ReadingDecoder, Reason, encode_columnar, readings_topic
+
+
+@pytest.fixture
+def gateway(mqtt_broker: BrokerSettings) -> Iterator[MqttProbe]:
+    probe = MqttProbe(mqtt_broker.port, "gateway-probe")
+    yield probe
+    probe.close()
+
+
+@pytest.fixture
+def dead_letters(mqtt_broker: BrokerSettings) -> Iterator[MqttProbe]:
+    probe = MqttProbe(mqtt_broker.port, "dead-letter-probe", subscribe="lifesign/v1/_rejected/#")
+    yield probe
+    probe.close()
+
+
+def started(
+    broker: BrokerSettings, registry: Registry, store: HistoryStore, sink: RecordingSink
+) -> MqttIngestor:
+    ingestor = MqttIngestor(broker, ReadingDecoder(registry), store, [sink], ManualClock(NOW))
+    ingestor.start()
+    assert ingestor.wait_subscribed(10), "the broker never granted the readings subscription"
+    return ingestor
+
+
+def good_payloads() -> list[tuple[str, bytes]]:
+    """Five good readings from both gateways, in all three shapes."""
+    return [
+        (readings_topic("GW-A"), orjson.dumps({"meter": "W-0001", "ts": NOW - 600, "value": 1.5})),
+        (
+            readings_topic("GW-A"),
+            orjson.dumps(
+                {
+                    "readings": [
+                        {"meter": "W-0001", "ts": NOW - 300, "value": 1.625},
+                        {"meter": "E-0001", "ts": NOW - 300, "value": 100.0},
+                    ]
+                }
+            ),
+        ),
+        (
+            readings_topic("GW-B"),
+            orjson.dumps(
+                {"meters": ["W-0003", "W-0003"], "ts": [NOW - 600, NOW - 300], "values": [3.0, 3.0]}
+            ),
+        ),
+    ]
+
+
+def test_good_readings_stored_once_and_every_rejection_dead_lettered(
+    mqtt_broker: BrokerSettings,
+    registry: Registry,
+    gateway: MqttProbe,
+    dead_letters: MqttProbe,
+    tmp_path: Path,
+) -> None:
+    store = SqliteHistoryStore(tmp_path / "history.sqlite")
+    sink = RecordingSink()
+    ingestor = started(mqtt_broker, registry, store, sink)
+    try:
+        messages = good_payloads() + [
+            # the single reading again: a gateway's retry
+            (
+                readings_topic("GW-A"),
+                orjson.dumps({"meter": "W-0001", "ts": NOW - 600, "value": 1.5}),
+            ),
+            (
+                readings_topic("GW-A"),
+                orjson.dumps(
+                    {
+                        "readings": [
+                            {"meter": "X-9999", "ts": NOW - 60, "value": 1.0},
+                            {"meter": "W-0003", "ts": NOW - 60, "value": 1.0},  # bound to GW-B
+                            {"meter": "E-0001", "ts": NOW - 60, "value": "NaN"},
+                            {"meter": "W-0002", "ts": NOW - 60, "value": -0.5},
+                            {
+                                "meter": "W-0002",
+                                "ts": NOW - 60,
+                                "value": 7.25,
+                            },  # good, beside the garbage
+                        ]
+                    }
+                ),
+            ),
+            (readings_topic("GW-B"), b'{"meters": ["W-0003"], "ts": '),
+            ("lifesign/v1/readings/", orjson.dumps({"meter": "W-0001", "ts": NOW, "value": 2.0})),
+        ]
+        for topic, payload in messages:
+            gateway.publish(topic, payload)
+
+        eventually(lambda: ingestor.counters.messages_acked == len(messages), "every message acked")
+        eventually(lambda: len(dead_letters.messages()) == 6, "six dead letters")
+        assert ingestor.wait_idle(10)
+
+        ids = registry.meter_index
+        expected = sorted(
+            [
+                (ids["W-0001"], NOW - 600, 1.5),
+                (ids["W-0001"], NOW - 300, 1.625),
+                (ids["E-0001"], NOW - 300, 100.0),
+                (ids["W-0002"], NOW - 60, 7.25),
+                (ids["W-0003"], NOW - 600, 3.0),
+                (ids["W-0003"], NOW - 300, 3.0),
+            ]
+        )
+        stored = store.read()
+        assert (
+            list(zip(stored.meter.tolist(), stored.ts.tolist(), stored.value.tolist())) == expected
+        )
+        # the sink saw every good reading, the retried one twice (the store kept it once)
+        assert sorted(sink.points()) == sorted(expected + [(ids["W-0001"], NOW - 600, 1.5)])
+
+        letters = sorted(
+            (topic.rsplit("/", 1)[1], doc["gateway"], doc["reason"])
+            for topic, doc in ((t, orjson.loads(p)) for t, p in dead_letters.messages())
+        )
+        assert letters == sorted(
+            [
+                ("GW-A", "GW-A", Reason.UNKNOWN_METER),
+                ("GW-A", "GW-A", Reason.WRONG_GATEWAY),
+                ("GW-A", "GW-A", Reason.BAD_VALUE),
+                ("GW-A", "GW-A", Reason.BAD_VALUE),
+                ("GW-B", "GW-B", Reason.MALFORMED_JSON),
+                ("_unknown", "_unknown", Reason.BAD_SHAPE),
+            ]
+        )
+        assert ingestor.counters.snapshot() == {
+            "messages_received": len(messages),
+            "readings_stored": 6,
+            "duplicates": 1,
+            "messages_acked": len(messages),
+            "failed_batches": 0,
+            "rejected": {
+                "unknown_meter": 1,
+                "wrong_gateway": 1,
+                "bad_value": 2,
+                "malformed_json": 1,
+                "bad_shape": 1,
+            },
+        }
+    finally:
+        ingestor.stop()
+        store.close()
+
+
+def test_a_batch_published_twice_leaves_one_point_each(
+    mqtt_broker: BrokerSettings, registry: Registry, gateway: MqttProbe
+) -> None:
+    store = MemoryHistoryStore()
+    ingestor = started(mqtt_broker, registry, store, RecordingSink())
+    try:
+        payload = encode_columnar(["W-0001", "E-0001", "W-0002"], NOW - 900, [1.0, 2.0, 3.0])
+        gateway.publish(readings_topic("GW-A"), payload)
+        gateway.publish(readings_topic("GW-A"), payload)
+        eventually(lambda: ingestor.counters.messages_acked == 2, "both copies acked")
+        assert store.count() == 3
+        assert (ingestor.counters.readings_stored, ingestor.counters.duplicates) == (3, 3)
+    finally:
+        ingestor.stop()
+
+
+def test_nothing_is_acked_while_the_store_cannot_write(
+    mqtt_broker: BrokerSettings, registry: Registry, gateway: MqttProbe
+) -> None:
+    store = DiskFullHistoryStore()
+    sink = RecordingSink()
+    counters = IngestCounters()
+    ingestor = MqttIngestor(
+        mqtt_broker, ReadingDecoder(registry), store, [sink], ManualClock(NOW), counters=counters
+    )
+    ingestor.start()
+    try:
+        assert ingestor.wait_subscribed(10)
+        for topic, payload in good_payloads():
+            gateway.publish(topic, payload)
+        eventually(lambda: counters.messages_received == 3, "three messages taken by the worker")
+        assert ingestor.wait_idle(10)
+        assert counters.failed_batches >= 1 and store.attempts == counters.failed_batches
+        assert counters.messages_acked == 0 and counters.readings_stored == 0
+        assert sink.batches == []  # the detector never sees readings the store does not hold
+        # the worker survived: it still takes new messages
+        gateway.publish(*good_payloads()[0])
+        eventually(
+            lambda: counters.messages_received == 4, "the worker still running after failures"
+        )
+    finally:
+        ingestor.stop()
+
+
+def test_readings_published_while_the_ingestor_is_down_arrive_on_restart(
+    mqtt_broker: BrokerSettings, registry: Registry, gateway: MqttProbe
+) -> None:
+    first = started(mqtt_broker, registry, MemoryHistoryStore(), RecordingSink())
+    first.stop()  # the persistent session (fixed client id, clean_session=False) stays on the broker
+    for topic, payload in good_payloads():
+        gateway.publish(topic, payload)
+    store = MemoryHistoryStore()
+    second = started(mqtt_broker, registry, store, RecordingSink())
+    try:
+        eventually(lambda: store.count() == 5, "the five readings queued by the broker")
+        eventually(lambda: second.counters.messages_acked == 3, "the three queued messages acked")
+    finally:
+        second.stop()
+
+
+def test_unacked_messages_are_delivered_again_after_restart(
+    mosquitto_broker: BrokerSettings, registry: Registry, tmp_path: Path
+) -> None:
+    # mosquitto only: amqtt 0.12 (the demo broker) drops a QoS 1 message left unacked at
+    # disconnect instead of resending it, a documented limit of the embedded broker.
+    mqtt_broker = mosquitto_broker
+    gateway = MqttProbe(mqtt_broker.port, "gateway-probe")
+    failing = MqttIngestor(
+        mqtt_broker, ReadingDecoder(registry), DiskFullHistoryStore(), [], ManualClock(NOW)
+    )
+    failing.start()
+    assert failing.wait_subscribed(10)
+    for topic, payload in good_payloads():
+        gateway.publish(topic, payload)
+    eventually(
+        lambda: failing.counters.messages_received == 3,
+        "three messages seen by the failing ingestor",
+    )
+    assert failing.wait_idle(10)
+    assert failing.counters.messages_acked == 0
+    failing.stop()
+
+    store = SqliteHistoryStore(tmp_path / "history.sqlite")
+    sink = RecordingSink()
+    recovered = started(mqtt_broker, registry, store, sink)  # same client id: same session
+    try:
+        eventually(lambda: store.count() == 5, "the five readings delivered again")
+        eventually(
+            lambda: recovered.counters.messages_acked == 3, "the three messages acked at last"
+        )
+        assert len(sink.points()) == 5
+    finally:
+        recovered.stop()
+        store.close()
+        gateway.close()
+
+
+def test_ingestor_reconnects_after_a_broker_restart_and_keeps_its_session(
+    registry: Registry, tmp_path: Path
+) -> None:
+    import paho.mqtt.client as mqtt
+    from brokers import free_port, run_mosquitto
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    port = free_port()
+    settings = BrokerSettings(
+        host="127.0.0.1", port=port, client_id="lifesign-ingest-restart", keepalive_s=10
+    )
+    made: list[mqtt.Client] = []
+
+    def factory() -> mqtt.Client:  # an injected client: the ingestor must still ack by hand
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        made.append(client)
+        return client
+
+    store = MemoryHistoryStore()
+    ingestor = MqttIngestor(
+        settings, ReadingDecoder(registry), store, [], ManualClock(NOW), client_factory=factory
+    )
+    with run_mosquitto(port, tmp_path / "broker"):
+        ingestor.start()
+        assert ingestor.wait_subscribed(10)
+    try:
+        # mosquitto saved the session to its persistence file on the way down; it
+        # reloads it here, and paho reconnects on its own (1 s .. 30 s backoff)
+        with run_mosquitto(port, tmp_path / "broker"):
+            gateway = MqttProbe(port, "gateway-after-restart")
+            try:
+                for topic, payload in good_payloads():
+                    gateway.publish(topic, payload)
+                eventually(lambda: store.count() == 5, "readings after the broker came back")
+                eventually(
+                    lambda: ingestor.counters.messages_acked == 3, "the three messages acked"
+                )
+            finally:
+                gateway.close()
+            assert len(made) == 1 and made[0].is_connected()
+    finally:
+        ingestor.stop()
+
+
+def test_acked_messages_are_not_delivered_again_after_restart(
+    mqtt_broker: BrokerSettings, registry: Registry, gateway: MqttProbe
+) -> None:
+    first = started(mqtt_broker, registry, MemoryHistoryStore(), RecordingSink())
+    for topic, payload in good_payloads():
+        gateway.publish(topic, payload)
+    eventually(lambda: first.counters.messages_acked == 3, "the three messages acked")
+    first.stop()  # the acks must reach the broker before the disconnect
+
+    store = MemoryHistoryStore()
+    second = started(mqtt_broker, registry, store, RecordingSink())
+    try:
+        marker = encode_columnar(["W-0003"], NOW - 60, [9.0])
+        gateway.publish(readings_topic("GW-B"), marker)
+        # a redelivery would come before the marker: the broker resends unacked messages first
+        eventually(lambda: store.count() >= 1, "the marker reading")
+        assert second.wait_idle(10)
+        assert second.counters.messages_received == 1 and store.count() == 1
+    finally:
+        second.stop()

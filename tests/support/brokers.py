@@ -1,0 +1,118 @@
+"""Real MQTT brokers for tests: mosquitto from configs/mosquitto.conf, or the embedded amqtt.
+
+Plain helpers, not fixtures: tests/conftest.py wires them. Each one binds to
+127.0.0.1 on the port it is given and stops its broker on exit.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lifesign.app.embedded_broker import EmbeddedBroker
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MOSQUITTO_CONF = REPO_ROOT / "configs" / "mosquitto.conf"
+_STARTUP_TIMEOUT_S = 10.0
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker binary is missing or did not come up."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if found is None:
+        raise BrokerUnavailable(
+            "mosquitto is not installed: expected it on PATH or at /usr/sbin/mosquitto "
+            "(apt-get install mosquitto; .ci/run installs it)"
+        )
+    return found
+
+
+def mosquitto_config(port: int, tmp_dir: Path) -> str:
+    """configs/mosquitto.conf with the listener on 127.0.0.1:port and persistence in tmp_dir."""
+    text = MOSQUITTO_CONF.read_text()
+    text, listeners = re.subn(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", text)
+    text, locations = re.subn(
+        r"(?m)^persistence_location\s+.*$", f"persistence_location {tmp_dir}/", text
+    )
+    if listeners != 1 or locations != 1:
+        raise ValueError(
+            f"{MOSQUITTO_CONF}: expected one 'listener' line and one 'persistence_location' line, "
+            f"got {listeners} and {locations}"
+        )
+    # Started as root, mosquitto drops to the 'mosquitto' user, which cannot write tmp_dir.
+    return text + f"\nuser {getpass.getuser()}\n"
+
+
+def _wait_accepting(port: int, proc: subprocess.Popen[bytes] | None, log: Path | None) -> None:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            detail = log.read_text(errors="replace") if log is not None and log.exists() else ""
+            raise BrokerUnavailable(
+                f"mosquitto exited with code {proc.returncode} before accepting on port {port}: {detail}"
+            )
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise BrokerUnavailable(
+        f"mosquitto did not accept connections on 127.0.0.1:{port} within {_STARTUP_TIMEOUT_S} s"
+    )
+
+
+@contextmanager
+def run_mosquitto(port: int, tmp_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start mosquitto on 127.0.0.1:port with the project's config; stop it on exit.
+
+    The broker's log goes to ``tmp_dir/mosquitto.log`` (shown if it fails to start).
+    """
+    binary = mosquitto_binary()
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    conf = tmp_dir / "mosquitto.conf"
+    conf.write_text(mosquitto_config(port, tmp_dir))
+    log = tmp_dir / "mosquitto.log"
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_accepting(port, proc, log)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def run_embedded_broker(port: int) -> Iterator[EmbeddedBroker]:
+    """Start the embedded amqtt broker on 127.0.0.1:port; stop it on exit."""
+    broker = EmbeddedBroker("127.0.0.1", port)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -1,0 +1,139 @@
+"""`lifesign run -c site.yaml` as a real process against a real mosquitto."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from probes import MqttProbe, eventually
+
+from lifesign.app.cli import main as cli
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+LIFESIGN = str(Path(sys.executable).with_name("lifesign"))
+H = 3600.0
+
+
+def write_site(folder: Path, port: int) -> Path:
+    shutil.copytree(CONFIGS / "registry", folder / "registry")
+    shutil.copy(CONFIGS / "roster.yaml", folder / "roster.yaml")
+    shutil.copy(CONFIGS / "thresholds.yaml", folder / "thresholds.yaml")
+    site = (CONFIGS / "site.yaml").read_text()
+    site = site.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
+    site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
+    site = site.replace("client_id: lifesign-ingest", f"client_id: lifesign-test-{port}")
+    (folder / "site.yaml").write_text(site)
+    return folder / "site.yaml"
+
+
+class RunningService:
+    """`lifesign run` in a subprocess, its merged output collected line by line."""
+
+    def __init__(self, site: Path) -> None:
+        self.proc = subprocess.Popen([LIFESIGN, "run", "-c", str(site)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> int:
+        """SIGTERM, as an init system would; the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
+        return code
+
+
+@pytest.fixture
+def service(tmp_path: Path, mosquitto_port: int) -> Iterator[tuple[RunningService, Path, int]]:
+    running = RunningService(write_site(tmp_path, mosquitto_port))
+    try:
+        eventually(lambda: "lifesign running" in running.output or running.proc.poll() is not None,
+                   "the service to start", timeout=60)
+        assert running.proc.poll() is None, running.output
+        yield running, tmp_path, mosquitto_port
+    finally:
+        if running.proc.poll() is None:
+            running.proc.kill()
+            running.proc.wait()
+
+
+def publish_silence(port: int, household: int, hours: float, *, end: float) -> None:
+    """A home whose water stays flat and whose fridge keeps the power register moving."""
+    gateway = MqttProbe(port, f"gateway-{household}")
+    try:
+        steps = int(hours * 4)
+        for i in range(steps + 1):
+            ts = end - (steps - i) * 900
+            payload = {"meters": [f"W{household:05d}", f"E{household:05d}"], "ts": ts,
+                       "values": [12.345, round(100 + i * 0.0125, 2)]}
+            gateway.publish("lifesign/v1/readings/GW001", orjson.dumps(payload))
+    finally:
+        gateway.close()
+
+
+def test_run_opens_an_order_on_the_workers_topic_and_stops_cleanly_on_sigterm(service) -> None:
+    proc, folder, port = service
+    worker = MqttProbe(port, "phone-gw-001", subscribe="lifesign/v1/workorders/gw-001")
+    try:
+        publish_silence(port, 1, 10.5, end=time.time())  # H00001 is red: 10 h
+        eventually(lambda: len(worker.messages()) == 1, "the work order on gw-001's topic", timeout=30)
+        ticket = orjson.loads(worker.messages()[0][1])
+        assert ticket["order_id"] == 1
+        assert "H00001" in orjson.dumps(ticket).decode()
+    finally:
+        worker.close()
+
+    data_dir = folder / "var"
+    assert cli(["orders", "ack", "1", "--data-dir", str(data_dir), "--by", "gw-001"]) == 0
+    assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir), "--by", "gw-001",
+                "--outcome", "resident_fine", "--note", "napping, hearing aid off"]) == 0
+
+    assert proc.stop() == 0, proc.output
+    assert "lifesign stopped" in proc.output
+
+
+def test_thresholds_edited_under_a_running_service_apply_and_a_bad_edit_is_refused(service, capsys) -> None:
+    proc, folder, port = service
+    thresholds = folder / "thresholds.yaml"
+    good = thresholds.read_text()
+    # A typo: refused, logged, the old thresholds kept (H00002 is green: 16 h).
+    thresholds.write_text(good.replace("green: {no_usage: {hours: 16}}", "green: {no_usage: {hourz: 2}}"))
+    time.sleep(1.0)
+    publish_silence(port, 2, 3, end=time.time() - 6 * H)
+    # A valid edit: green drops to 2 h, so the same evidence now crosses the threshold.
+    thresholds.write_text(good.replace("green: {no_usage: {hours: 16}}", "green: {no_usage: {hours: 2}}"))
+    eventually(lambda: orders_listed(folder, capsys) == ["H00002"], "an order for H00002 after the edit", timeout=30)
+
+    proc.stop()
+    out = proc.output
+    assert "tiers.green.no_usage.hourz is not a known key (did you mean 'hours'?)" in out
+    assert "thresholds not reloaded, previous ones kept" in out
+    assert "thresholds reloaded" in out
+
+
+def orders_listed(folder: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    if not (folder / "var" / "orders.sqlite").exists():
+        return []
+    capsys.readouterr()
+    cli(["orders", "list", "--data-dir", str(folder / "var")])
+    return [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("#")]

@@ -86,7 +86,7 @@ class Detector:
                 for household in np.flatnonzero(opening):
                     start = float(findings.episode_start[household])
                     key = EpisodeKey(str(self.registry.household_ids[household]), rule.name, start)
-                    alerts.append(Alert(key, AlertState.OPENED, now, rule.evidence(self.meters, self.households, household)))
+                    alerts.append(Alert(key, AlertState.OPENED, now, rule.evidence(self.meters, self.households, int(household))))
                     open_start[household] = start
         return alerts
 

@@ -256,4 +256,4 @@ def _from_frames(hh: pd.DataFrame, hh_file: str, mt: pd.DataFrame, mt_file: str)
     )
 
 
-__all__ = ["Registry", "HOUSEHOLD_COLUMNS", "METER_COLUMNS", "Utility"]
+__all__ = ["HOUSEHOLD_COLUMNS", "METER_COLUMNS", "Registry", "Utility"]

@@ -133,4 +133,4 @@ class Roster:
         return "\n".join(lines) + "\n"
 
 
-__all__ = ["Roster", "ConfigError"]
+__all__ = ["ConfigError", "Roster"]

@@ -10,7 +10,7 @@ import pytest
 # tests/ itself holds folders named like the stage packages (tests/ingest, ...).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
-from brokers import free_port, run_embedded_broker, run_mosquitto  # noqa: E402
+from brokers import free_port, run_embedded_broker, run_mosquitto
 
 
 @pytest.fixture

@@ -197,10 +197,9 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from lifesign.app.demo import scenario_start
     from simulators.cohort import make_cohort
     from simulators.scenario import Scenario, pick_incidents, write_dataset
-
-    from lifesign.app.demo import scenario_start
 
     cohort = make_cohort(args.households, args.seed)
     start = scenario_start(args.days)

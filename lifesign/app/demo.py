@@ -171,14 +171,14 @@ def print_report(result: DemoResult, out: TextIO = sys.stdout) -> None:
     print("\nGround truth (injected incidents)", file=out)
     by_household = {o.household_id: o for o in result.orders}
     for incident in result.incidents:
-        order = by_household.get(incident.household_id)
+        found = by_household.get(incident.household_id)
         started = datetime.fromtimestamp(incident.start, LOCAL).strftime("%a %H:%M")
-        if order is None:
+        if found is None:
             verdict = "MISSED"
         else:
             covers = result.assignees_expected[incident.household_id]
-            verdict = (f"order {order.order_id} assigned to {order.responsible}"
-                       f" ({'the' if order.responsible == covers else 'NOT the'} grid worker of its building)")
+            verdict = (f"order {found.order_id} assigned to {found.responsible}"
+                       f" ({'the' if found.responsible == covers else 'NOT the'} grid worker of its building)")
         print(f"  {incident.household_id} {incident.kind} from {started}: {verdict}", file=out)
     print(f"\nCaught {len(result.caught)}/{len(result.incidents)} incidents; "
           f"{len(result.false_orders)} work orders for households without an incident.", file=out)

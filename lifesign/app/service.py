@@ -179,4 +179,4 @@ def open_orders_store(data_dir: Path) -> SqliteWorkOrderStore:
     return SqliteWorkOrderStore(data_dir / ORDERS_FILE)
 
 
-__all__ = ["Service", "ServiceParts", "open_orders_store", "Sequence"]
+__all__ = ["Sequence", "Service", "ServiceParts", "open_orders_store"]

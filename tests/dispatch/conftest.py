@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,42 +111,7 @@ def store(store_factory: Callable[[], DispatchStore]) -> DispatchStore:
     return store_factory()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-MOSQUITTO = "/usr/sbin/mosquitto"
-
-
 @pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[int]:
-    """A real broker on 127.0.0.1 and a free port; yields the port, stops the broker."""
-    if not Path(MOSQUITTO).exists() and shutil.which("mosquitto") is None:
-        pytest.skip("mosquitto is not installed")
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    log = (tmp_path / "mosquitto.log").open("w")
-    broker = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if broker.poll() is not None or time.monotonic() > deadline:
-                    log_text = (tmp_path / "mosquitto.log").read_text()
-                    raise RuntimeError(f"mosquitto did not start: {log_text}") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        broker.terminate()
-        try:
-            broker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            broker.kill()
-            broker.wait()
-        log.close()
+def mosquitto(mosquitto_port: int) -> int:
+    """The shared real mosquitto (tests/conftest.py), under the name these tests use."""
+    return mosquitto_port

@@ -325,7 +325,7 @@ def test_escalation_goes_worker_leader_desk_across_restarts_without_skip_or_repe
 def test_an_overdue_order_after_downtime_climbs_one_level_per_deadline(
     dispatcher: Dispatcher, clock: ManualClock
 ) -> None:
-    (order,) = dispatcher.handle([opened()])
+    (_order,) = dispatcher.handle([opened()])
     clock.advance_to(T0 + 10_000)  # the service was down for hours
     assert [o.assignee for o in dispatcher.escalate_due()] == ["gl-li"]
     assert dispatcher.escalate_due() == []
@@ -344,7 +344,7 @@ def test_the_deadline_follows_the_tier(dispatcher: Dispatcher, clock: ManualCloc
 def test_a_chain_without_a_leader_goes_from_worker_to_desk(
     dispatcher: Dispatcher, clock: ManualClock
 ) -> None:
-    (order,) = dispatcher.handle([opened("H0003")])  # green, grid G02 has no leader
+    (_order,) = dispatcher.handle([opened("H0003")])  # green, grid G02 has no leader
     clock.advance_to(T0 + 14_400)
     assert [(o.escalation_level, o.assignee) for o in dispatcher.escalate_due()] == [(1, "desk-c1")]
     clock.advance_to(T0 + 100_000)

@@ -142,7 +142,7 @@ def test_dispatcher_to_worker_topic_end_to_end(
         )
         (order,) = dispatcher.handle([alert])
         assert dispatcher.deliver_pending() == 1
-        ((topic, ticket),) = worker_inbox.wait_for(1)
+        ((_topic, ticket),) = worker_inbox.wait_for(1)
         assert ticket["order_id"] == order.order_id
         assert ticket["resident"]["name"] == "Wang Fang"
         assert ticket["address"]["full"] == "C1 / G01 / bldg B001 / unit 2 / room 301"

@@ -40,7 +40,7 @@ def household_thresholds_s(registry: Registry, thresholds: Thresholds) -> npt.ND
 class Detector:
     def __init__(self, registry: Registry, thresholds: Thresholds) -> None:
         self.registry = registry
-        self.meters = MeterState(registry.n_meters)
+        self.meters = MeterState(registry.meter_utility)
         self.households = HouseholdState(registry)
         self.rules: list[DetectorRule] = [NoUsageRule(registry.meter_utility)]
         #: per rule, the start of the open episode of each household (NaN: none open)
@@ -52,7 +52,7 @@ class Detector:
     def apply_thresholds(self, thresholds: Thresholds) -> None:
         """Swap thresholds atomically; raises (and keeps the old ones) if they don't fit the registry."""
         threshold_s = household_thresholds_s(self.registry, thresholds)
-        a, b = activity_coefficients(self.registry, thresholds.activity)
+        a, b = activity_coefficients(thresholds.activity)
         with self._lock:
             self._a, self._b = a, b
             self.households.set_thresholds(threshold_s)
@@ -90,10 +90,18 @@ class Detector:
                     open_start[household] = start
         return alerts
 
-    def open_episodes(self) -> list[EpisodeKey]:
+    def open_alerts(self, now: float) -> list[Alert]:
+        """An OPENED alert for every episode open now (dispatch reconciles against them)."""
         with self._lock:
             return [
-                EpisodeKey(str(self.registry.household_ids[h]), name, float(starts[h]))
-                for name, starts in self._open.items()
-                for h in np.flatnonzero(~np.isnan(starts))
+                Alert(EpisodeKey(str(self.registry.household_ids[h]), rule.name, float(self._open[rule.name][h])),
+                      AlertState.OPENED, now, rule.evidence(self.meters, self.households, int(h)))
+                for rule in self.rules
+                for h in np.flatnonzero(~np.isnan(self._open[rule.name]))
             ]
+
+    @property
+    def state_nbytes(self) -> int:
+        """Every array the detector keeps (the registry's own columns not counted)."""
+        return (self.meters.nbytes + self.households.nbytes + self._a.nbytes + self._b.nbytes
+                + sum(a.nbytes for a in self._open.values()))

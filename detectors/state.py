@@ -28,26 +28,24 @@ F8 = npt.NDArray[np.float64]
 _EPS = 1e-9
 
 
-def activity_coefficients(registry: Registry, activity: ActivitySettings) -> tuple[F8, F8]:
-    """Per meter (a, b): an interval of dt seconds is active when delta >= a + b·dt."""
-    utility = registry.meter_utility
-    a = np.zeros(registry.n_meters)
-    b = np.zeros(registry.n_meters)
-    water = utility == UTILITY_CODES[Utility.WATER]
-    gas = utility == UTILITY_CODES[Utility.GAS]
-    electricity = utility == UTILITY_CODES[Utility.ELECTRICITY]
-    a[water] = activity.water_min_delta_m3 - _EPS
-    a[gas] = activity.gas_min_delta_m3 - _EPS
+def activity_coefficients(activity: ActivitySettings) -> tuple[F8, F8]:
+    """Per utility code (a, b): an interval of dt seconds is active when delta >= a + b·dt."""
+    a = np.zeros(len(UTILITY_CODES))
+    b = np.zeros(len(UTILITY_CODES))
+    a[UTILITY_CODES[Utility.WATER]] = activity.water_min_delta_m3 - _EPS
+    a[UTILITY_CODES[Utility.GAS]] = activity.gas_min_delta_m3 - _EPS
     # kWh above base load over dt: W · s / 3.6e6; plus one step so a lone step never counts
-    a[electricity] = activity.electricity_resolution_kwh + 1e-6
-    b[electricity] = activity.electricity_min_power_w / 3.6e6
+    a[UTILITY_CODES[Utility.ELECTRICITY]] = activity.electricity_resolution_kwh + 1e-6
+    b[UTILITY_CODES[Utility.ELECTRICITY]] = activity.electricity_min_power_w / 3.6e6
     return a, b
 
 
 class MeterState:
     """Struct of arrays indexed by the registry's meter index."""
 
-    def __init__(self, n_meters: int) -> None:
+    def __init__(self, meter_utility: npt.NDArray[np.int8]) -> None:
+        n_meters = len(meter_utility)
+        self.utility = meter_utility
         self.last_ts = np.full(n_meters, np.nan)
         self.last_value = np.full(n_meters, np.nan)
         self.last_usage_ts = np.full(n_meters, np.nan)
@@ -59,10 +57,12 @@ class MeterState:
 
     @property
     def nbytes(self) -> int:
-        return self.last_ts.nbytes + self.last_value.nbytes + self.last_usage_ts.nbytes + self.first_ts.nbytes
+        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_ts, self.first_ts))
 
     def observe(self, batch: ReadingBatch, a: F8, b: F8) -> npt.NDArray[np.int32]:
-        """Apply a batch; returns the indexes of the meters whose state changed."""
+        """Apply a batch; returns the indexes of the meters whose state changed.
+
+        ``a`` and ``b`` are per utility code (see :func:`activity_coefficients`)."""
         if not len(batch):
             return np.empty(0, dtype=np.int32)
         batch = batch.sorted_by_meter_time()
@@ -92,7 +92,8 @@ class MeterState:
         dt = ts - prev_ts
         with np.errstate(invalid="ignore"):
             backwards = delta < 0
-            active = delta >= a[m] + b[m] * dt  # NaN (no previous reading) is never active
+            utility = self.utility[m]
+            active = delta >= a[utility] + b[utility] * dt  # NaN (no previous reading) is never active
         self.rebaselines += int(backwards.sum())
 
         last_of_meter = np.ones(len(m), dtype=bool)
@@ -117,15 +118,14 @@ class HouseholdState:
         # Meters laid out household by household, so one household's meters are a slice.
         self.order = np.argsort(registry.meter_household, kind="stable").astype(np.int32)
         counts = np.bincount(registry.meter_household, minlength=n)
-        self.seg_end = np.cumsum(counts)
-        self.seg_start = self.seg_end - counts
-        self.last_usage = np.full(n, np.nan)
-        self.first_seen = np.full(n, np.nan)
+        self.seg_end = np.cumsum(counts).astype(np.int32)
+        self.seg_start = (self.seg_end - counts).astype(np.int32)
         #: every reporting meter has readings up to here (min of their last readings)
         self.confirmed_until = np.full(n, np.nan)
         #: last activity, or the first reading when there was none yet
         self.anchor = np.full(n, np.nan)
-        self.threshold_s = np.full(n, np.inf)
+        #: float32 is exact to the second for any threshold under 190 days
+        self.threshold_s = np.full(n, np.inf, dtype=np.float32)
         self.deadline = np.full(n, np.inf)
 
     def refresh(self, meters: MeterState, touched_meters: npt.NDArray[np.int32]) -> None:
@@ -134,8 +134,11 @@ class HouseholdState:
         households = np.unique(self.meter_household[touched_meters])
         self._refresh_households(meters, households)
 
-    def refresh_all(self, meters: MeterState) -> None:
-        self._refresh_households(meters, np.arange(len(self.anchor)))
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.order, self.seg_start, self.seg_end, self.confirmed_until, self.anchor,
+                  self.threshold_s, self.deadline)
+        return sum(a.nbytes for a in arrays)
 
     def _refresh_households(self, meters: MeterState, households: npt.NDArray[np.integer]) -> None:
         starts = self.seg_start[households]
@@ -153,12 +156,11 @@ class HouseholdState:
         picked = self.order[slots]
         with np.errstate(invalid="ignore"):
             self.confirmed_until[households] = np.fmin.reduceat(meters.last_ts[picked], offsets)
-            self.last_usage[households] = np.fmax.reduceat(meters.last_usage_ts[picked], offsets)
-            self.first_seen[households] = np.fmin.reduceat(meters.first_ts[picked], offsets)
-        usage = self.last_usage[households]
-        self.anchor[households] = np.where(np.isnan(usage), self.first_seen[households], usage)
+            usage = np.fmax.reduceat(meters.last_usage_ts[picked], offsets)
+            first_seen = np.fmin.reduceat(meters.first_ts[picked], offsets)
+        self.anchor[households] = np.where(np.isnan(usage), first_seen, usage)
         self.deadline[households] = self.anchor[households] + self.threshold_s[households]
 
     def set_thresholds(self, threshold_s: npt.NDArray[np.float64]) -> None:
-        self.threshold_s = threshold_s.astype(np.float64)
+        self.threshold_s = threshold_s.astype(np.float32)
         self.deadline = self.anchor + self.threshold_s

@@ -118,11 +118,13 @@ class Dispatcher:
         return order if created else None
 
     def _usage_resumed(self, alert: Alert) -> None:
+        if "usage_resumed" not in alert.evidence:
+            return  # withdrawn (e.g. a raised threshold): no sign of life to report
         order = self.store.find(alert.key)
         if order is None or order.status not in ACTIVE:
             return
         # Recorded, not closed: only a person who checked on the resident closes an order.
-        self.store.record_usage_resumed(order.order_id, alert.at)
+        self.store.record_usage_resumed(order.order_id, alert.evidence["usage_resumed"])
 
     # -- deliveries ------------------------------------------------------------
     def _ensure_deliveries(self, order: WorkOrder, household: Household) -> None:

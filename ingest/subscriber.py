@@ -32,6 +32,7 @@ from lifesign.wire import (
     Reason,
     Rejection,
     encode_rejection,
+    excerpt,
     gateway_of,
     rejected_topic,
 )
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 UNKNOWN_GATEWAY = "_unknown"
 
 
+#: backoff between attempts to store a failed batch (wall seconds, not event time)
+_RETRY_BASE_S = 0.2
+_RETRY_MAX_S = 30.0
+
 class _Delivery(NamedTuple):
     topic: str
     payload: bytes
@@ -50,9 +55,6 @@ class _Delivery(NamedTuple):
     #: the connection it arrived on: a message id means nothing on another connection
     connection: int
 
-
-def _excerpt(payload: bytes, limit: int = 512) -> str:
-    return payload[:limit].decode("utf-8", errors="replace")
 
 
 class MqttIngestor:
@@ -163,6 +165,10 @@ class MqttIngestor:
         self._client.disconnect()
         self._client.loop_stop()
 
+    def _stop_requested_within(self, seconds: float) -> bool:
+        with self._work_ready:
+            return self._work_ready.wait_for(lambda: self._stopping, seconds)
+
     def _stop_worker(self) -> None:
         with self._work_ready:
             self._stopping = True
@@ -255,7 +261,7 @@ class MqttIngestor:
                         Rejection(
                             Reason.BAD_SHAPE,
                             f"topic {delivery.topic!r} is not a readings topic (expected {READINGS_SUBSCRIPTION})",
-                            _excerpt(delivery.payload),
+                            excerpt(delivery.payload),
                         ),
                     )
                 )
@@ -270,7 +276,7 @@ class MqttIngestor:
                     (
                         gateway,
                         Rejection(
-                            Reason.BAD_SHAPE, f"decoder failed: {exc!r}", _excerpt(delivery.payload)
+                            Reason.BAD_SHAPE, f"decoder failed: {exc!r}", excerpt(delivery.payload)
                         ),
                     )
                 )
@@ -281,25 +287,27 @@ class MqttIngestor:
         self.counters.add(messages_received=len(taken))
 
         new = 0
-        if len(batch):
+        attempt = 0
+        while len(batch):
             try:
                 new = self._store.write(batch)
                 for sink in self._sinks:
                     sink.observe(batch)
+                break
             except Exception:
-                # Not acking keeps the readings safe: the broker holds the messages in
-                # our session and delivers them again after the next reconnect. The
-                # cost: until then they occupy the broker's in-flight window (enough
-                # failures stall delivery, which is back-pressure, not loss), and a
-                # sink that already saw part of the batch sees it again (the store
-                # dedups; detector state updates are idempotent per reading).
+                # Retry the batch in hand, with backoff, and ack nothing meanwhile: the
+                # broker stops sending once its in-flight window is full (back-pressure,
+                # not loss). On stop the messages stay unacked in our session and come
+                # again on the next start. A sink that saw part of the batch sees it
+                # again: the store dedups and detector updates are idempotent per reading.
+                attempt += 1
                 log.exception(
-                    "storing a batch of %d readings failed; %d messages stay unacked",
-                    len(batch),
-                    len(taken),
+                    "storing a batch of %d readings failed (attempt %d); %d messages stay unacked",
+                    len(batch), attempt, len(taken),
                 )
                 self.counters.add(failed_batches=1)
-                return
+                if self._stop_requested_within(min(_RETRY_MAX_S, _RETRY_BASE_S * 2 ** (attempt - 1))):
+                    return
         self.counters.add(readings_stored=new, duplicates=len(batch) - new)
         if rejections:
             self._dead_letter(rejections)

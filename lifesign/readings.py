@@ -73,6 +73,6 @@ class ReadingBatch:
 
 
 class ReadingSink(Protocol):
-    """Anything that takes validated readings: the detector state, a history store."""
+    """Anything that takes validated readings after they are stored: the detector state."""
 
     def observe(self, batch: ReadingBatch) -> None: ...

@@ -15,6 +15,7 @@ with a reason, and the good readings of the same message are kept.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,6 +82,9 @@ class Decoded:
 class DecodePolicy:
     #: readings further than this in the future of the clock are rejected (gateway clock skew)
     max_future_s: float = 300.0
+    #: readings older than this are rejected: a gateway whose clock reset to 1970/2000
+    #: would otherwise make a home look silent for decades
+    max_past_s: float = 30 * 86400.0
 
 
 def _parse_ts(raw: Any) -> float | None:
@@ -117,7 +121,12 @@ class ReadingDecoder:
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            return Decoded(ReadingBatch.empty(), [Rejection(Reason.MALFORMED_JSON, str(exc), _excerpt(payload))])
+            # Python's json.dumps writes bare NaN/Infinity, which strict JSON (orjson) refuses;
+            # read such a message leniently so only its bad readings are rejected.
+            try:
+                doc = json.loads(payload)
+            except (ValueError, UnicodeDecodeError):
+                return Decoded(ReadingBatch.empty(), [Rejection(Reason.MALFORMED_JSON, str(exc), excerpt(payload))])
         if isinstance(doc, dict) and "meters" in doc:
             return self._columnar(doc, gateway_id, now)
         if isinstance(doc, dict) and "readings" in doc:
@@ -129,7 +138,7 @@ class ReadingDecoder:
             return self._rows([doc], gateway_id, now)
         return Decoded(
             ReadingBatch.empty(),
-            [Rejection(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or {'meters': [...], 'ts': ..., 'values': [...]}", _excerpt(payload))],
+            [Rejection(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or {'meters': [...], 'ts': ..., 'values': [...]}", excerpt(payload))],
         )
 
     def _check(self, meter: Any, ts_raw: Any, value: Any, gateway: int | None, now: float) -> tuple[int, float] | Rejection:
@@ -144,6 +153,8 @@ class ReadingDecoder:
             return Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {ts_raw!r}", item)
         if ts > now + self.policy.max_future_s:
             return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {ts_raw!r} is {ts - now:.0f} s ahead of the clock", item)
+        if ts < now - self.policy.max_past_s:
+            return Rejection(Reason.BAD_TIMESTAMP, f"ts {ts_raw!r} is {(now - ts) / 86400:.0f} days behind the clock", item)
         if not _value_ok(value):
             return Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {value!r}", item)
         return index, ts
@@ -170,17 +181,18 @@ class ReadingDecoder:
     def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float) -> Decoded:
         meters, ts, values = doc.get("meters"), doc.get("ts"), doc.get("values")
         if not isinstance(meters, list) or not isinstance(values, list) or len(meters) != len(values):
-            return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", _excerpt(orjson.dumps(doc)))])
+            return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", excerpt(orjson.dumps(doc)))])
         if isinstance(ts, list):
             if len(ts) != len(meters):
-                return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", _excerpt(orjson.dumps(doc)))])
+                return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", excerpt(orjson.dumps(doc)))])
             times = ts
         else:
             times = [ts] * len(meters)
         return self._rows([{"meter": m, "ts": t, "value": v} for m, t, v in zip(meters, times, values)], gateway_id, now)
 
 
-def _excerpt(payload: bytes, limit: int = 512) -> str:
+def excerpt(payload: bytes, limit: int = 512) -> str:
+    """The start of a payload as text, for logs and dead letters."""
     return payload[:limit].decode("utf-8", errors="replace")
 
 

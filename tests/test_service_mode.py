@@ -118,7 +118,7 @@ def test_thresholds_edited_under_a_running_service_apply_and_a_bad_edit_is_refus
     good = thresholds.read_text()
     # A typo: refused, logged, the old thresholds kept (H00002 is green: 16 h).
     thresholds.write_text(good.replace("green: {no_usage: {hours: 16}}", "green: {no_usage: {hourz: 2}}"))
-    time.sleep(1.0)
+    eventually(lambda: "thresholds not reloaded" in proc.output, "the bad edit refused", timeout=30)
     publish_silence(port, 2, 3, end=time.time() - 6 * H)
     # A valid edit: green drops to 2 h, so the same evidence now crosses the threshold.
     thresholds.write_text(good.replace("green: {no_usage: {hours: 16}}", "green: {no_usage: {hours: 2}}"))

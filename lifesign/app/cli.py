@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LookupError, ValueError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # broker unreachable, data directory not writable, ...
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("order_id", type=int)
         if name in ("ack", "onsite", "resolve"):
-            p.add_argument("--by", default=getpass.getuser(), help="who is acting (default: your user name)")
+            p.add_argument("--by", default=None, help="who is acting (default: your user name)")
             p.add_argument("--note", default="")
         if name == "resolve":
             p.add_argument("--outcome", required=True, choices=[o.value for o in Outcome])
@@ -111,9 +114,9 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    service.start()
-    print(f"lifesign running against {site.broker.host}:{site.broker.port}; Ctrl-C to stop", flush=True)
     try:
+        service.start()
+        print(f"lifesign running against {site.broker.host}:{site.broker.port}; Ctrl-C to stop", flush=True)
         stop.wait()
     finally:
         service.stop()
@@ -128,12 +131,13 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _orders(args: argparse.Namespace) -> int:
-    from lifesign.app.service import open_orders_store
+    from lifesign.app.service import ORDERS_FILE, open_orders_store
 
     data_dir = _data_dir(args)
-    if not (data_dir / "orders.sqlite").exists():
-        raise LookupError(f"No work-order store in {data_dir} (expected {data_dir / 'orders.sqlite'})")
+    if not (data_dir / ORDERS_FILE).exists():
+        raise LookupError(f"No work-order store in {data_dir} (expected {data_dir / ORDERS_FILE})")
     store = open_orders_store(data_dir)
+    actor = getattr(args, "by", None) or _user()
     now = WallClock().now()
     try:
         command = args.orders_command
@@ -148,21 +152,30 @@ def _orders(args: argparse.Namespace) -> int:
             order = store.get(args.order_id)
             print(_order_line(order))
             for key, value in sorted(order.evidence.items()):
-                print(f"  {key}: {value:.0f}")
+                # durations are stored in seconds, instants as epoch seconds
+                shown = f"{value / 3600:.1f} h" if key.endswith("_s") else _when(value)
+                print(f"  {key}: {shown}")
             for entry in store.ledger(order.order_id):
                 print(f"  {_when(entry.at)}  {entry.actor:<16} {entry.action:<24} {entry.note}")
             return 0
         if command == "ack":
-            order = store.transition(args.order_id, OrderStatus.ACKNOWLEDGED, now, args.by, args.note)
+            order = store.transition(args.order_id, OrderStatus.ACKNOWLEDGED, now, actor, args.note)
         elif command == "onsite":
-            order = store.transition(args.order_id, OrderStatus.ONSITE, now, args.by, args.note)
+            order = store.transition(args.order_id, OrderStatus.ONSITE, now, actor, args.note)
         else:
-            order = store.transition(args.order_id, OrderStatus.RESOLVED, now, args.by, args.note,
+            order = store.transition(args.order_id, OrderStatus.RESOLVED, now, actor, args.note,
                                      Outcome(args.outcome))
         print(_order_line(order))
         return 0
     finally:
         store.close()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        return "cli"
 
 
 def _when(ts: float | None) -> str:

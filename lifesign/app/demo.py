@@ -116,7 +116,7 @@ def _wait_ingested(service: Service, published: int, timeout_s: float) -> None:
     """Wait until every published message has been taken in (stored or rejected) and acked."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if service.ingestor.counters.messages_received >= published and service.wait_idle(1.0):
+        if service.ingestor.counters.messages_acked >= published and service.wait_idle(1.0):
             return
         time.sleep(0.05)
     raise TimeoutError(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -38,6 +37,8 @@ from lifesign.workorders import WorkOrder
 log = logging.getLogger("lifesign.service")
 
 HISTORY_FILE = "history.sqlite"
+#: history replayed at start beyond the longest threshold, for the activity before a silence
+REPLAY_MARGIN_S = 86400.0
 ORDERS_FILE = "orders.sqlite"
 
 
@@ -79,7 +80,7 @@ class Service:
         self._publisher = _connect_publisher(parts.broker)
         channels: list[Channel] = [MqttChannel(self._publisher)]
         if parts.dispatch.console:
-            channels.append(ConsoleChannel(console) if console is not None else ConsoleChannel())
+            channels.append(ConsoleChannel(console))
         self.dispatcher = Dispatcher(
             self.orders, parts.registry, parts.roster, channels, clock,
             {tier: minutes * 60.0 for tier, minutes in parts.dispatch.ack_deadline_minutes.items()},
@@ -99,8 +100,15 @@ class Service:
     def sweep(self) -> list[WorkOrder]:
         """Detector sweep → dispatch → deliveries; returns the orders it created."""
         with self._jobs_lock:
-            alerts = self.detector.sweep(self.clock.now())
+            now = self.clock.now()
+            alerts = self.detector.sweep(now)
             created = self.dispatcher.handle(alerts) if alerts else []
+            # Reconcile: an episode still open without its own order (dispatch failed last
+            # time, or it was folded into an order since resolved) is handed over again.
+            # Opening is idempotent on the episode key, so this never duplicates an order.
+            orphans = [a for a in self.detector.open_alerts(now) if self.orders.find(a.key) is None]
+            if orphans:
+                created += self.dispatcher.handle(orphans)
             self.dispatcher.deliver_pending()
             return created
 
@@ -126,7 +134,19 @@ class Service:
         return True
 
     # -- lifecycle ------------------------------------------------------------
+    def replay_history(self) -> int:
+        """Rebuild detector state from the history store (restart, kill -9): the silence
+        seen before the restart still counts, and episode keys come out the same."""
+        longest = float(self.detector.households.threshold_s.max(initial=0.0))
+        since = self.clock.now() - longest - REPLAY_MARGIN_S
+        readings = self.history.read(start=since)
+        self.detector.observe(readings)
+        return len(readings)
+
     def start(self) -> None:
+        replayed = self.replay_history()
+        if replayed:
+            log.info("detector state rebuilt from %d stored readings", replayed)
         self.ingestor.start()
         schedule = self.parts.schedule
         self.scheduler.add_job(self.sweep, "interval", seconds=schedule.sweep_s, id="sweep",
@@ -179,4 +199,4 @@ def open_orders_store(data_dir: Path) -> SqliteWorkOrderStore:
     return SqliteWorkOrderStore(data_dir / ORDERS_FILE)
 
 
-__all__ = ["Sequence", "Service", "ServiceParts", "open_orders_store"]
+__all__ = ["Service", "ServiceParts", "open_orders_store"]

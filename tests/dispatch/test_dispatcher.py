@@ -32,7 +32,13 @@ def opened(household_id: str = "H0001", start: float = T0 - 50_000, at: float = 
 
 
 def cleared(household_id: str = "H0001", start: float = T0 - 50_000, at: float = T0 + 600) -> Alert:
-    return Alert(EpisodeKey(household_id, "no_usage", start), AlertState.CLEARED, at, {})
+    # the detector's evidence: when the activity that ended the silence happened
+    return Alert(EpisodeKey(household_id, "no_usage", start), AlertState.CLEARED, at, {"usage_resumed": at})
+
+
+def withdrawn(household_id: str = "H0001", start: float = T0 - 50_000, at: float = T0 + 600) -> Alert:
+    """Cleared because a threshold was raised: no sign of life."""
+    return Alert(EpisodeKey(household_id, "no_usage", start), AlertState.CLEARED, at, {"withdrawn": 1.0})
 
 
 @pytest.fixture
@@ -462,3 +468,9 @@ def test_bad_settings_are_refused(
     settings = {"channels": [RecordingChannel()], "ack_deadline_s": DEADLINES, **kwargs}
     with pytest.raises(ValueError, match=message):
         Dispatcher(store, registry, roster, settings["channels"], clock, settings["ack_deadline_s"])
+
+
+def test_a_withdrawn_alert_does_not_claim_usage_resumed(dispatcher: Dispatcher) -> None:
+    (order,) = dispatcher.handle([opened()])
+    dispatcher.handle([withdrawn()])
+    assert dispatcher.store.get(order.order_id).usage_resumed_at is None

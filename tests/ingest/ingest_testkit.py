@@ -58,20 +58,30 @@ class RecordingSink:
 
 
 class DiskFullHistoryStore:
-    """A HistoryStore whose disk is full: every write fails the way the OS reports it."""
+    """A HistoryStore whose disk is full: every write fails the way the OS reports it,
+    until ``free_space()``; then it stores into a real in-memory store."""
 
     def __init__(self) -> None:
+        from ingest.historystores.memory import MemoryHistoryStore
+
         self.attempts = 0
+        self.full = True
+        self._inner = MemoryHistoryStore()
+
+    def free_space(self) -> None:
+        self.full = False
 
     def write(self, batch: ReadingBatch) -> int:
         self.attempts += 1
-        raise OSError(errno.ENOSPC, "No space left on device", "history.sqlite")
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device", "history.sqlite")
+        return self._inner.write(batch)
 
     def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
-        return ReadingBatch.empty()
+        return self._inner.read(start, end)
 
     def count(self) -> int:
-        return 0
+        return self._inner.count()
 
     def close(self) -> None:
         pass

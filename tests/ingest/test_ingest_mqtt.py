@@ -193,16 +193,15 @@ def test_nothing_is_acked_while_the_store_cannot_write(
         assert ingestor.wait_subscribed(10)
         for topic, payload in good_payloads():
             gateway.publish(topic, payload)
-        eventually(lambda: counters.messages_received == 3, "three messages taken by the worker")
-        assert ingestor.wait_idle(10)
-        assert counters.failed_batches >= 1 and store.attempts == counters.failed_batches
+        # The worker holds the batch it took and retries it; the rest wait behind it.
+        eventually(lambda: counters.failed_batches >= 2, "the worker retrying the failed batch")
+        assert store.attempts == counters.failed_batches
         assert counters.messages_acked == 0 and counters.readings_stored == 0
         assert sink.batches == []  # the detector never sees readings the store does not hold
-        # the worker survived: it still takes new messages
-        gateway.publish(*good_payloads()[0])
-        eventually(
-            lambda: counters.messages_received == 4, "the worker still running after failures"
-        )
+        # Space comes back: the batch in hand is stored and acked without any reconnect.
+        store.free_space()
+        eventually(lambda: counters.messages_acked == 3, "the three messages acked after recovery")
+        assert store.count() == 5 and len(sink.points()) == 5
     finally:
         ingestor.stop()
 
@@ -237,11 +236,7 @@ def test_unacked_messages_are_delivered_again_after_restart(
     assert failing.wait_subscribed(10)
     for topic, payload in good_payloads():
         gateway.publish(topic, payload)
-    eventually(
-        lambda: failing.counters.messages_received == 3,
-        "three messages seen by the failing ingestor",
-    )
-    assert failing.wait_idle(10)
+    eventually(lambda: failing.counters.failed_batches >= 1, "the failing ingestor's first attempt")
     assert failing.counters.messages_acked == 0
     failing.stop()
 

@@ -1,0 +1,37 @@
+"""Edge decoding keeps the good readings of a message and names why the rest were refused."""
+
+from __future__ import annotations
+
+from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.registry import Registry
+from lifesign.wire import Reason, ReadingDecoder
+
+NOW = 1_763_700_000.0
+
+
+def decoder() -> ReadingDecoder:
+    home = Household("H1", Address("C1", "G1", "B1", "1", "101"), Resident("R", 80, "p", "e"), Tier.RED)
+    meters = [Meter("W1", "H1", Utility.WATER, "GW1"), Meter("E1", "H1", Utility.ELECTRICITY, "GW1")]
+    return ReadingDecoder(Registry.from_records([home], meters))
+
+
+def test_a_bare_nan_rejects_that_reading_only() -> None:
+    # Python's json.dumps writes NaN unquoted; strict JSON parsers refuse the whole message.
+    payload = b'{"meters": ["W1", "E1"], "ts": 1763700000, "values": [NaN, 873.2]}'
+    decoded = decoder().decode(payload, "GW1", NOW)
+    assert decoded.batch.value.tolist() == [873.2]
+    assert [r.reason for r in decoded.rejections] == [Reason.BAD_VALUE]
+
+
+def test_a_reset_gateway_clock_is_rejected_not_taken_as_decades_of_silence() -> None:
+    payload = b'{"readings": [{"meter": "W1", "ts": 946684800, "value": 1.0}, {"meter": "E1", "ts": 1763699100, "value": 2.0}]}'
+    decoded = decoder().decode(payload, "GW1", NOW)
+    assert decoded.batch.ts.tolist() == [1763699100.0]
+    assert [r.reason for r in decoded.rejections] == [Reason.BAD_TIMESTAMP]
+    assert "days behind the clock" in decoded.rejections[0].detail
+
+
+def test_garbage_that_is_not_json_at_all_is_one_rejection() -> None:
+    decoded = decoder().decode(b"\xff\x00not json", "GW1", NOW)
+    assert len(decoded.batch) == 0
+    assert [r.reason for r in decoded.rejections] == [Reason.MALFORMED_JSON]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -160,22 +161,32 @@ class ReadingDecoder:
         return index, ts
 
     def _rows(self, rows: list[Any], gateway_id: str, now: float) -> Decoded:
+        triples: list[tuple[Any, Any, Any]] = []
+        rejections: list[Rejection] = []
+        for row in rows:
+            if isinstance(row, dict):
+                triples.append((row.get("meter"), row.get("ts"), row.get("value")))
+            else:
+                rejections.append(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
+        decoded = self._checked(triples, gateway_id, now)
+        decoded.rejections[:0] = rejections
+        return decoded
+
+    def _checked(self, triples: Iterable[tuple[Any, Any, Any]], gateway_id: str, now: float) -> Decoded:
+        """Check (meter, ts, value) triples; the good ones become the batch."""
         gateway = self.registry.gateway_index.get(gateway_id)
         meters: list[int] = []
         times: list[float] = []
         values: list[float] = []
         rejections: list[Rejection] = []
-        for row in rows:
-            if not isinstance(row, dict):
-                rejections.append(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
-                continue
-            checked = self._check(row.get("meter"), row.get("ts"), row.get("value"), gateway, now)
+        for meter, ts_raw, value in triples:
+            checked = self._check(meter, ts_raw, value, gateway, now)
             if isinstance(checked, Rejection):
                 rejections.append(checked)
                 continue
             meters.append(checked[0])
             times.append(checked[1])
-            values.append(float(row["value"]))
+            values.append(float(value))
         return Decoded(ReadingBatch.of(meters, times, values), rejections)
 
     def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float) -> Decoded:
@@ -188,7 +199,7 @@ class ReadingDecoder:
             times = ts
         else:
             times = [ts] * len(meters)
-        return self._rows([{"meter": m, "ts": t, "value": v} for m, t, v in zip(meters, times, values)], gateway_id, now)
+        return self._checked(zip(meters, times, values), gateway_id, now)
 
 
 def excerpt(payload: bytes, limit: int = 512) -> str:

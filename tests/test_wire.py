@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.registry import Registry
-from lifesign.wire import Reason, ReadingDecoder
+from lifesign.wire import ReadingDecoder, Reason
 
 NOW = 1_763_700_000.0
 

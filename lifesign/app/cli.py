@@ -9,9 +9,10 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
+from lifesign.app.demo import LOCAL
 from lifesign.clock import WallClock
 from lifesign.config.errors import ConfigError
 from lifesign.config.source import load_yaml
@@ -19,8 +20,6 @@ from lifesign.roster import Roster
 from lifesign.site import SiteConfig
 from lifesign.thresholds import Thresholds
 from lifesign.workorders import ACTIVE, OrderStatus, Outcome, WorkOrder
-
-LOCAL = timezone(timedelta(hours=8))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

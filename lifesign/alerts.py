@@ -13,7 +13,21 @@ from enum import Enum
 
 
 class Rule(str, Enum):
+    #: every sign of life in the home stopped (confirmed by readings): a welfare visit
     NO_USAGE = "no_usage"
+    #: no readings at all: a maintenance job, never a welfare visit
+    METER_OFFLINE = "meter_offline"
+    #: water flowing in every interval for too long (tap left on, a fall in the shower, a leak)
+    CONTINUOUS_FLOW = "continuous_flow"
+    #: daily usage far above the home's norm
+    ABNORMAL_HIGH = "abnormal_high"
+
+
+class Severity(str, Enum):
+    """How urgent: dispatch picks deadlines and wording from it."""
+
+    WARNING = "warning"
+    CRITICAL = "critical"
 
 
 class AlertState(str, Enum):
@@ -41,6 +55,10 @@ class Alert:
     #: numbers a person needs to judge the alert: last activity per utility (epoch s),
     #: confirmed silence and threshold (s), last reading time (epoch s)
     evidence: dict[str, float] = field(default_factory=dict)
+    severity: Severity = Severity.CRITICAL
+    #: the utilities the alert is about (the silent ones for no_usage, the offline
+    #: meters' utilities for meter_offline, water for continuous_flow), e.g. ("water",)
+    utilities: tuple[str, ...] = ()
 
     @property
     def household_id(self) -> str:

@@ -83,54 +83,60 @@ class SiteConfig:
 
     @classmethod
     def from_node(cls, root: ConfigNode, base: Path) -> SiteConfig:
-        top = root.mapping(
-            ["broker", "registry", "roster", "thresholds", "data_dir", "schedule", "ingest", "dispatch"],
-            required=["registry", "roster", "thresholds", "data_dir"],
-        )
-        broker = BrokerSettings()
-        if "broker" in top:
-            b = top["broker"].mapping(["host", "port", "client_id", "keepalive_s", "username", "password"])
-            broker = BrokerSettings(
-                host=b["host"].string() if "host" in b else broker.host,
-                port=b["port"].integer(ge=1, le=65535) if "port" in b else broker.port,
-                client_id=b["client_id"].string() if "client_id" in b else broker.client_id,
-                keepalive_s=b["keepalive_s"].integer(ge=5, le=3600) if "keepalive_s" in b else broker.keepalive_s,
-                username=b["username"].string() if "username" in b else None,
-                password=b["password"].string() if "password" in b else None,
-            )
+        top = root.mapping(list(SECTIONS), required=["registry", "roster", "thresholds", "data_dir"])
         registry = top["registry"].mapping(["households", "meters"], required=["households", "meters"])
-        schedule = ScheduleSettings()
-        if "schedule" in top:
-            s = top["schedule"].mapping(["sweep_s", "escalation_s", "reload_s"])
-            schedule = ScheduleSettings(
-                sweep_s=s["sweep_s"].number(gt=0) if "sweep_s" in s else schedule.sweep_s,
-                escalation_s=s["escalation_s"].number(gt=0) if "escalation_s" in s else schedule.escalation_s,
-                reload_s=s["reload_s"].number(gt=0) if "reload_s" in s else schedule.reload_s,
-            )
-        max_future_s = 300.0
-        if "ingest" in top:
-            i = top["ingest"].mapping(["max_future_s"])
-            if "max_future_s" in i:
-                max_future_s = i["max_future_s"].number(ge=0)
-        dispatch = DispatchSettings()
-        if "dispatch" in top:
-            d = top["dispatch"].mapping(["ack_deadline_minutes", "console"])
-            deadlines = dict(dispatch.ack_deadline_minutes)
-            if "ack_deadline_minutes" in d:
-                for tier, node in d["ack_deadline_minutes"].mapping([t.value for t in Tier]).items():
-                    deadlines[Tier(tier)] = node.number(gt=0)
-            dispatch = DispatchSettings(
-                ack_deadline_minutes=deadlines,
-                console=d["console"].boolean() if "console" in d else True,
-            )
         return cls(
-            broker=broker,
+            broker=_broker(top["broker"]) if "broker" in top else BrokerSettings(),
             households_csv=base / registry["households"].string(),
             meters_csv=base / registry["meters"].string(),
             roster=base / top["roster"].string(),
             thresholds=base / top["thresholds"].string(),
             data_dir=base / top["data_dir"].string(),
-            schedule=schedule,
-            max_future_s=max_future_s,
-            dispatch=dispatch,
+            schedule=_schedule(top["schedule"]) if "schedule" in top else ScheduleSettings(),
+            max_future_s=_max_future_s(top["ingest"]) if "ingest" in top else 300.0,
+            dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
         )
+
+
+#: the top-level keys of site.yaml; each section has its own parser below
+SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "schedule", "ingest", "dispatch")
+
+
+def _broker(node: ConfigNode) -> BrokerSettings:
+    b = node.mapping(["host", "port", "client_id", "keepalive_s", "username", "password"])
+    d = BrokerSettings()
+    return BrokerSettings(
+        host=b["host"].string() if "host" in b else d.host,
+        port=b["port"].integer(ge=1, le=65535) if "port" in b else d.port,
+        client_id=b["client_id"].string() if "client_id" in b else d.client_id,
+        keepalive_s=b["keepalive_s"].integer(ge=5, le=3600) if "keepalive_s" in b else d.keepalive_s,
+        username=b["username"].string() if "username" in b else None,
+        password=b["password"].string() if "password" in b else None,
+    )
+
+
+def _schedule(node: ConfigNode) -> ScheduleSettings:
+    s = node.mapping(["sweep_s", "escalation_s", "reload_s"])
+    d = ScheduleSettings()
+    return ScheduleSettings(
+        sweep_s=s["sweep_s"].number(gt=0) if "sweep_s" in s else d.sweep_s,
+        escalation_s=s["escalation_s"].number(gt=0) if "escalation_s" in s else d.escalation_s,
+        reload_s=s["reload_s"].number(gt=0) if "reload_s" in s else d.reload_s,
+    )
+
+
+def _max_future_s(node: ConfigNode) -> float:
+    i = node.mapping(["max_future_s"])
+    return i["max_future_s"].number(ge=0) if "max_future_s" in i else 300.0
+
+
+def _dispatch(node: ConfigNode) -> DispatchSettings:
+    d = node.mapping(["ack_deadline_minutes", "console"])
+    deadlines = dict(DispatchSettings().ack_deadline_minutes)
+    if "ack_deadline_minutes" in d:
+        for tier, value in d["ack_deadline_minutes"].mapping([t.value for t in Tier]).items():
+            deadlines[Tier(tier)] = value.number(gt=0)
+    return DispatchSettings(
+        ack_deadline_minutes=deadlines,
+        console=d["console"].boolean() if "console" in d else True,
+    )

@@ -1,0 +1,34 @@
+"""Helpers shared by the subcommands: where the data lives, who acts, how times print."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import datetime
+from pathlib import Path
+
+from lifesign.app.demo import LOCAL
+from lifesign.site import SiteConfig
+
+
+def add_data_dir_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("-c", "--config", type=Path, help="site.yaml (its data_dir holds the service's files)")
+    where.add_argument("--data-dir", type=Path, help="the service's data directory")
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    return SiteConfig.load(args.config).data_dir
+
+
+def user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        return "cli"
+
+
+def when(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, LOCAL).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,79 @@
+"""`lifesign orders list|show|ack|onsite|resolve`: what staff do with work orders."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lifesign.app.commands.common import add_data_dir_options, data_dir, user, when
+from lifesign.clock import WallClock
+from lifesign.workorders import ACTIVE, OrderStatus, Outcome, WorkOrder
+
+
+def register(sub: Any) -> None:
+    orders = sub.add_parser("orders", help="work orders: list, show, ack, onsite, resolve")
+    orders_sub = orders.add_subparsers(dest="orders_command", required=True)
+    for name, helptext in [("list", "list work orders"), ("show", "show one order and its ledger"),
+                           ("ack", "acknowledge an order"), ("onsite", "record that someone is at the door"),
+                           ("resolve", "resolve an order with an outcome")]:
+        p = orders_sub.add_parser(name, help=helptext)
+        add_data_dir_options(p)
+        if name == "list":
+            p.add_argument("--all", action="store_true", help="include resolved orders")
+        else:
+            p.add_argument("order_id", type=int)
+        if name in ("ack", "onsite", "resolve"):
+            p.add_argument("--by", default=None, help="who is acting (default: your user name)")
+            p.add_argument("--note", default="")
+        if name == "resolve":
+            p.add_argument("--outcome", required=True, choices=[o.value for o in Outcome])
+        p.set_defaults(handler=_orders)
+
+
+def _orders(args: argparse.Namespace) -> int:
+    from lifesign.app.service import ORDERS_FILE, open_orders_store
+
+    folder = data_dir(args)
+    if not (folder / ORDERS_FILE).exists():
+        raise LookupError(f"No work-order store in {folder} (expected {folder / ORDERS_FILE})")
+    store = open_orders_store(folder)
+    actor = getattr(args, "by", None) or user()
+    now = WallClock().now()
+    try:
+        command = args.orders_command
+        if command == "list":
+            orders = store.list(None if args.all else ACTIVE)
+            if not orders:
+                print("no work orders" if args.all else "no open work orders")
+            for order in orders:
+                print(order_line(order))
+            return 0
+        if command == "show":
+            order = store.get(args.order_id)
+            print(order_line(order))
+            for key, value in sorted(order.evidence.items()):
+                # durations are stored in seconds, instants as epoch seconds
+                shown = f"{value / 3600:.1f} h" if key.endswith("_s") else when(value)
+                print(f"  {key}: {shown}")
+            for entry in store.ledger(order.order_id):
+                print(f"  {when(entry.at)}  {entry.actor:<16} {entry.action:<24} {entry.note}")
+            return 0
+        if command == "ack":
+            order = store.transition(args.order_id, OrderStatus.ACKNOWLEDGED, now, actor, args.note)
+        elif command == "onsite":
+            order = store.transition(args.order_id, OrderStatus.ONSITE, now, actor, args.note)
+        else:
+            order = store.transition(args.order_id, OrderStatus.RESOLVED, now, actor, args.note,
+                                     Outcome(args.outcome))
+        print(order_line(order))
+        return 0
+    finally:
+        store.close()
+
+
+def order_line(order: WorkOrder) -> str:
+    outcome = f" outcome={order.outcome.value}" if order.outcome else ""
+    resumed = f" usage-resumed={when(order.usage_resumed_at)}" if order.usage_resumed_at else ""
+    return (f"#{order.order_id:<5} {order.household_id:<10} {order.rule:<10} {order.status.value:<12} "
+            f"assignee={order.assignee} tier={order.tier} level={order.escalation_level} "
+            f"silent-since={when(order.key.episode_start)} opened={when(order.opened_at)}{outcome}{resumed}")

@@ -1,0 +1,36 @@
+"""`lifesign run`: the service against an external broker until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from lifesign.clock import WallClock
+from lifesign.site import SiteConfig
+
+
+def register(sub: Any) -> None:
+    run = sub.add_parser("run", help="run the service against an external broker until stopped")
+    run.add_argument("-c", "--config", type=Path, required=True)
+    run.set_defaults(handler=_run, log_level="INFO")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lifesign.app.service import Service, ServiceParts
+
+    site = SiteConfig.load(args.config)
+    service = Service(ServiceParts.from_site(site), WallClock())
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        service.start()
+        print(f"lifesign running against {site.broker.host}:{site.broker.port}; Ctrl-C to stop", flush=True)
+        stop.wait()
+    finally:
+        service.stop()
+        print("lifesign stopped", flush=True)
+    return 0

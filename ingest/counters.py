@@ -1,47 +1,71 @@
-"""What ingest did, counted: the numbers an operator checks when readings go missing."""
+"""What ingest did, counted: the numbers an operator checks when readings go missing.
+
+They feed the Prometheus ``/metrics`` endpoint and ``lifesign status``.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
 
+#: monotonically increasing counts, with their help text (also used for /metrics)
+COUNTS = {
+    "messages_received": "MQTT messages taken from the broker",
+    "messages_acked": "MQTT messages acknowledged after their readings were durable",
+    "readings_received": "readings that passed validation",
+    "readings_stored": "new (meter, ts) points written to the history store or the spool",
+    "duplicates": "readings already stored (redelivery, gateway resend) or repeated in a message",
+    "late": "new readings older than their meter's newest reading (reordered)",
+    "register_resets": "register values below the meter's previous value (rollover, replaced meter)",
+    "failed_batches": "batches whose store write or state update failed and were retried",
+    "spooled": "readings written to the spool because the history store was unreachable",
+    "drained": "readings moved from the spool into the history store",
+}
+#: values that go up and down
+GAUGES = {
+    "pending_messages": "messages received and not yet processed",
+    "spool_readings": "readings waiting in the spool",
+    "spool_bytes": "bytes the spool takes on disk",
+    "newest_reading_ts": "event time of the newest reading stored (epoch seconds)",
+    "store_up": "1 when the last write to the history store succeeded, else 0",
+}
+
 
 class IngestCounters:
-    """Thread-safe counters; the MQTT thread, the worker and the CLI all touch them.
+    """Thread-safe counters; the MQTT thread, the worker and the metrics server all touch them.
 
     >>> c = IngestCounters()
     >>> c.add(messages_received=2, readings_stored=5); c.reject("unknown_meter", 2)
-    >>> c.snapshot()["rejected"]
-    {'unknown_meter': 2}
+    >>> c.snapshot()["rejected"], c.readings_stored
+    ({'unknown_meter': 2}, 5)
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.messages_received = 0
-        #: readings that became new points in the history store
-        self.readings_stored = 0
-        #: readings written again (a redelivery, a gateway resending): already stored
-        self.duplicates = 0
-        self.messages_acked = 0
-        #: batches whose store write or sink failed; their messages were not acked
-        self.failed_batches = 0
+        self._counts = dict.fromkeys(COUNTS, 0)
+        self._gauges: dict[str, float] = dict.fromkeys(GAUGES, 0.0)
+        self._gauges["store_up"] = 1.0
         self._rejected: dict[str, int] = {}
 
-    def add(
-        self,
-        *,
-        messages_received: int = 0,
-        readings_stored: int = 0,
-        duplicates: int = 0,
-        messages_acked: int = 0,
-        failed_batches: int = 0,
-    ) -> None:
+    def __getattr__(self, name: str) -> int:
+        counts = self.__dict__.get("_counts")
+        if counts is not None and name in counts:
+            return int(counts[name])
+        raise AttributeError(name)
+
+    def add(self, **counts: int) -> None:
         with self._lock:
-            self.messages_received += messages_received
-            self.readings_stored += readings_stored
-            self.duplicates += duplicates
-            self.messages_acked += messages_acked
-            self.failed_batches += failed_batches
+            for name, n in counts.items():
+                if name not in self._counts:
+                    raise KeyError(f"no ingest counter named {name!r}")
+                self._counts[name] += n
+
+    def set(self, **gauges: float) -> None:
+        with self._lock:
+            for name, value in gauges.items():
+                if name not in self._gauges:
+                    raise KeyError(f"no ingest gauge named {name!r}")
+                self._gauges[name] = float(value)
 
     def reject(self, reason: str, n: int = 1) -> None:
         with self._lock:
@@ -57,14 +81,7 @@ class IngestCounters:
         with self._lock:
             return dict(self._rejected)
 
-    def snapshot(self) -> dict[str, int | dict[str, int]]:
-        """A consistent copy of every counter (the rejected counts as a dict by reason)."""
+    def snapshot(self) -> dict[str, object]:
+        """A consistent copy: every count, every gauge, and the rejections by reason."""
         with self._lock:
-            return {
-                "messages_received": self.messages_received,
-                "readings_stored": self.readings_stored,
-                "duplicates": self.duplicates,
-                "messages_acked": self.messages_acked,
-                "failed_batches": self.failed_batches,
-                "rejected": dict(self._rejected),
-            }
+            return {**self._counts, **self._gauges, "rejected": dict(self._rejected)}

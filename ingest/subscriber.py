@@ -6,27 +6,38 @@ worker thread takes the whole list, decodes every message, writes the good
 readings of all of them as one columnar batch, hands the batch to the sinks
 (the detector state), and only then acks the messages to the broker. A crash
 anywhere before the ack leaves the messages unacked in our persistent session,
-so the broker delivers them again: at-least-once, and the store keeps one point
-per (meter, ts), so a redelivery changes nothing.
+so the broker delivers them again: at-least-once. :class:`SeenReadings` filters
+what was stored before, so a redelivery writes nothing twice and is counted.
+
+When the history store is unreachable, batches go to the on-disk :class:`Spool`
+(as durable, so acking may follow and detection goes on); a full spool stops
+the acks (back-pressure: the broker holds the rest). The worker drains the
+spool into the store once it answers again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest.counters import IngestCounters
+from ingest.seen import SeenReadings
+from ingest.spool import Spool, SpoolFull
 from lifesign.clock import Clock
+from lifesign.mqttclient import connect, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
 from lifesign.site import BrokerSettings
 from lifesign.stores import HistoryStore
 from lifesign.wire import (
+    FLAGGED_TOPIC,
     READINGS_SUBSCRIPTION,
     ReadingDecoder,
     Reason,
@@ -46,6 +57,8 @@ UNKNOWN_GATEWAY = "_unknown"
 #: backoff between attempts to store a failed batch (wall seconds, not event time)
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 30.0
+#: how often a spool backlog probes the store, at most (wall seconds)
+_DRAIN_RETRY_MAX_S = 5.0
 
 class _Delivery(NamedTuple):
     topic: str
@@ -75,6 +88,8 @@ class MqttIngestor:
         client_factory: Callable[[], mqtt.Client] | None = None,
         counters: IngestCounters | None = None,
         max_batch_messages: int = 1000,
+        spool: Spool | None = None,
+        seen: SeenReadings | None = None,
     ) -> None:
         if max_batch_messages < 1:
             raise ValueError(f"max_batch_messages must be >= 1, got {max_batch_messages}")
@@ -85,6 +100,11 @@ class MqttIngestor:
         self._clock = clock
         self._max_batch = max_batch_messages
         self.counters = counters or IngestCounters()
+        self._spool = spool
+        self.seen = seen or SeenReadings(decoder.registry.n_meters)
+        self._store_up = True
+        self._drain_at = 0.0
+        self._drain_backoff = _RETRY_BASE_S
 
         self._client = client_factory() if client_factory is not None else self._new_client()
         # Even an injected client must not ack on receipt: the ack is ours to send.
@@ -107,33 +127,28 @@ class MqttIngestor:
         self._connection = 0
 
     def _new_client(self) -> mqtt.Client:
-        # MQTT 3.1.1: paho receives about twice as fast as with MQTT 5. A fixed
-        # client id and clean_session=False make the broker keep our subscription
-        # and the unacked messages while we restart.
-        return mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self._broker.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-            manual_ack=True,
-        )
+        # A fixed client id and a persistent session make the broker keep our
+        # subscription and the unacked messages while we restart. MQTT 3.1.1 by
+        # default: paho receives about twice as fast as with MQTT 5.
+        return make_client(self._broker, self._broker.client_id, persistent=True, manual_ack=True)
+
+    def prime(self, stored: ReadingBatch) -> None:
+        """Tell the duplicate filter what the store already holds (at start)."""
+        self.seen.commit(stored)
+        if len(stored):
+            self.counters.set(newest_reading_ts=float(stored.ts.max()))
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:
         """Connect, start paho's network thread and the worker."""
         if self._worker is not None:
             raise RuntimeError(f"ingestor {self._broker.client_id!r} is already started")
-        if self._broker.username:
-            self._client.username_pw_set(self._broker.username, self._broker.password)
-        self._client.reconnect_delay_set(1, 30)
         self._worker = threading.Thread(
             target=self._run, name=f"ingest-{self._broker.client_id}", daemon=True
         )
         self._worker.start()
         try:
-            self._client.connect(
-                self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s
-            )
+            connect(self._client, self._broker, persistent=True)
         except OSError as exc:
             self._stop_worker()
             raise ConnectionError(
@@ -231,15 +246,18 @@ class MqttIngestor:
     def _run(self) -> None:
         while True:
             with self._work_ready:
-                while not self._pending and not self._stopping:
-                    self._work_ready.wait()
+                if not self._pending and not self._stopping:
+                    self._work_ready.wait(timeout=self._drain_wait())
                 if self._stopping:
                     return
                 taken = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 self._in_process = len(taken)
+                self.counters.set(pending_messages=len(self._pending))
             try:
-                self._process(taken)
+                if taken:
+                    self._process(taken)
+                self._drain_some()
             except Exception:  # the worker must outlive any bug; unacked messages come back
                 log.exception(
                     "ingest worker failed on a batch of %d messages; they stay unacked", len(taken)
@@ -248,6 +266,60 @@ class MqttIngestor:
                 with self._idle:
                     self._in_process = 0
                     self._idle.notify_all()
+
+    # -- store, spool, drain ----------------------------------------------------
+    def _drain_wait(self) -> float | None:
+        if self._spool is None or len(self._spool) == 0:
+            return None
+        return max(0.0, self._drain_at - time.monotonic())
+
+    def _drain_some(self) -> None:
+        """Move one spool file into the store, if the store answers (probing with backoff)."""
+        spool = self._spool
+        if spool is None or len(spool) == 0 or time.monotonic() < self._drain_at:
+            return
+        try:
+            moved = spool.drain_one(self._store)
+        except OSError as exc:
+            self._store_down(exc)
+            return
+        self._store_up = True
+        self._drain_backoff = _RETRY_BASE_S
+        self.counters.add(drained=moved)
+        self.counters.set(store_up=1, spool_readings=len(spool), spool_bytes=spool.bytes)
+        if len(spool) == 0:
+            log.info("spool drained: the history store has every reading again")
+
+    def _store_down(self, exc: OSError) -> None:
+        if self._store_up:
+            log.error("history store unreachable (%s); spooling to disk", exc)
+        self._store_up = False
+        self.counters.set(store_up=0)
+        self._drain_at = time.monotonic() + self._drain_backoff
+        self._drain_backoff = min(_DRAIN_RETRY_MAX_S, self._drain_backoff * 2)
+
+    def _keep(self, batch: ReadingBatch) -> None:
+        """Make the batch durable: in the store, or in the spool while the store is down."""
+        if len(batch) == 0:
+            return
+        spool = self._spool
+        if spool is None:
+            self._store.write(batch)  # an error here means: retry, ack nothing
+            return
+        if self._store_up:
+            try:
+                self._store.write(batch)
+                return
+            except OSError as exc:
+                self._store_down(exc)
+        try:
+            spool.append(batch)
+        except SpoolFull:
+            self._drain_at = 0.0  # make room if the store is back; else back-pressure
+            self._drain_some()
+            spool.append(batch)
+        self.counters.add(spooled=len(batch))
+        self.counters.set(spool_readings=len(spool), spool_bytes=spool.bytes)
 
     def _process(self, taken: list[_Delivery]) -> None:
         parts: list[ReadingBatch] = []
@@ -284,34 +356,55 @@ class MqttIngestor:
             parts.append(decoded.batch)
             rejections.extend((gateway, rejection) for rejection in decoded.rejections)
         batch = ReadingBatch.concat(parts)
-        self.counters.add(messages_received=len(taken))
+        sorted_ = self.seen.sort(batch)
+        new = sorted_.new
 
-        new = 0
         attempt = 0
-        while len(batch):
+        while True:
             try:
-                new = self._store.write(batch)
+                self._keep(new)
                 for sink in self._sinks:
-                    sink.observe(batch)
+                    sink.observe(new)
                 break
             except Exception:
                 # Retry the batch in hand, with backoff, and ack nothing meanwhile: the
                 # broker stops sending once its in-flight window is full (back-pressure,
                 # not loss). On stop the messages stay unacked in our session and come
                 # again on the next start. A sink that saw part of the batch sees it
-                # again: the store dedups and detector updates are idempotent per reading.
+                # again: the stores keep one point per key and detector updates are
+                # idempotent per reading.
                 attempt += 1
                 log.exception(
-                    "storing a batch of %d readings failed (attempt %d); %d messages stay unacked",
-                    len(batch), attempt, len(taken),
+                    "keeping a batch of %d readings failed (attempt %d); %d messages stay unacked",
+                    len(new), attempt, len(taken),
                 )
                 self.counters.add(failed_batches=1)
                 if self._stop_requested_within(min(_RETRY_MAX_S, _RETRY_BASE_S * 2 ** (attempt - 1))):
                     return
-        self.counters.add(readings_stored=new, duplicates=len(batch) - new)
+        self.seen.commit(new)
+        self.counters.add(
+            messages_received=len(taken), readings_received=len(batch), readings_stored=len(new),
+            duplicates=sorted_.duplicates, late=sorted_.late, register_resets=len(sorted_.resets),
+        )
+        if len(new):
+            self.counters.set(newest_reading_ts=float(self.seen.newest_ts[new.meter].max()))
+        if len(sorted_.resets):
+            self._flag_resets(new, sorted_.resets)
         if rejections:
             self._dead_letter(rejections)
         self._ack(taken)
+
+    def _flag_resets(self, new: ReadingBatch, resets: np.ndarray) -> None:
+        """A register that went backwards (rollover, replaced meter): the detector re-baselines
+        on it (a drop is never usage); operators see it here and on the flagged topic."""
+        registry = self._decoder.registry
+        for i in resets.tolist():
+            meter_id = str(registry.meter_ids[int(new.meter[i])])
+            log.warning("meter %s register went backwards at %s to %s: re-baselined", meter_id,
+                        new.ts[i], new.value[i])
+            self._client.publish(FLAGGED_TOPIC, orjson.dumps(
+                {"flag": "register_reset", "meter": meter_id, "ts": float(new.ts[i]), "value": float(new.value[i])}),
+                qos=1)
 
     def _dead_letter(self, rejections: list[tuple[str, Rejection]]) -> None:
         self.counters.reject_many(Counter(rejection.reason for _, rejection in rejections))

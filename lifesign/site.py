@@ -36,6 +36,17 @@ from lifesign.grid import Tier
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    #: CA bundle that signed the broker's certificate (None: the system's CAs)
+    ca_file: Path | None = None
+    #: client certificate and key, for brokers that require them
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: skip the host-name check (a test broker's self-signed certificate); never in production
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
 class BrokerSettings:
     host: str = "127.0.0.1"
     port: int = 1883
@@ -43,6 +54,11 @@ class BrokerSettings:
     keepalive_s: int = 30
     username: str | None = None
     password: str | None = None
+    #: "3.1.1" (default: paho receives about twice as fast) or "5"
+    protocol: str = "3.1.1"
+    #: MQTT 5 only: how long the broker keeps our session (and unacked messages) while we are away
+    session_expiry_s: int = 7 * 86400
+    tls: TlsSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,46 @@ class ScheduleSettings:
     sweep_s: float = 10.0
     escalation_s: float = 30.0
     reload_s: float = 5.0
+    #: status.json for `lifesign status`, and compaction of finished history days
+    status_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    #: gateway clock skew tolerated
+    max_future_s: float = 300.0
+    #: readings older than this are rejected (a gateway whose clock reset to 1970)
+    max_past_days: float = 30.0
+    #: how far behind the newest reading duplicates are recognised (memory: 8 bytes per reading in it)
+    dedup_horizon_h: float = 6.0
+    #: the on-disk buffer used while the history store is unreachable; 0 = no spool
+    spool_max_mb: float = 512.0
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    url: str
+    token: str
+    org: str
+    bucket: str
+    #: how to read history back: "victoriametrics" (its export API) or "flux" (InfluxDB 2.x)
+    reader: str = "victoriametrics"
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    #: "embedded" (a folder of logs and Parquet days in data_dir/history) or "influx"
+    kind: str = "embedded"
+    #: embedded: fsync every batch (survives power loss, not only kill -9)
+    fsync: bool = False
+    influx: InfluxSettings | None = None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    host: str = "127.0.0.1"
+    #: Prometheus /metrics port; 0 turns the endpoint off
+    port: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,8 +125,14 @@ class SiteConfig:
     thresholds: Path
     data_dir: Path
     schedule: ScheduleSettings = ScheduleSettings()
-    max_future_s: float = 300.0
+    ingest: IngestSettings = IngestSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    history: HistorySettings = HistorySettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+    @property
+    def max_future_s(self) -> float:
+        return self.ingest.max_future_s
 
     @classmethod
     def load(cls, path: str | Path) -> SiteConfig:
@@ -86,26 +148,34 @@ class SiteConfig:
         top = root.mapping(list(SECTIONS), required=["registry", "roster", "thresholds", "data_dir"])
         registry = top["registry"].mapping(["households", "meters"], required=["households", "meters"])
         return cls(
-            broker=_broker(top["broker"]) if "broker" in top else BrokerSettings(),
+            broker=_broker(top["broker"], base) if "broker" in top else BrokerSettings(),
             households_csv=base / registry["households"].string(),
             meters_csv=base / registry["meters"].string(),
             roster=base / top["roster"].string(),
             thresholds=base / top["thresholds"].string(),
             data_dir=base / top["data_dir"].string(),
             schedule=_schedule(top["schedule"]) if "schedule" in top else ScheduleSettings(),
-            max_future_s=_max_future_s(top["ingest"]) if "ingest" in top else 300.0,
+            ingest=_ingest(top["ingest"]) if "ingest" in top else IngestSettings(),
+            history=_history(top["history"]) if "history" in top else HistorySettings(),
+            metrics=_metrics(top["metrics"]) if "metrics" in top else MetricsSettings(),
             dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
         )
 
 
 #: the top-level keys of site.yaml; each section has its own parser below
-SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "schedule", "ingest", "dispatch")
+SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "schedule", "ingest", "dispatch",
+            "history", "metrics")
 
 
-def _broker(node: ConfigNode) -> BrokerSettings:
-    b = node.mapping(["host", "port", "client_id", "keepalive_s", "username", "password"])
+def _broker(node: ConfigNode, base: Path) -> BrokerSettings:
+    b = node.mapping(["host", "port", "client_id", "keepalive_s", "username", "password", "protocol",
+                      "session_expiry_s", "tls"])
     d = BrokerSettings()
     return BrokerSettings(
+        protocol=b["protocol"].choice(["3.1.1", "5"]) if "protocol" in b else d.protocol,
+        session_expiry_s=(b["session_expiry_s"].integer(ge=0, le=2**32 - 1) if "session_expiry_s" in b
+                          else d.session_expiry_s),
+        tls=_tls(b["tls"], base) if "tls" in b else None,
         host=b["host"].string() if "host" in b else d.host,
         port=b["port"].integer(ge=1, le=65535) if "port" in b else d.port,
         client_id=b["client_id"].string() if "client_id" in b else d.client_id,
@@ -115,19 +185,63 @@ def _broker(node: ConfigNode) -> BrokerSettings:
     )
 
 
+def _tls(node: ConfigNode, base: Path) -> TlsSettings:
+    t = node.mapping(["ca_file", "cert_file", "key_file", "insecure"])
+
+    def path(key: str) -> Path | None:
+        return base / t[key].string() if key in t else None
+
+    if ("cert_file" in t) != ("key_file" in t):
+        raise node.error("tls needs both cert_file and key_file, or neither")
+    return TlsSettings(ca_file=path("ca_file"), cert_file=path("cert_file"), key_file=path("key_file"),
+                       insecure=t["insecure"].boolean() if "insecure" in t else False)
+
+
 def _schedule(node: ConfigNode) -> ScheduleSettings:
-    s = node.mapping(["sweep_s", "escalation_s", "reload_s"])
+    s = node.mapping(["sweep_s", "escalation_s", "reload_s", "status_s"])
     d = ScheduleSettings()
     return ScheduleSettings(
         sweep_s=s["sweep_s"].number(gt=0) if "sweep_s" in s else d.sweep_s,
         escalation_s=s["escalation_s"].number(gt=0) if "escalation_s" in s else d.escalation_s,
         reload_s=s["reload_s"].number(gt=0) if "reload_s" in s else d.reload_s,
+        status_s=s["status_s"].number(gt=0) if "status_s" in s else d.status_s,
     )
 
 
-def _max_future_s(node: ConfigNode) -> float:
-    i = node.mapping(["max_future_s"])
-    return i["max_future_s"].number(ge=0) if "max_future_s" in i else 300.0
+def _ingest(node: ConfigNode) -> IngestSettings:
+    i = node.mapping(["max_future_s", "max_past_days", "dedup_horizon_h", "spool_max_mb"])
+    d = IngestSettings()
+    return IngestSettings(
+        max_future_s=i["max_future_s"].number(ge=0) if "max_future_s" in i else d.max_future_s,
+        max_past_days=i["max_past_days"].number(gt=0) if "max_past_days" in i else d.max_past_days,
+        dedup_horizon_h=i["dedup_horizon_h"].number(ge=0) if "dedup_horizon_h" in i else d.dedup_horizon_h,
+        spool_max_mb=i["spool_max_mb"].number(ge=0) if "spool_max_mb" in i else d.spool_max_mb,
+    )
+
+
+def _history(node: ConfigNode) -> HistorySettings:
+    h = node.mapping(["kind", "fsync", "influx"])
+    kind = h["kind"].choice(["embedded", "influx"]) if "kind" in h else "embedded"
+    influx = None
+    if "influx" in h:
+        i = h["influx"].mapping(["url", "token", "org", "bucket", "reader"], required=["url", "bucket"])
+        influx = InfluxSettings(
+            url=i["url"].string(), token=i["token"].string() if "token" in i else "",
+            org=i["org"].string() if "org" in i else "", bucket=i["bucket"].string(),
+            reader=i["reader"].choice(["victoriametrics", "flux"]) if "reader" in i else "victoriametrics",
+        )
+    if kind == "influx" and influx is None:
+        raise (h["kind"]).error("is influx, so history.influx (url, bucket, ...) is required")
+    return HistorySettings(kind=kind, fsync=h["fsync"].boolean() if "fsync" in h else False, influx=influx)
+
+
+def _metrics(node: ConfigNode) -> MetricsSettings:
+    m = node.mapping(["host", "port"])
+    d = MetricsSettings()
+    return MetricsSettings(
+        host=m["host"].string() if "host" in m else d.host,
+        port=m["port"].integer(ge=0, le=65535) if "port" in m else d.port,
+    )
 
 
 def _dispatch(node: ConfigNode) -> DispatchSettings:

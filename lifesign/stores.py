@@ -12,14 +12,24 @@ from lifesign.workorders import LedgerEntry, OrderStatus, Outcome, WorkOrder
 
 
 class HistoryStore(Protocol):
-    def write(self, batch: ReadingBatch) -> int:
-        """Store readings durably before returning; one point per (meter, ts).
+    """Where readings are kept. Stores are built with the registry's meter ids
+    (``meter_ids[i]`` is the id of meter index ``i`` in a :class:`ReadingBatch`) and
+    persist those ids, never the index, so reordering the registry under existing
+    history keeps every reading with its meter.
 
-        Returns how many points were new (duplicates are kept once, silently)."""
+    Ingest filters duplicates before writing (it counts them); stores need only be
+    idempotent: writing the same (meter, ts) twice leaves one point.
+    """
+
+    def write(self, batch: ReadingBatch) -> None:
+        """Keep the batch durably (or as acknowledged by the server) before returning.
+        Raises OSError (or a subclass) when the store is unreachable: ingest then
+        stops acking and spools."""
         ...
 
     def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
-        """Readings with start <= ts < end, sorted by (meter, ts)."""
+        """Readings with start <= ts < end of meters in the registry, one point per
+        (meter, ts), sorted by (meter, ts)."""
         ...
 
     def count(self) -> int: ...

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +29,10 @@ from lifesign.registry import Registry
 
 TOPIC_ROOT = "lifesign/v1"
 READINGS_SUBSCRIPTION = f"{TOPIC_ROOT}/readings/+"
+
+
+#: register resets and other flags raised by ingest, for operators
+FLAGGED_TOPIC = f"{TOPIC_ROOT}/_flagged"
 
 
 def readings_topic(gateway_id: str) -> str:
@@ -92,7 +95,10 @@ def _parse_ts(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
-        ts = float(raw)
+        try:
+            ts = float(raw)
+        except OverflowError:
+            return None
         if not math.isfinite(ts) or ts <= 0:
             return None
         return ts / 1000.0 if ts > 1e11 else ts
@@ -142,64 +148,104 @@ class ReadingDecoder:
             [Rejection(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or {'meters': [...], 'ts': ..., 'values': [...]}", excerpt(payload))],
         )
 
-    def _check(self, meter: Any, ts_raw: Any, value: Any, gateway: int | None, now: float) -> tuple[int, float] | Rejection:
-        item = {"meter": meter, "ts": ts_raw, "value": value}
-        index = self.registry.meter_index.get(meter, -1) if isinstance(meter, str) else -1
-        if index < 0:
-            return Rejection(Reason.UNKNOWN_METER, f"meter {meter!r} is not registered", item)
-        if gateway is None or int(self.registry.meter_gateway[index]) != gateway:
-            return Rejection(Reason.WRONG_GATEWAY, f"meter {meter!r} is not bound to this gateway", item)
-        ts = _parse_ts(ts_raw)
-        if ts is None:
-            return Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {ts_raw!r}", item)
-        if ts > now + self.policy.max_future_s:
-            return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {ts_raw!r} is {ts - now:.0f} s ahead of the clock", item)
-        if ts < now - self.policy.max_past_s:
-            return Rejection(Reason.BAD_TIMESTAMP, f"ts {ts_raw!r} is {(now - ts) / 86400:.0f} days behind the clock", item)
-        if not _value_ok(value):
-            return Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {value!r}", item)
-        return index, ts
-
     def _rows(self, rows: list[Any], gateway_id: str, now: float) -> Decoded:
-        triples: list[tuple[Any, Any, Any]] = []
+        meters: list[Any] = []
+        times: list[Any] = []
+        values: list[Any] = []
         rejections: list[Rejection] = []
         for row in rows:
             if isinstance(row, dict):
-                triples.append((row.get("meter"), row.get("ts"), row.get("value")))
+                meters.append(row.get("meter"))
+                times.append(row.get("ts"))
+                values.append(row.get("value"))
             else:
                 rejections.append(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
-        decoded = self._checked(triples, gateway_id, now)
+        decoded = self._checked(meters, times, values, gateway_id, now)
         decoded.rejections[:0] = rejections
         return decoded
-
-    def _checked(self, triples: Iterable[tuple[Any, Any, Any]], gateway_id: str, now: float) -> Decoded:
-        """Check (meter, ts, value) triples; the good ones become the batch."""
-        gateway = self.registry.gateway_index.get(gateway_id)
-        meters: list[int] = []
-        times: list[float] = []
-        values: list[float] = []
-        rejections: list[Rejection] = []
-        for meter, ts_raw, value in triples:
-            checked = self._check(meter, ts_raw, value, gateway, now)
-            if isinstance(checked, Rejection):
-                rejections.append(checked)
-                continue
-            meters.append(checked[0])
-            times.append(checked[1])
-            values.append(float(value))
-        return Decoded(ReadingBatch.of(meters, times, values), rejections)
 
     def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float) -> Decoded:
         meters, ts, values = doc.get("meters"), doc.get("ts"), doc.get("values")
         if not isinstance(meters, list) or not isinstance(values, list) or len(meters) != len(values):
             return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", excerpt(orjson.dumps(doc)))])
-        if isinstance(ts, list):
-            if len(ts) != len(meters):
-                return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", excerpt(orjson.dumps(doc)))])
-            times = ts
-        else:
-            times = [ts] * len(meters)
-        return self._checked(zip(meters, times, values), gateway_id, now)
+        if isinstance(ts, list) and len(ts) != len(meters):
+            return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", excerpt(orjson.dumps(doc)))])
+        return self._checked(meters, ts if isinstance(ts, list) else [ts] * len(meters), values, gateway_id, now)
+
+    def _checked(self, meters: list[Any], times: list[Any], values: list[Any], gateway_id: str, now: float) -> Decoded:
+        """Check readings column by column (numpy); only the bad ones become objects."""
+        n = len(meters)
+        if n == 0:
+            return Decoded(ReadingBatch.empty(), [])
+        lookup = self.registry.meter_index.get
+        index = np.fromiter((lookup(m, -1) if type(m) is str else -1 for m in meters), dtype=np.int64, count=n)
+        gateway = self.registry.gateway_index.get(gateway_id, -2)
+        known = index >= 0
+        bound = np.zeros(n, dtype=bool)
+        bound[known] = self.registry.meter_gateway[index[known]] == gateway
+        ts = _numbers(times, _parse_ts)
+        value = _numbers(values, _value)
+        ts_ok = ~np.isnan(ts)
+        not_future = ts <= now + self.policy.max_future_s
+        not_past = ts >= now - self.policy.max_past_s
+        value_ok = ~np.isnan(value)
+        good = known & bound & ts_ok & not_future & not_past & value_ok
+        batch = ReadingBatch(index[good].astype(np.int32), ts[good], value[good])
+        if good.all():
+            return Decoded(batch, [])
+        rejections = []
+        for i in np.flatnonzero(~good).tolist():
+            item = {"meter": meters[i], "ts": times[i], "value": values[i]}
+            if not known[i]:
+                rejections.append(Rejection(Reason.UNKNOWN_METER, f"meter {meters[i]!r} is not registered", item))
+            elif not bound[i]:
+                rejections.append(Rejection(Reason.WRONG_GATEWAY, f"meter {meters[i]!r} is not bound to this gateway", item))
+            elif not ts_ok[i]:
+                rejections.append(Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {times[i]!r}", item))
+            elif not not_future[i]:
+                rejections.append(Rejection(Reason.FUTURE_TIMESTAMP, f"ts {times[i]!r} is {ts[i] - now:.0f} s ahead of the clock", item))
+            elif not not_past[i]:
+                rejections.append(Rejection(Reason.BAD_TIMESTAMP, f"ts {times[i]!r} is {(now - ts[i]) / 86400:.0f} days behind the clock", item))
+            else:
+                rejections.append(Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {values[i]!r}", item))
+        return Decoded(batch, rejections)
+
+
+def _numbers(raw: list[Any], parse: Any) -> np.ndarray:
+    """A float column with NaN where an item is not acceptable: vectorised when every
+    item is a plain int or float (the usual case), item by item otherwise."""
+    if set(map(type, raw)) <= {float, int}:
+        try:
+            column = np.array(raw, dtype=np.float64)
+        except OverflowError:  # an int beyond float range
+            column = None
+        if column is not None:
+            return _vector_ts(column) if parse is _parse_ts else _vector_value(column)
+    return np.array([_or_nan(parse(x)) for x in raw], dtype=np.float64)
+
+
+def _or_nan(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
+def _vector_ts(column: np.ndarray) -> np.ndarray:
+    bad = ~np.isfinite(column) | (column <= 0)
+    out = np.where(column > 1e11, column / 1000.0, column)  # epoch milliseconds
+    out[bad] = np.nan
+    return out
+
+
+def _vector_value(column: np.ndarray) -> np.ndarray:
+    out = column.copy()
+    out[~np.isfinite(out) | (out < 0)] = np.nan
+    return out
+
+
+def _value(raw: Any) -> float | None:
+    try:
+        return float(raw) if _value_ok(raw) else None
+    except OverflowError:  # an int beyond float range
+        return None
 
 
 def excerpt(payload: bytes, limit: int = 512) -> str:

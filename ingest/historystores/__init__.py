@@ -4,6 +4,6 @@ All pass one contract suite (tests/ingest/test_history_store_contract.py).
 """
 
 from ingest.historystores.memory import MemoryHistoryStore
-from ingest.historystores.sqlite import SqliteHistoryStore
+from ingest.historystores.segments import SegmentHistoryStore
 
-__all__ = ["MemoryHistoryStore", "SqliteHistoryStore"]
+__all__ = ["MemoryHistoryStore", "SegmentHistoryStore"]

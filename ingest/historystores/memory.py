@@ -12,27 +12,24 @@ from lifesign.readings import ReadingBatch
 class MemoryHistoryStore:
     """:class:`lifesign.stores.HistoryStore` in a dict keyed by (meter, ts).
 
-    Like the SQLite store, the first value written for a (meter, ts) is kept and
-    a repeat is ignored, so a redelivered message leaves one point.
+    Like the embedded store, the first value written for a (meter, ts) is kept and
+    a repeat is ignored, so a redelivered message leaves one point. It keeps
+    registry indices: nothing outlives the process, so ids need no mapping.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, meter_ids: object = None) -> None:
         self._points: dict[tuple[int, float], float] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def write(self, batch: ReadingBatch) -> int:
-        new = 0
+    def write(self, batch: ReadingBatch) -> None:
         with self._lock:
             self._check_open()
             for key_meter, key_ts, value in zip(
                 batch.meter.tolist(), batch.ts.tolist(), batch.value.tolist()
             ):
                 key = (key_meter, key_ts)
-                if key not in self._points:
-                    self._points[key] = value
-                    new += 1
-        return new
+                self._points.setdefault(key, value)
 
     def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
         with self._lock:

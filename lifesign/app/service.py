@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -23,20 +23,35 @@ from dispatch.channels.console import ConsoleChannel
 from dispatch.channels.mqtt import MqttChannel
 from dispatch.dispatcher import Dispatcher
 from dispatch.orderstores.sqlite import SqliteWorkOrderStore
-from ingest.historystores.sqlite import SqliteHistoryStore
 from ingest.subscriber import MqttIngestor
+from lifesign.app.ingest_wiring import (
+    MetricsServer,
+    open_history_store,
+    open_spool,
+    rebuild,
+    seen_from,
+    write_status,
+)
 from lifesign.clock import Clock
 from lifesign.config.errors import ConfigError
+from lifesign.mqttclient import connect, make_client
 from lifesign.registry import Registry
 from lifesign.roster import Roster
-from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings, SiteConfig
+from lifesign.site import (
+    BrokerSettings,
+    DispatchSettings,
+    HistorySettings,
+    IngestSettings,
+    MetricsSettings,
+    ScheduleSettings,
+    SiteConfig,
+)
 from lifesign.thresholds import Thresholds
 from lifesign.wire import DecodePolicy, ReadingDecoder
 from lifesign.workorders import WorkOrder
 
 log = logging.getLogger("lifesign.service")
 
-HISTORY_FILE = "history.sqlite"
 #: history replayed at start beyond the longest threshold, for the activity before a silence
 REPLAY_MARGIN_S = 86400.0
 ORDERS_FILE = "orders.sqlite"
@@ -53,7 +68,9 @@ class ServiceParts:
     data_dir: Path
     schedule: ScheduleSettings
     dispatch: DispatchSettings
-    max_future_s: float = 300.0
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     #: watched for hot reload; None when thresholds came from elsewhere (demo defaults)
     thresholds_path: Path | None = None
 
@@ -65,7 +82,7 @@ class ServiceParts:
         return cls(
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
-            max_future_s=site.max_future_s, thresholds_path=site.thresholds,
+            ingest=site.ingest, history=site.history, metrics=site.metrics, thresholds_path=site.thresholds,
         )
 
 
@@ -74,7 +91,9 @@ class Service:
         self.parts = parts
         self.clock = clock
         parts.data_dir.mkdir(parents=True, exist_ok=True)
-        self.history = SqliteHistoryStore(parts.data_dir / HISTORY_FILE)
+        meter_ids = [str(m) for m in parts.registry.meter_ids]
+        self.history = open_history_store(parts.history, parts.data_dir, meter_ids)
+        self.spool = open_spool(parts.ingest, parts.data_dir, meter_ids)
         self.orders = SqliteWorkOrderStore(parts.data_dir / ORDERS_FILE)
         self.detector = Detector(parts.registry, parts.thresholds)
         self._publisher = _connect_publisher(parts.broker)
@@ -87,9 +106,11 @@ class Service:
         )
         self.ingestor = MqttIngestor(
             parts.broker,
-            ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.max_future_s)),
-            self.history, [self.detector], clock,
+            ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.ingest.max_future_s,
+                                                         max_past_s=parts.ingest.max_past_days * 86400.0)),
+            self.history, [self.detector], clock, spool=self.spool,
         )
+        self.metrics: MetricsServer | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._thresholds_mtime = _mtime(parts.thresholds_path)
         # Jobs touch the detector and the order store; one lock keeps a manual
@@ -138,17 +159,35 @@ class Service:
         """Rebuild detector state from the history store (restart, kill -9): the silence
         seen before the restart still counts, and episode keys come out the same."""
         longest = float(self.detector.households.threshold_s.max(initial=0.0))
-        since = self.clock.now() - longest - REPLAY_MARGIN_S
-        readings = self.history.read(start=since)
+        now = self.clock.now()
+        horizon = self.parts.ingest.dedup_horizon_h * 3600.0
+        readings = rebuild(self.history, self.spool, now - max(longest + REPLAY_MARGIN_S, horizon))
         self.detector.observe(readings)
+        # the duplicate filter learns what is stored, so a redelivery after the restart is recognised
+        self.ingestor.seen = seen_from(readings, self.parts.registry.n_meters, self.parts.ingest)
         return len(readings)
+
+    def write_status(self) -> None:
+        """status.json for `lifesign status` (and a compaction of finished history days)."""
+        now = self.clock.now()
+        compact = getattr(self.history, "compact", None)
+        if compact is not None:
+            compact(now)
+        write_status(self.parts.data_dir, self.ingestor.counters, {
+            "at": now, "households": self.parts.registry.n_households, "meters": self.parts.registry.n_meters,
+            "history": self.parts.history.kind,
+        })
 
     def start(self) -> None:
         replayed = self.replay_history()
         if replayed:
             log.info("detector state rebuilt from %d stored readings", replayed)
         self.ingestor.start()
+        if self.parts.metrics.port:
+            self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters)
         schedule = self.parts.schedule
+        self.scheduler.add_job(self.write_status, "interval", seconds=schedule.status_s, id="status",
+                               max_instances=1, coalesce=True)
         self.scheduler.add_job(self.sweep, "interval", seconds=schedule.sweep_s, id="sweep",
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self.escalate, "interval", seconds=schedule.escalation_s, id="escalate",
@@ -164,9 +203,13 @@ class Service:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.ingestor.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         self._publisher.loop_stop()
         self._publisher.disconnect()
         self.history.close()
+        if self.spool is not None:
+            self.spool.close()
         self.orders.close()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -174,14 +217,8 @@ class Service:
 
 
 def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=f"{broker.client_id}-dispatch",
-        protocol=mqtt.MQTTv311,
-    )
-    if broker.username:
-        client.username_pw_set(broker.username, broker.password)
-    client.reconnect_delay_set(1, 30)
-    client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+    client = make_client(broker, f"{broker.client_id}-dispatch")
+    connect(client, broker)
     client.loop_start()
     return client
 

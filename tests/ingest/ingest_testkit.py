@@ -71,11 +71,11 @@ class DiskFullHistoryStore:
     def free_space(self) -> None:
         self.full = False
 
-    def write(self, batch: ReadingBatch) -> int:
+    def write(self, batch: ReadingBatch) -> None:
         self.attempts += 1
         if self.full:
-            raise OSError(errno.ENOSPC, "No space left on device", "history.sqlite")
-        return self._inner.write(batch)
+            raise OSError(errno.ENOSPC, "No space left on device", "history")
+        self._inner.write(batch)
 
     def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
         return self._inner.read(start, end)

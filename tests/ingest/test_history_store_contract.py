@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,20 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ingest.historystores.framelog import HEADER, read_frames
 from ingest.historystores.memory import MemoryHistoryStore
-from ingest.historystores.sqlite import SqliteHistoryStore
+from ingest.historystores.segments import SegmentHistoryStore, StoreLockedError, day_name
 from lifesign.readings import ReadingBatch
 from lifesign.stores import HistoryStore
 
 T0 = 1_763_700_000.0
+METER_IDS = [f"M{i:03d}" for i in range(64)]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "segments"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
     made: HistoryStore = (
-        MemoryHistoryStore()
+        MemoryHistoryStore(METER_IDS)
         if request.param == "memory"
-        else SqliteHistoryStore(tmp_path / "history.sqlite")
+        else SegmentHistoryStore(tmp_path / "history", METER_IDS)
     )
     yield made
     made.close()
@@ -44,8 +45,8 @@ def test_empty_store_reads_empty_typed_columns(store: HistoryStore) -> None:
     )
 
 
-def test_write_returns_new_points_and_read_gives_them_back(store: HistoryStore) -> None:
-    assert store.write(ReadingBatch.of([3, 1, 2], [T0, T0 + 1.5, T0], [10.25, 0.125, 7.0])) == 3
+def test_write_then_read_gives_the_points_back(store: HistoryStore) -> None:
+    store.write(ReadingBatch.of([3, 1, 2], [T0, T0 + 1.5, T0], [10.25, 0.125, 7.0]))
     assert store.count() == 3
     assert as_points(store.read()) == [(1, T0 + 1.5, 0.125), (2, T0, 7.0), (3, T0, 10.25)]
 
@@ -63,17 +64,17 @@ def test_read_is_sorted_by_meter_then_time(store: HistoryStore) -> None:
 
 
 def test_duplicate_meter_time_keeps_one_point_first_value_wins(store: HistoryStore) -> None:
-    assert store.write(ReadingBatch.of([1, 1], [T0, T0 + 60], [5.0, 5.1])) == 2
+    store.write(ReadingBatch.of([1, 1], [T0, T0 + 60], [5.0, 5.1]))
     # a redelivered message: same points, one new one
-    assert store.write(ReadingBatch.of([1, 1, 2], [T0, T0 + 60, T0], [9.9, 9.9, 1.0])) == 1
+    store.write(ReadingBatch.of([1, 1, 2], [T0, T0 + 60, T0], [9.9, 9.9, 1.0]))
     # duplicates inside one batch
-    assert store.write(ReadingBatch.of([4, 4, 4], [T0, T0, T0], [2.0, 3.0, 4.0])) == 1
+    store.write(ReadingBatch.of([4, 4, 4], [T0, T0, T0], [2.0, 3.0, 4.0]))
     assert as_points(store.read()) == [(1, T0, 5.0), (1, T0 + 60, 5.1), (2, T0, 1.0), (4, T0, 2.0)]
     assert store.count() == 4
 
 
 def test_empty_batch_writes_nothing(store: HistoryStore) -> None:
-    assert store.write(ReadingBatch.empty()) == 0
+    store.write(ReadingBatch.empty())
     assert store.count() == 0
 
 
@@ -104,66 +105,128 @@ def test_closed_store_refuses_use(store: HistoryStore) -> None:
         store.write(ReadingBatch.of([1], [T0], [1.0]))
 
 
-# -- SQLite only: durability --------------------------------------------------
+def test_readings_spanning_days_come_back_in_range(store: HistoryStore) -> None:
+    day = 86400.0
+    store.write(ReadingBatch.of([5, 5, 5, 6], [T0 - day, T0, T0 + day, T0 + 2 * day], [1, 2, 3, 4]))
+    assert [p[1] for p in as_points(store.read(T0 - 1, T0 + day + 1))] == [T0, T0 + day]
 
 
-def test_sqlite_data_survives_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite"
-    first = SqliteHistoryStore(path)
+# -- the embedded store: durability, concurrent readers, stable ids, compaction ---------
+
+
+def segments(folder: Path, meter_ids: list[str] = METER_IDS, **kw: object) -> SegmentHistoryStore:
+    return SegmentHistoryStore(folder, meter_ids, **kw)  # type: ignore[arg-type]
+
+
+def test_segments_survive_reopening_and_keep_meter_identity_when_the_registry_is_reordered(tmp_path: Path) -> None:
+    first = segments(tmp_path / "h")
     first.write(ReadingBatch.of([1, 2], [T0, T0], [1.0, 2.0]))
     first.close()
-    again = SqliteHistoryStore(path)
+    # meters.csv edited: the same meters in another order, plus a new one
+    reordered = ["NEW", *reversed(METER_IDS)]
+    again = segments(tmp_path / "h", reordered)
     try:
-        assert as_points(again.read()) == [(1, T0, 1.0), (2, T0, 2.0)]
-        assert again.write(ReadingBatch.of([1], [T0], [1.0])) == 0
+        got = as_points(again.read())
+        assert sorted((reordered[m], t, v) for m, t, v in got) == [("M001", T0, 1.0), ("M002", T0, 2.0)]
     finally:
         again.close()
 
 
-def test_sqlite_write_survives_process_exit_without_close(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite"
+def test_segments_write_survives_process_exit_without_close(tmp_path: Path) -> None:
+    folder = tmp_path / "h"
     script = textwrap.dedent(
         f"""
         import os
-        from ingest.historystores.sqlite import SqliteHistoryStore
+        from ingest.historystores.segments import SegmentHistoryStore
         from lifesign.readings import ReadingBatch
-        store = SqliteHistoryStore({str(path)!r})
+        store = SegmentHistoryStore({str(folder)!r}, {METER_IDS!r})
         store.write(ReadingBatch.of([7, 7], [{T0}, {T0 + 900}], [3.5, 3.75]))
-        os._exit(0)  # no close, no atexit, no WAL checkpoint: like kill -9 right after write()
+        os._exit(0)  # no close, no atexit: like kill -9 right after write()
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
-    assert (tmp_path / "history.sqlite-wal").exists()  # the data is only in the WAL
-    reopened = SqliteHistoryStore(path)
+    reopened = segments(folder)
     try:
         assert as_points(reopened.read()) == [(7, T0, 3.5), (7, T0 + 900, 3.75)]
     finally:
         reopened.close()
 
 
-def test_sqlite_another_connection_reads_while_the_writer_stays_open(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite"
-    writer = SqliteHistoryStore(path)
-    reader = SqliteHistoryStore(path)  # the CLI, in its own process in real life
+def test_segments_torn_tail_is_ignored_by_readers_and_cut_by_the_next_writer(tmp_path: Path) -> None:
+    folder = tmp_path / "h"
+    store = segments(folder)
+    store.write(ReadingBatch.of([1, 2], [T0, T0], [1.0, 2.0]))
+    store.close()
+    log = folder / f"{day_name(int(T0 // 86400))}.log"
+    whole = log.stat().st_size
+    with open(log, "ab") as f:  # a crash in the middle of the next frame
+        f.write(b"LSF1" + b"\x05\x00\x00\x00" + b"\x00" * 30)
+    assert len(segments(folder, read_only=True).read()) == 2
+    writer = segments(folder)
+    try:
+        writer.write(ReadingBatch.of([3], [T0], [3.0]))
+        assert log.stat().st_size == whole + HEADER.size + 20  # the torn bytes are gone
+        assert [p[0] for p in as_points(writer.read())] == [1, 2, 3]
+    finally:
+        writer.close()
+
+
+def test_segments_a_reader_sees_what_the_writer_appends_meanwhile(tmp_path: Path) -> None:
+    folder = tmp_path / "h"
+    writer = segments(folder)
+    reader = segments(folder, read_only=True)  # the CLI, in its own process in real life
     try:
         writer.write(ReadingBatch.of([1], [T0], [1.0]))
         assert reader.count() == 1
         writer.write(ReadingBatch.of([1], [T0 + 1], [1.1]))
         assert as_points(reader.read(start=T0 + 1)) == [(1, T0 + 1, 1.1)]
+        with pytest.raises(ValueError, match="read-only"):
+            reader.write(ReadingBatch.of([1], [T0 + 2], [1.2]))
     finally:
         reader.close()
         writer.close()
 
 
-def test_sqlite_schema_is_wal_without_rowid(tmp_path: Path) -> None:
-    import sqlite3
-
-    SqliteHistoryStore(tmp_path / "h.sqlite").close()
-    conn = sqlite3.connect(tmp_path / "h.sqlite")
+def test_segments_second_writer_is_refused(tmp_path: Path) -> None:
+    writer = segments(tmp_path / "h")
     try:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'readings'").fetchone()[0]
-        assert "WITHOUT ROWID" in sql and "PRIMARY KEY (meter, ts)" in sql
+        with pytest.raises(StoreLockedError, match="already open for writing"):
+            segments(tmp_path / "h")
     finally:
-        conn.close()
-    assert os.path.exists(tmp_path / "h.sqlite")
+        writer.close()
+
+
+def test_segments_compaction_dedups_shrinks_and_still_takes_late_readings(tmp_path: Path) -> None:
+    folder = tmp_path / "h"
+    store = segments(folder)
+    rng = np.random.default_rng(3)
+    meters = np.repeat(np.arange(64), 96)
+    times = T0 - 5 * 86400 + np.tile(np.arange(96) * 900.0, 64)
+    values = np.round(np.cumsum(rng.random(len(meters))), 3)
+    batch = ReadingBatch.of(meters, times, values)
+    store.write(batch)
+    store.write(batch.take(np.arange(100)))  # a resend the filter upstream did not catch
+    before = store.read()
+    log_bytes = store.disk_bytes()
+    try:
+        assert store.compact(now=T0) >= 1
+        assert not list(folder.glob("*.log")) and list(folder.glob("*.parquet"))
+        after = store.read()
+        assert as_points(after) == as_points(before) and len(after) == len(batch)
+        assert store.disk_bytes() < log_bytes / 2
+        late = ReadingBatch.of([0], [T0 - 5 * 86400 + 450.0], [0.01])  # a late reading for a compacted day
+        store.write(late)
+        assert (0, T0 - 5 * 86400 + 450.0, 0.01) in as_points(store.read())
+        store.compact(now=T0)
+        assert len(store.read()) == len(batch) + 1 and not list(folder.glob("*.log"))
+    finally:
+        store.close()
+
+
+def test_frames_round_trip_with_the_header_they_claim(tmp_path: Path) -> None:
+    store = segments(tmp_path / "h")
+    store.write(ReadingBatch.of([1, 2, 3], [T0, T0, T0], [1.0, 2.0, 3.0]))
+    store.close()
+    (log,) = (tmp_path / "h").glob("*.log")
+    frames = read_frames(log)
+    assert [len(f) for f in frames] == [3] and log.stat().st_size == HEADER.size + 3 * 20

@@ -1,0 +1,109 @@
+"""Ingest as the service builds it: the history store named in site.yaml, the
+spool beside it, the duplicate filter primed from the store, and the numbers
+operators read (Prometheus ``/metrics`` and ``status.json`` for `lifesign status`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ingest.counters import COUNTS, GAUGES, IngestCounters
+from ingest.historystores.segments import SegmentHistoryStore
+from ingest.seen import SeenReadings
+from ingest.spool import Spool
+from lifesign.readings import ReadingBatch
+from lifesign.site import HistorySettings, IngestSettings, MetricsSettings
+from lifesign.stores import HistoryStore
+
+log = logging.getLogger("lifesign.ingest")
+
+HISTORY_DIR = "history"
+SPOOL_DIR = "spool"
+STATUS_FILE = "status.json"
+
+
+def open_history_store(settings: HistorySettings, data_dir: Path, meter_ids: Sequence[str], *,
+                       read_only: bool = False) -> HistoryStore:
+    """The store site.yaml names; ``read_only`` for the CLI beside a running service."""
+    if settings.kind == "influx":
+        from ingest.historystores.influx import InfluxHistoryStore
+
+        influx = settings.influx
+        assert influx is not None  # site.yaml validation requires it for kind: influx
+        return InfluxHistoryStore(influx.url, influx.token, influx.org, influx.bucket, list(meter_ids),
+                                  reader=influx.reader)
+    return SegmentHistoryStore(data_dir / HISTORY_DIR, meter_ids, read_only=read_only, fsync=settings.fsync)
+
+
+def open_spool(settings: IngestSettings, data_dir: Path, meter_ids: Sequence[str]) -> Spool | None:
+    if settings.spool_max_mb <= 0:
+        return None
+    return Spool(data_dir / SPOOL_DIR, meter_ids, int(settings.spool_max_mb * 1024 * 1024))
+
+
+def rebuild(store: HistoryStore, spool: Spool | None, since: float) -> ReadingBatch:
+    """What was kept before a restart: the store's readings since ``since`` plus the
+    spool's, which the store may not have yet."""
+    parts = [store.read(start=since)]
+    if spool is not None and len(spool):
+        parts.append(spool.read())
+    return ReadingBatch.concat(parts)
+
+
+def seen_from(batch: ReadingBatch, n_meters: int, settings: IngestSettings) -> SeenReadings:
+    seen = SeenReadings(n_meters, settings.dedup_horizon_h * 3600.0)
+    seen.commit(batch)
+    return seen
+
+
+# -- what operators read --------------------------------------------------------
+def write_status(data_dir: Path, counters: IngestCounters, extra: dict[str, Any]) -> None:
+    """status.json, replaced atomically, so `lifesign status` never reads half a file."""
+    target = data_dir / STATUS_FILE
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"ingest": counters.snapshot(), **extra}, indent=1, sort_keys=True))
+    os.replace(tmp, target)
+
+
+class _IngestCollector:
+    """Prometheus collector reading the live counters (no second bookkeeping)."""
+
+    def __init__(self, counters: IngestCounters) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterable[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        snapshot = self.counters.snapshot()
+        for name, help_text in COUNTS.items():
+            yield CounterMetricFamily(f"lifesign_ingest_{name}", help_text, value=float(snapshot[name]))  # type: ignore[arg-type]
+        for name, help_text in GAUGES.items():
+            yield GaugeMetricFamily(f"lifesign_ingest_{name}", help_text, value=float(snapshot[name]))  # type: ignore[arg-type]
+        rejected = CounterMetricFamily("lifesign_ingest_rejected", "readings rejected, by reason", labels=["reason"])
+        for reason, n in sorted(snapshot["rejected"].items()):  # type: ignore[union-attr]
+            rejected.add_metric([reason], float(n))
+        yield rejected
+
+
+class MetricsServer:
+    """``/metrics`` on host:port, in a daemon thread; stopped with the service."""
+
+    def __init__(self, settings: MetricsSettings, counters: IngestCounters) -> None:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        self.registry = CollectorRegistry()
+        self.registry.register(_IngestCollector(counters))  # type: ignore[arg-type]
+        self._server, self._thread = start_http_server(settings.port, addr=settings.host, registry=self.registry)
+        self.port = int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+__all__ = ["MetricsServer", "open_history_store", "open_spool", "rebuild", "seen_from", "write_status"]

@@ -16,6 +16,7 @@ with a reason, and the good readings of the same message are kept.
 from __future__ import annotations
 
 import json
+import re
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +92,9 @@ class DecodePolicy:
     max_past_s: float = 30 * 86400.0
 
 
+_LENIENT_HINT = re.compile(rb"NaN|Infinity|\d{20}")
+
+
 def _parse_ts(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
@@ -128,11 +132,15 @@ class ReadingDecoder:
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            # Python's json.dumps writes bare NaN/Infinity, which strict JSON (orjson) refuses;
-            # read such a message leniently so only its bad readings are rejected.
+            # Python's json.dumps writes bare NaN/Infinity (and ints beyond 64 bits), which
+            # strict JSON (orjson) refuses; read such a message leniently so only its bad
+            # readings are rejected. Nothing else gets the slow parser: a hostile payload
+            # nested thousands deep would exhaust its recursion.
             try:
+                if not _LENIENT_HINT.search(payload):
+                    raise ValueError(str(exc))
                 doc = json.loads(payload)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 return Decoded(ReadingBatch.empty(), [Rejection(Reason.MALFORMED_JSON, str(exc), excerpt(payload))])
         if isinstance(doc, dict) and "meters" in doc:
             return self._columnar(doc, gateway_id, now)
@@ -259,7 +267,12 @@ def encode_columnar(meter_ids: list[str], ts: float, values: np.ndarray | list[f
 
 
 def encode_rejection(gateway_id: str, rejection: Rejection, at: float) -> bytes:
-    return orjson.dumps(
-        {"gateway": gateway_id, "reason": rejection.reason, "detail": rejection.detail, "item": rejection.item, "at": at},
-        default=str,
-    )
+    """The dead letter for one rejection. It must never fail (the message would never be
+    acked): an item orjson cannot write, such as an integer beyond 64 bits, goes as text."""
+    letter = {"gateway": gateway_id, "reason": rejection.reason, "detail": rejection.detail,
+              "item": rejection.item, "at": at}
+    try:
+        return orjson.dumps(letter, default=str)
+    except TypeError:
+        letter["item"] = repr(rejection.item)[:512]
+        return orjson.dumps(letter, default=str)

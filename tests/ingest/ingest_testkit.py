@@ -87,3 +87,29 @@ class DiskFullHistoryStore:
         pass
 
 
+
+
+def state_arrays(detector: object) -> dict[str, object]:
+    """Every numpy array of a detector's state (one level into its parts), by name:
+    what "the detector state" means when two detectors are compared."""
+    import numpy as np
+
+    out: dict[str, object] = {}
+    for name, part in vars(detector).items():
+        if isinstance(part, np.ndarray):
+            out[name] = part
+        elif type(part).__module__.startswith("detectors") and hasattr(part, "__dict__"):
+            for sub, value in vars(part).items():
+                if isinstance(value, np.ndarray):
+                    out[f"{name}.{sub}"] = value
+    return out
+
+
+def default_thresholds() -> object:
+    """The thresholds the service ships with (lifesign/app/defaults/thresholds.yaml)."""
+    from importlib import resources
+
+    from lifesign.thresholds import Thresholds
+
+    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    return Thresholds.parse(text, "lifesign/app/defaults/thresholds.yaml")

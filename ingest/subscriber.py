@@ -57,6 +57,8 @@ UNKNOWN_GATEWAY = "_unknown"
 #: backoff between attempts to store a failed batch (wall seconds, not event time)
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 30.0
+#: register resets listed in one flagged message (the count is always complete)
+_MAX_FLAGS_PER_MESSAGE = 1000
 #: how often a spool backlog probes the store, at most (wall seconds)
 _DRAIN_RETRY_MAX_S = 5.0
 
@@ -395,16 +397,17 @@ class MqttIngestor:
         self._ack(taken)
 
     def _flag_resets(self, new: ReadingBatch, resets: np.ndarray) -> None:
-        """A register that went backwards (rollover, replaced meter): the detector re-baselines
-        on it (a drop is never usage); operators see it here and on the flagged topic."""
+        """Registers that went backwards (rollover, replaced meter): the detector re-baselines
+        on them (a drop is never usage); operators see them in the log and on the flagged
+        topic. One line and one message per batch: a broken gateway must not flood either."""
         registry = self._decoder.registry
-        for i in resets.tolist():
-            meter_id = str(registry.meter_ids[int(new.meter[i])])
-            log.warning("meter %s register went backwards at %s to %s: re-baselined", meter_id,
-                        new.ts[i], new.value[i])
-            self._client.publish(FLAGGED_TOPIC, orjson.dumps(
-                {"flag": "register_reset", "meter": meter_id, "ts": float(new.ts[i]), "value": float(new.value[i])}),
-                qos=1)
+        flagged = [{"meter": str(registry.meter_ids[int(new.meter[i])]), "ts": float(new.ts[i]),
+                    "value": float(new.value[i])} for i in resets[:_MAX_FLAGS_PER_MESSAGE].tolist()]
+        sample = ", ".join(f"{f['meter']}→{f['value']:g}" for f in flagged[:5])
+        log.warning("%d meter registers went backwards (rollover or replaced meter), re-baselined: %s%s",
+                    len(resets), sample, ", ..." if len(resets) > 5 else "")
+        self._client.publish(FLAGGED_TOPIC, orjson.dumps(
+            {"flag": "register_reset", "count": len(resets), "readings": flagged}), qos=1)
 
     def _dead_letter(self, rejections: list[tuple[str, Rejection]]) -> None:
         self.counters.reject_many(Counter(rejection.reason for _, rejection in rejections))

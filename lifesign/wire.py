@@ -16,8 +16,8 @@ with a reason, and the good readings of the same message are kept.
 from __future__ import annotations
 
 import json
-import re
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -185,6 +185,8 @@ class ReadingDecoder:
         n = len(meters)
         if n == 0:
             return Decoded(ReadingBatch.empty(), [])
+        if n <= _SCALAR_MAX:
+            return self._checked_scalar(meters, times, values, gateway_id, now)
         lookup = self.registry.meter_index.get
         index = np.fromiter((lookup(m, -1) if type(m) is str else -1 for m in meters), dtype=np.int64, count=n)
         gateway = self.registry.gateway_index.get(gateway_id, -2)
@@ -201,22 +203,55 @@ class ReadingDecoder:
         batch = ReadingBatch(index[good].astype(np.int32), ts[good], value[good])
         if good.all():
             return Decoded(batch, [])
-        rejections = []
-        for i in np.flatnonzero(~good).tolist():
-            item = {"meter": meters[i], "ts": times[i], "value": values[i]}
-            if not known[i]:
-                rejections.append(Rejection(Reason.UNKNOWN_METER, f"meter {meters[i]!r} is not registered", item))
-            elif not bound[i]:
-                rejections.append(Rejection(Reason.WRONG_GATEWAY, f"meter {meters[i]!r} is not bound to this gateway", item))
-            elif not ts_ok[i]:
-                rejections.append(Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {times[i]!r}", item))
-            elif not not_future[i]:
-                rejections.append(Rejection(Reason.FUTURE_TIMESTAMP, f"ts {times[i]!r} is {ts[i] - now:.0f} s ahead of the clock", item))
-            elif not not_past[i]:
-                rejections.append(Rejection(Reason.BAD_TIMESTAMP, f"ts {times[i]!r} is {(now - ts[i]) / 86400:.0f} days behind the clock", item))
-            else:
-                rejections.append(Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {values[i]!r}", item))
-        return Decoded(batch, rejections)
+        bad = np.flatnonzero(~good).tolist()
+        return Decoded(batch, [self._rejection(meters[i], times[i], values[i], gateway_id, now) for i in bad])
+
+    def _rejection(self, meter: Any, ts_raw: Any, value: Any, gateway_id: str, now: float) -> Rejection:
+        """Why one reading was refused (worked out only for the refused ones)."""
+        item = {"meter": meter, "ts": ts_raw, "value": value}
+        index = self.registry.meter_index.get(meter, -1) if type(meter) is str else -1
+        if index < 0:
+            return Rejection(Reason.UNKNOWN_METER, f"meter {meter!r} is not registered", item)
+        if self.registry.meter_gateway[index] != self.registry.gateway_index.get(gateway_id, -2):
+            return Rejection(Reason.WRONG_GATEWAY, f"meter {meter!r} is not bound to this gateway", item)
+        ts = _parse_ts(ts_raw)
+        if ts is None:
+            return Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {ts_raw!r}", item)
+        if ts > now + self.policy.max_future_s:
+            return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {ts_raw!r} is {ts - now:.0f} s ahead of the clock", item)
+        if ts < now - self.policy.max_past_s:
+            return Rejection(Reason.BAD_TIMESTAMP, f"ts {ts_raw!r} is {(now - ts) / 86400:.0f} days behind the clock", item)
+        return Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {value!r}", item)
+
+    def _checked_scalar(self, meters: list[Any], times: list[Any], values: list[Any], gateway_id: str,
+                        now: float) -> Decoded:
+        """The same checks in plain Python: for a message of a few readings, numpy's
+        per-call cost would be most of the work (one-reading messages are common)."""
+        lookup = self.registry.meter_index.get
+        gateway = self.registry.gateway_index.get(gateway_id, -2)
+        meter_gateway = self.registry.meter_gateway
+        lo, hi = now - self.policy.max_past_s, now + self.policy.max_future_s
+        good_m: list[int] = []
+        good_t: list[float] = []
+        good_v: list[float] = []
+        bad: list[int] = []
+        for i, meter in enumerate(meters):
+            index = lookup(meter, -1) if type(meter) is str else -1
+            ts = _parse_ts(times[i])
+            value = _value(values[i])
+            if index < 0 or meter_gateway[index] != gateway or ts is None or not lo <= ts <= hi or value is None:
+                bad.append(i)
+                continue
+            good_m.append(index)
+            good_t.append(ts)
+            good_v.append(value)
+        batch = ReadingBatch(np.array(good_m, dtype=np.int32), np.array(good_t, dtype=np.float64),
+                             np.array(good_v, dtype=np.float64))
+        return Decoded(batch, [self._rejection(meters[i], times[i], values[i], gateway_id, now) for i in bad])
+
+
+#: messages with at most this many readings are checked without numpy
+_SCALAR_MAX = 8
 
 
 def _numbers(raw: list[Any], parse: Any) -> np.ndarray:

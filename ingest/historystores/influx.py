@@ -112,7 +112,9 @@ class InfluxHistoryStore:
         if not 0 <= gzip_level <= 9:
             raise ValueError(f"history.gzip_level must be 0 (off) to 9, got {gzip_level}")
         if not measurement.isidentifier():
-            raise ValueError(f"history.measurement must be a plain name like 'reading', got {measurement!r}")
+            raise ValueError(
+                f"history.measurement must be a plain name like 'reading', got {measurement!r}"
+            )
         for name, value in (("url", url), ("org", org), ("bucket", bucket)):
             if not value:
                 raise ValueError(f"history.{name} must be set, got {value!r}")
@@ -120,7 +122,8 @@ class InfluxHistoryStore:
             raise ValueError("meter ids must be unique: one id names two registry indices")
         if meter_utilities is not None and len(meter_utilities) != len(meter_ids):
             raise ValueError(
-                f"meter_utilities has {len(meter_utilities)} entries, expected one per meter ({len(meter_ids)})"
+                f"meter_utilities has {len(meter_utilities)} entries, "
+                f"expected one per meter ({len(meter_ids)})"
             )
         self.url = url.rstrip("/")
         self.org = org
@@ -174,7 +177,10 @@ class InfluxHistoryStore:
         # repr() of a float is the shortest exact form, always with a '.' or an
         # exponent, so the field stays a float for InfluxDB.
         return "\n".join(
-            [f"{prefixes[m]}{v!r} {t}" for m, v, t in zip(meter.tolist(), value.tolist(), ts_ms.tolist())]
+            [
+                f"{prefixes[m]}{v!r} {t}"
+                for m, v, t in zip(meter.tolist(), value.tolist(), ts_ms.tolist())
+            ]
         )
 
     def _check_batch(self, batch: ReadingBatch) -> None:
@@ -188,8 +194,9 @@ class InfluxHistoryStore:
         if len(bad):
             i = bad[0]
             raise ValueError(
-                f"reading of meter {self.meter_ids[batch.meter[i]]!r} at ts={batch.ts[i].item()!r} has "
-                f"value={batch.value[i].item()!r}: expected finite numbers (InfluxDB stores no NaN or inf)"
+                f"reading of meter {self.meter_ids[batch.meter[i]]!r} at "
+                f"ts={batch.ts[i].item()!r} has value={batch.value[i].item()!r}: "
+                "expected finite numbers (InfluxDB stores no NaN or inf)"
             )
 
     def _post(self, lines: str) -> None:
@@ -199,20 +206,28 @@ class InfluxHistoryStore:
             body, encoding = gzip.compress(body, compresslevel=self.gzip_level), "gzip"
         try:
             self._write_service.post_write(
-                org=self.org, bucket=self.bucket, body=body, precision=WritePrecision.MS,
-                content_encoding=encoding, content_type="text/plain; charset=utf-8",
+                org=self.org,
+                bucket=self.bucket,
+                body=body,
+                precision=WritePrecision.MS,
+                content_encoding=encoding,
+                content_type="text/plain; charset=utf-8",
             )
         except ApiException as exc:
             raise self._server_error("write to", exc.status, exc.body) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise HistoryStoreUnavailable(f"history server {self.url} is unreachable: {exc}") from exc
+            raise HistoryStoreUnavailable(
+                f"history server {self.url} is unreachable: {exc}"
+            ) from exc
 
     def _server_error(self, action: str, status: int | None, body: object) -> Exception:
         text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
         text = text.strip()[:_SERVER_TEXT_LIMIT]
         where = f"{action} {self.url} (org {self.org!r}, bucket {self.bucket!r})"
         if status in _REFUSED_PAYLOAD:
-            return ValueError(f"history server refused the {action.split()[0]}: {where}: HTTP {status}: {text}")
+            return ValueError(
+                f"history server refused the {action.split()[0]}: {where}: HTTP {status}: {text}"
+            )
         # 5xx, 429, and auth or "no such bucket" errors: nothing is lost by waiting
         # (ingest spools) until an operator or the server fixes it.
         return HistoryStoreUnavailable(f"{where}: HTTP {status}: {text}")
@@ -237,7 +252,7 @@ class InfluxHistoryStore:
     def _export(self, start: float | None, end: float | None) -> tuple[Any, Any, Any]:
         self._force_flush()
         selector = (
-            f'{{__name__={json.dumps(self.measurement + "_value")},db={json.dumps(self.bucket)}}}'
+            f"{{__name__={json.dumps(self.measurement + '_value')},db={json.dumps(self.bucket)}}}"
         )
         # Export bounds are inclusive and default to "until now"; ask for a little
         # more and cut exactly afterwards.
@@ -264,10 +279,16 @@ class InfluxHistoryStore:
     def _request_lines(self, path: str, fields: dict[str, str]) -> Iterator[dict[str, Any]]:
         try:
             response = self._http.request(
-                "POST", self.url + path, fields=fields, encode_multipart=False, preload_content=False
+                "POST",
+                self.url + path,
+                fields=fields,
+                encode_multipart=False,
+                preload_content=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise HistoryStoreUnavailable(f"history server {self.url} is unreachable: {exc}") from exc
+            raise HistoryStoreUnavailable(
+                f"history server {self.url} is unreachable: {exc}"
+            ) from exc
         try:
             if response.status != 200:
                 raise self._server_error("read from", response.status, response.read())
@@ -275,7 +296,9 @@ class InfluxHistoryStore:
                 if line.strip():
                     yield _json_line(line)
         except urllib3.exceptions.HTTPError as exc:
-            raise HistoryStoreUnavailable(f"history server {self.url} broke off a read: {exc}") from exc
+            raise HistoryStoreUnavailable(
+                f"history server {self.url} broke off a read: {exc}"
+            ) from exc
         finally:
             response.release_conn()
 
@@ -286,7 +309,9 @@ class InfluxHistoryStore:
         try:
             response = self._http.request("GET", self.url + "/internal/force_flush")
         except urllib3.exceptions.HTTPError as exc:
-            raise HistoryStoreUnavailable(f"history server {self.url} is unreachable: {exc}") from exc
+            raise HistoryStoreUnavailable(
+                f"history server {self.url} is unreachable: {exc}"
+            ) from exc
         if response.status >= 500:
             raise self._server_error("flush", response.status, response.data)
         if response.status != 200:
@@ -294,7 +319,8 @@ class InfluxHistoryStore:
             log.warning(
                 "%s/internal/force_flush answered HTTP %s (not a single-node VictoriaMetrics?): "
                 "reads may miss the last second or two of writes",
-                self.url, response.status,
+                self.url,
+                response.status,
             )
 
     def _flux(self, start: float | None, end: float | None) -> tuple[Any, Any, Any]:
@@ -323,7 +349,9 @@ class InfluxHistoryStore:
         except ApiException as exc:
             raise self._server_error("query", exc.status, exc.body) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise HistoryStoreUnavailable(f"history server {self.url} is unreachable: {exc}") from exc
+            raise HistoryStoreUnavailable(
+                f"history server {self.url} is unreachable: {exc}"
+            ) from exc
         if not rows:
             return _empty_columns()
         meter, ts, value = zip(*rows)

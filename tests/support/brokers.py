@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,15 +81,17 @@ def _wait_accepting(port: int, proc: subprocess.Popen[bytes] | None, log: Path |
 
 
 @contextmanager
-def run_mosquitto(port: int, tmp_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+def run_mosquitto(port: int, tmp_dir: Path, edit: Callable[[str], str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Start mosquitto on 127.0.0.1:port with the project's config; stop it on exit.
 
-    The broker's log goes to ``tmp_dir/mosquitto.log`` (shown if it fails to start).
+    ``edit`` changes the config text first (TLS, passwords). The broker's log goes
+    to ``tmp_dir/mosquitto.log`` (shown if it fails to start).
     """
     binary = mosquitto_binary()
     tmp_dir.mkdir(parents=True, exist_ok=True)
     conf = tmp_dir / "mosquitto.conf"
-    conf.write_text(mosquitto_config(port, tmp_dir))
+    text = mosquitto_config(port, tmp_dir)
+    conf.write_text(edit(text) if edit is not None else text)
     log = tmp_dir / "mosquitto.log"
     with log.open("wb") as log_file:
         proc = subprocess.Popen(

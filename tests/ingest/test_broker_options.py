@@ -1,0 +1,134 @@
+"""Broker options a real deployment needs, each against a real mosquitto: MQTT 5 with a
+session that outlives a restart, and TLS with a username and password."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from brokers import free_port, run_mosquitto
+from ingest_testkit import NOW, RecordingSink, eventually, make_registry
+
+from ingest.historystores.memory import MemoryHistoryStore
+from ingest.subscriber import MqttIngestor
+from lifesign.clock import ManualClock
+from lifesign.mqttclient import connect, make_client
+from lifesign.site import BrokerSettings, SiteConfig, TlsSettings
+from lifesign.wire import ReadingDecoder, readings_topic
+
+pytestmark = pytest.mark.mosquitto
+
+
+def reading(ts: float) -> bytes:
+    return orjson.dumps({"meter": "W-0001", "ts": ts, "value": 1.0})
+
+
+def publish(broker: BrokerSettings, payloads: list[bytes]) -> None:
+    client = make_client(broker, "options-gateway")
+    connect(client, broker)
+    client.loop_start()
+    try:
+        for payload in payloads:
+            info = client.publish(readings_topic("GW-A"), payload, qos=1)
+            info.wait_for_publish(10)
+            assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def ingest(broker: BrokerSettings, store: MemoryHistoryStore) -> MqttIngestor:
+    ingestor = MqttIngestor(broker, ReadingDecoder(make_registry()), store, [RecordingSink()], ManualClock(NOW))
+    ingestor.start()
+    return ingestor
+
+
+def test_mqtt5_persistent_session_keeps_what_arrived_while_ingest_was_down(mosquitto_port: int) -> None:
+    broker = BrokerSettings(port=mosquitto_port, client_id="ingest-v5", protocol="5", session_expiry_s=600)
+    store = MemoryHistoryStore()
+    first = ingest(broker, store)
+    assert first.wait_subscribed(10)
+    publish(broker, [reading(NOW - 900)])
+    eventually(lambda: store.count() == 1, "the first reading over MQTT 5")
+    first.stop()
+    publish(broker, [reading(NOW - 600), reading(NOW - 300)])  # queued in our session meanwhile
+    second = ingest(broker, store)
+    try:
+        eventually(lambda: store.count() == 3, "the readings queued while ingest was down")
+        assert second.counters.duplicates == 0
+    finally:
+        second.stop()
+
+
+@pytest.fixture
+def secure_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """mosquitto with TLS (a throwaway CA) and a password file; no anonymous access."""
+    ca_key, ca, key, csr, cert = (tmp_path / n for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
+    run = lambda *args: subprocess.run(args, check=True, capture_output=True, timeout=60)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+        "-subj", "/CN=lifesign test CA")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+        "-days", "2", "-extfile", tmp_path / "san.ext")
+    passwords = tmp_path / "passwords"
+    run("mosquitto_passwd", "-b", "-c", passwords, "ingest", "s3cret")
+    port = free_port()
+
+    def secure(text: str) -> str:
+        text = text.replace("allow_anonymous true", f"allow_anonymous false\npassword_file {passwords}")
+        return text.replace(f"listener {port} 127.0.0.1",
+                            f"listener {port} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}")
+
+    with run_mosquitto(port, tmp_path / "broker", secure):
+        yield port, ca
+
+
+def test_tls_with_username_and_password(secure_broker: tuple[int, Path], tmp_path: Path) -> None:
+    port, ca = secure_broker
+    site = SiteConfig.parse(
+        f"""
+broker:
+  port: {port}
+  client_id: ingest-tls
+  username: ingest
+  password: s3cret
+  tls: {{ca_file: {ca}}}
+registry: {{households: h.csv, meters: m.csv}}
+roster: roster.yaml
+thresholds: thresholds.yaml
+data_dir: var
+""", tmp_path)
+    assert site.broker.tls == TlsSettings(ca_file=ca)
+    store = MemoryHistoryStore()
+    ingestor = ingest(site.broker, store)
+    try:
+        assert ingestor.wait_subscribed(10)
+        publish(site.broker, [reading(NOW - 60)])
+        eventually(lambda: store.count() == 1, "a reading over TLS")
+    finally:
+        ingestor.stop()
+
+    wrong = BrokerSettings(port=port, client_id="ingest-tls-wrong", username="ingest", password="guess",
+                           tls=TlsSettings(ca_file=ca))
+    refused = ingest(wrong, MemoryHistoryStore())
+    try:
+        assert not refused.wait_subscribed(2)  # the broker refuses the password: nothing subscribed
+    finally:
+        refused.stop()
+    # a client without TLS never gets a CONNACK from the TLS listener
+    plain = make_client(BrokerSettings(port=port), "no-tls")
+    connected = []
+    plain.on_connect = lambda *args: connected.append(args)
+    try:
+        connect(plain, BrokerSettings(port=port))
+        plain.loop_start()
+        with pytest.raises(AssertionError):
+            eventually(lambda: bool(connected), "a plain connection accepted", timeout=2)
+    except OSError:
+        pass  # refused outright: as good
+    finally:
+        plain.loop_stop()

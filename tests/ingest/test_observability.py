@@ -1,0 +1,78 @@
+"""What operators see: the Prometheus /metrics endpoint and `lifesign status`, from a
+running service fed through a real mosquitto."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+from brokers import free_port
+from ingest_testkit import NOW, MqttProbe, eventually
+
+from lifesign.app.cli import main as cli
+from lifesign.app.service import Service, ServiceParts
+from lifesign.clock import ManualClock
+from lifesign.site import SiteConfig
+from lifesign.wire import readings_topic
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+pytestmark = pytest.mark.mosquitto
+
+
+def site_for(folder: Path, port: int, metrics_port: int) -> SiteConfig:
+    for name in ("registry", "roster.yaml", "thresholds.yaml"):
+        (shutil.copytree if name == "registry" else shutil.copy)(CONFIGS / name, folder / name)
+    text = (CONFIGS / "site.yaml").read_text()
+    text = text.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
+    text = text.replace("port: 0 ", f"port: {metrics_port} ").replace("client_id: lifesign-ingest", "client_id: obs")
+    text = text.replace("console: true", "console: false")
+    (folder / "site.yaml").write_text(text)
+    return SiteConfig.load(folder / "site.yaml")
+
+
+def metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith((name + " ", name + "{")):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_metrics_endpoint_and_status_command_count_what_ingest_did(
+    mosquitto_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics_port = free_port()
+    site = site_for(tmp_path, mosquitto_port, metrics_port)
+    assert site.metrics.port == metrics_port
+    service = Service(ServiceParts.from_site(site), ManualClock(NOW))
+    service.start()
+    gateway = MqttProbe(mosquitto_port, "obs-gateway")
+    try:
+        good = orjson.dumps({"meters": ["W00001", "E00001"], "ts": NOW - 900, "values": [1.0, 2.0]})
+        gateway.publish(readings_topic("GW001"), good)
+        gateway.publish(readings_topic("GW001"), good)  # a gateway retry
+        gateway.publish(readings_topic("GW001"), b"{not json")
+        gateway.publish(readings_topic("GW001"), orjson.dumps({"meter": "NOPE", "ts": NOW, "value": 1}))
+        eventually(lambda: service.ingestor.counters.messages_acked == 4, "four messages acked")
+
+        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        assert metric(body, "lifesign_ingest_messages_received_total") == 4
+        assert metric(body, "lifesign_ingest_readings_stored_total") == 2
+        assert metric(body, "lifesign_ingest_duplicates_total") == 2
+        assert metric(body, "lifesign_ingest_store_up") == 1
+        assert 'lifesign_ingest_rejected_total{reason="malformed_json"} 1.0' in body
+        assert 'lifesign_ingest_rejected_total{reason="unknown_meter"} 1.0' in body
+
+        service.write_status()
+        assert cli(["status", "--data-dir", str(site.data_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "stored           2" in out and "duplicates 2" in out
+        assert "rejected   2 (malformed_json 1, unknown_meter 1)" in out
+        assert "store      up" in out and "900 s behind" in out
+    finally:
+        gateway.close()
+        service.stop()
+    with pytest.raises(OSError):  # the endpoint stops with the service
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2)

@@ -50,10 +50,13 @@ class Sorted:
 
 
 class SeenReadings:
-    def __init__(self, n_meters: int, horizon_s: float = 6 * 3600.0) -> None:
+    def __init__(self, n_meters: int, horizon_s: float = 6 * 3600.0,
+                 interval: npt.NDArray[np.bool_] | None = None) -> None:
         if n_meters > MAX_METERS:
             raise ValueError(f"at most {MAX_METERS} meters fit the duplicate index, got {n_meters}")
         self.horizon_s = horizon_s
+        #: interval-usage meters: their values go up and down, so they never "reset"
+        self.interval = np.zeros(n_meters, dtype=bool) if interval is None else np.asarray(interval, dtype=bool)
         self.newest_ts = np.full(n_meters, -np.inf)
         self.newest_value = np.full(n_meters, np.nan)
         self._base = np.empty(0, dtype=np.int64)  # sorted
@@ -97,7 +100,7 @@ class SeenReadings:
         prior = self.newest_value[meter[starts]]
         prior[self.newest_ts[meter[starts]] >= ts[starts]] = np.nan
         previous[starts] = prior
-        return np.sort(order[value < previous])
+        return np.sort(order[(value < previous) & ~self.interval[meter]])
 
     def _contains(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         self._merge()

@@ -103,7 +103,7 @@ class MqttIngestor:
         self._max_batch = max_batch_messages
         self.counters = counters or IngestCounters()
         self._spool = spool
-        self.seen = seen or SeenReadings(decoder.registry.n_meters)
+        self.seen = seen or SeenReadings(decoder.registry.n_meters, interval=decoder.registry.meter_interval)
         self._store_up = True
         self._drain_at = 0.0
         self._drain_backoff = _RETRY_BASE_S

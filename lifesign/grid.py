@@ -74,6 +74,9 @@ class Meter:
     household_id: str
     utility: Utility
     gateway_id: str
+    #: "register": the value is the cumulative register (most meters); "interval": the
+    #: value is the usage during the interval that ends at the reading's time
+    reading: str = "register"
 
 
 @dataclass(frozen=True)

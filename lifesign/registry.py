@@ -39,6 +39,8 @@ HOUSEHOLD_COLUMNS = (
     "resident_name", "age", "phone", "emergency_contact", "tier",
 )
 METER_COLUMNS = ("meter_id", "household_id", "utility", "gateway_id")
+#: optional meters.csv column: "register" (default) or "interval" (usage per interval)
+READING_KINDS = ("register", "interval")
 
 
 @dataclass
@@ -61,11 +63,15 @@ class Registry:
     meter_utility: npt.NDArray[np.int8]
     meter_gateway: npt.NDArray[np.int32]
     gateway_ids: list[str]
+    #: True for interval-usage meters (the value is usage per interval, not a register)
+    meter_interval: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     household_index: dict[str, int] = field(default_factory=dict)
     meter_index: dict[str, int] = field(default_factory=dict)
     gateway_index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if len(self.meter_interval) != len(self.meter_ids):
+            self.meter_interval = np.zeros(len(self.meter_ids), dtype=bool)
         if not self.household_index:
             self.household_index = {h: i for i, h in enumerate(self.household_ids)}
         if not self.meter_index:
@@ -107,6 +113,7 @@ class Registry:
             str(self.household_ids[self.meter_household[index]]),
             UTILITY_BY_CODE[int(self.meter_utility[index])],
             self.gateway_ids[int(self.meter_gateway[index])],
+            "interval" if self.meter_interval[index] else "register",
         )
 
     def meters_of(self, household_index: int) -> list[int]:
@@ -138,8 +145,9 @@ class Registry:
                 "household_id": [m.household_id for m in meters],
                 "utility": [m.utility.value for m in meters],
                 "gateway_id": [m.gateway_id for m in meters],
+                "reading": [m.reading for m in meters],
             },
-            columns=list(METER_COLUMNS),
+            columns=[*METER_COLUMNS, "reading"],
         )
         return _from_frames(hh, "households", mt, "meters")
 
@@ -166,6 +174,7 @@ class Registry:
                 "household_id": self.household_ids[self.meter_household],
                 "utility": [UTILITY_BY_CODE[int(u)].value for u in self.meter_utility],
                 "gateway_id": np.asarray(self.gateway_ids, dtype=object)[self.meter_gateway],
+                **({"reading": np.where(self.meter_interval, "interval", "register")} if self.meter_interval.any() else {}),
             }
         ).to_csv(meters_csv, index=False)
 
@@ -233,6 +242,14 @@ def _from_frames(hh: pd.DataFrame, hh_file: str, mt: pd.DataFrame, mt_file: str)
     if bad_utility.any():
         raise _row_error(mt_file, mt, bad_utility, "utility", "one of water, electricity, gas")
     gateway_codes, gateway_ids = pd.factorize(mt["gateway_id"], sort=True)
+    if "reading" in mt.columns:
+        reading = mt["reading"].str.strip().str.lower().replace("", "register")
+        bad_reading = (~reading.isin(READING_KINDS)).to_numpy()
+        if bad_reading.any():
+            raise _row_error(mt_file, mt, bad_reading, "reading", "register or interval (or empty: register)")
+        meter_interval = (reading == "interval").to_numpy()
+    else:
+        meter_interval = np.zeros(len(mt), dtype=bool)
 
     tier_codes = {t.value: c for t, c in TIER_CODES.items()}
     return Registry(
@@ -252,6 +269,7 @@ def _from_frames(hh: pd.DataFrame, hh_file: str, mt: pd.DataFrame, mt_file: str)
         meter_utility=utility_codes.to_numpy().astype(np.int8),
         meter_gateway=np.asarray(gateway_codes, dtype=np.int32),
         gateway_ids=[str(g) for g in gateway_ids],
+        meter_interval=meter_interval,
         household_index=household_index,
     )
 

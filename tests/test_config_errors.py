@@ -58,3 +58,21 @@ def test_config_check_cli_accepts_the_shipped_configs(capsys: pytest.CaptureFixt
     configs = Path(__file__).resolve().parents[1] / "configs"
     for name in ("thresholds.yaml", "roster.yaml", "site.yaml"):
         assert main(["config", "check", str(configs / name)]) == 0, capsys.readouterr().err
+
+
+def test_meters_csv_reading_column_is_optional_and_checked(tmp_path: Path) -> None:
+    from lifesign.registry import Registry
+
+    (tmp_path / "h.csv").write_text(
+        "household_id,community,grid,building,unit,room,resident_name,age,phone,emergency_contact,tier\n"
+        "H1,C,G,B,U,1,Wang,80,1,2,red\n")
+    (tmp_path / "m.csv").write_text(
+        "meter_id,household_id,utility,gateway_id,reading\nW1,H1,water,GW,interval\nE1,H1,electricity,GW,\n")
+    registry = Registry.load(tmp_path / "h.csv", tmp_path / "m.csv")
+    assert registry.meter_interval.tolist() == [True, False]
+    assert registry.meter(0).reading == "interval"
+    (tmp_path / "m.csv").write_text("meter_id,household_id,utility,gateway_id,reading\nW1,H1,water,GW,intervall\n")
+    with pytest.raises(ConfigError) as err:
+        Registry.load(tmp_path / "h.csv", tmp_path / "m.csv")
+    assert str(err.value) == (f"{tmp_path / 'm.csv'}:2: reading must be register or interval (or empty: register), "
+                              "got 'intervall'")

@@ -104,20 +104,27 @@ class InfluxHistoryStore:
         gzip_level: int = 1,
     ) -> None:
         if reader not in READERS:
-            raise ValueError(f"history.reader must be one of {', '.join(READERS)}, got {reader!r}")
+            raise ValueError(
+                f"history.influx.reader must be one of {', '.join(READERS)}, got {reader!r}"
+            )
         if batch_points < 1:
-            raise ValueError(f"history.batch_points must be >= 1, got {batch_points}")
+            raise ValueError(f"history.influx.batch_points must be >= 1, got {batch_points}")
         if timeout_s <= 0:
-            raise ValueError(f"history.timeout_s must be > 0, got {timeout_s}")
+            raise ValueError(f"history.influx.timeout_s must be > 0, got {timeout_s}")
         if not 0 <= gzip_level <= 9:
-            raise ValueError(f"history.gzip_level must be 0 (off) to 9, got {gzip_level}")
+            raise ValueError(f"history.influx.gzip_level must be 0 (off) to 9, got {gzip_level}")
         if not measurement.isidentifier():
             raise ValueError(
-                f"history.measurement must be a plain name like 'reading', got {measurement!r}"
+                "history.influx.measurement must be a plain name like 'reading', "
+                f"got {measurement!r}"
             )
-        for name, value in (("url", url), ("org", org), ("bucket", bucket)):
+        for name, value in (("url", url), ("bucket", bucket)):
             if not value:
-                raise ValueError(f"history.{name} must be set, got {value!r}")
+                raise ValueError(f"history.influx.{name} must be set, got {value!r}")
+        if reader == "flux" and not org:
+            raise ValueError(
+                "history.influx.org must be set for reader flux (InfluxDB 2.x needs it)"
+            )
         if len(set(meter_ids)) != len(meter_ids):
             raise ValueError("meter ids must be unique: one id names two registry indices")
         if meter_utilities is not None and len(meter_utilities) != len(meter_ids):

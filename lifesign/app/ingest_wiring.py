@@ -16,6 +16,7 @@ from ingest.historystores.segments import SegmentHistoryStore
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
 from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
 from lifesign.site import HistorySettings, IngestSettings, MetricsSettings
 from lifesign.stores import HistoryStore
 
@@ -54,8 +55,8 @@ def rebuild(store: HistoryStore, spool: Spool | None, since: float) -> ReadingBa
     return ReadingBatch.concat(parts)
 
 
-def seen_from(batch: ReadingBatch, n_meters: int, settings: IngestSettings) -> SeenReadings:
-    seen = SeenReadings(n_meters, settings.dedup_horizon_h * 3600.0)
+def seen_from(batch: ReadingBatch, registry: Registry, settings: IngestSettings) -> SeenReadings:
+    seen = SeenReadings(registry.n_meters, settings.dedup_horizon_h * 3600.0, registry.meter_interval)
     seen.commit(batch)
     return seen
 

@@ -18,12 +18,9 @@ import paho.mqtt.client as mqtt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from detectors.detector import Detector
-from dispatch.channels.base import Channel
-from dispatch.channels.console import ConsoleChannel
-from dispatch.channels.mqtt import MqttChannel
-from dispatch.dispatcher import Dispatcher
 from dispatch.orderstores.sqlite import SqliteWorkOrderStore
 from ingest.subscriber import MqttIngestor
+from lifesign.app.dispatch_wiring import build_dispatcher, open_mute_store
 from lifesign.app.ingest_wiring import (
     MetricsServer,
     open_history_store,
@@ -97,13 +94,10 @@ class Service:
         self.orders = SqliteWorkOrderStore(parts.data_dir / ORDERS_FILE)
         self.detector = Detector(parts.registry, parts.thresholds)
         self._publisher = _connect_publisher(parts.broker)
-        channels: list[Channel] = [MqttChannel(self._publisher)]
-        if parts.dispatch.console:
-            channels.append(ConsoleChannel(console))
-        self.dispatcher = Dispatcher(
-            self.orders, parts.registry, parts.roster, channels, clock,
-            {tier: minutes * 60.0 for tier, minutes in parts.dispatch.ack_deadline_minutes.items()},
-        )
+        # absences, outages, held alerts and storms (the CLI edits absences and outages live)
+        self.mutes = open_mute_store(parts.data_dir)
+        self.dispatcher = build_dispatcher(parts.dispatch, self.orders, self.mutes, parts.registry,
+                                           parts.roster, clock, self._publisher, console)
         self.ingestor = MqttIngestor(
             parts.broker,
             ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.ingest.max_future_s,
@@ -130,6 +124,7 @@ class Service:
             orphans = [a for a in self.detector.open_alerts(now) if self.orders.find(a.key) is None]
             if orphans:
                 created += self.dispatcher.handle(orphans)
+            created += self.dispatcher.review()  # held and muted alerts whose reason has gone; storms
             self.dispatcher.deliver_pending()
             return created
 
@@ -158,13 +153,13 @@ class Service:
     def replay_history(self) -> int:
         """Rebuild detector state from the history store (restart, kill -9): the silence
         seen before the restart still counts, and episode keys come out the same."""
-        longest = float(self.detector.households.threshold_s.max(initial=0.0))
+        longest = self.detector.longest_threshold_s
         now = self.clock.now()
         horizon = self.parts.ingest.dedup_horizon_h * 3600.0
         readings = rebuild(self.history, self.spool, now - max(longest + REPLAY_MARGIN_S, horizon))
         self.detector.observe(readings)
         # the duplicate filter learns what is stored, so a redelivery after the restart is recognised
-        self.ingestor.seen = seen_from(readings, self.parts.registry.n_meters, self.parts.ingest)
+        self.ingestor.seen = seen_from(readings, self.parts.registry, self.parts.ingest)
         return len(readings)
 
     def write_status(self) -> None:
@@ -211,6 +206,7 @@ class Service:
         if self.spool is not None:
             self.spool.close()
         self.orders.close()
+        self.mutes.close()
 
     def wait_idle(self, timeout: float) -> bool:
         return self.ingestor.wait_idle(timeout)

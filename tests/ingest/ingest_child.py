@@ -63,7 +63,7 @@ def main() -> int:
     ingestor = MqttIngestor(
         BrokerSettings(port=args.port, client_id=args.client_id, keepalive_s=10),
         ReadingDecoder(registry), store, [detector, *([_DieAfterWrite()] if args.die_after_first_write else [])], clock,
-        spool=spool, seen=seen_from(kept, registry.n_meters, settings),
+        spool=spool, seen=seen_from(kept, registry, settings),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

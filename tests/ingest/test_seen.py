@@ -79,3 +79,10 @@ def test_counts_match_a_set_model_over_random_resends_and_reorderings() -> None:
             newest[m] = max(newest.get(m, -np.inf), t)
     assert (total_dup, total_late) == (model_dup, model_late)
     assert total_dup > 100 and total_late > 100  # the workload exercised both paths
+
+
+def test_interval_usage_meters_never_count_as_register_resets() -> None:
+    seen = SeenReadings(2, interval=np.array([False, True]))
+    step(seen, [0, 1], [T0, T0], [5.0, 0.4])
+    _, _, _, resets = step(seen, [0, 1], [T0 + 900, T0 + 900], [4.0, 0.0])  # register 0 went back; 1 used less
+    assert resets == [0]

@@ -39,12 +39,15 @@ class StreamPublisher(threading.Thread):
     def __init__(self, port: int, registry: Registry, rounds: int, start_ts: float, step_s: float,
                  pace_s: float, seed: int) -> None:
         super().__init__(daemon=True)
-        self.registry, self.rounds, self.start_ts, self.step_s, self.pace_s = registry, rounds, start_ts, step_s, pace_s
+        # whole seconds: stores keep time to the millisecond (VictoriaMetrics' resolution)
+        self.registry, self.rounds, self.start_ts, self.step_s, self.pace_s = registry, rounds, float(int(start_ts)), step_s, pace_s
         self.rng = np.random.default_rng(seed)
         self.sent: dict[tuple[str, float], float] = {}
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"crash-gateways-{port}",
                                   protocol=mqtt.MQTTv311)
         self.client.max_inflight_messages_set(200)
+        self.confirmed: set[int] = set()
+        self.client.on_publish = lambda client, userdata, mid, *rest: self.confirmed.add(mid)
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
         self.error: BaseException | None = None
@@ -66,8 +69,16 @@ class StreamPublisher(threading.Thread):
                         self.sent[(m, ts)] = registers[m]
                     infos.append(self.client.publish(readings_topic(gateway), encode_columnar(meters, ts, values), qos=1))
                 time.sleep(self.pace_s)
-            for info in infos:
-                info.wait_for_publish(60)
+            # Like a gateway, paho keeps what it could not send (broker restarting) and
+            # sends it after reconnecting; wait until the broker confirmed every message.
+            # (info.is_published() raises for a message first tried while disconnected,
+            # so the broker's PUBACKs are counted in on_publish instead.)
+            mids = {info.mid for info in infos}
+            deadline = time.monotonic() + 180
+            while not mids <= self.confirmed:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{len(mids - self.confirmed)} messages never confirmed by the broker")
+                time.sleep(0.05)
         except BaseException as exc:  # noqa: BLE001  (surfaced by the test)
             self.error = exc
 

@@ -35,6 +35,25 @@ def reading_keys(meter: npt.NDArray[np.int32], ts: npt.NDArray[np.float64]) -> n
     return (meter.astype(np.int64) << _TS_BITS) | ms
 
 
+def _older_than_earlier_arrivals(meter: npt.NDArray[np.int32], ms: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """True where a reading is older than one of its meter that arrived before it in the
+    same batch (a gateway's held-back message taken together with the newer one)."""
+    n = len(meter)
+    order = np.lexsort((np.arange(n), meter))  # by meter, then arrival
+    m, t = meter[order], ms[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = m[1:] != m[:-1]
+    # a running max per meter in one pass: segment number in the high bits
+    rel = np.clip(t - t.min(), 0, (1 << 36) - 1)
+    key = (np.cumsum(starts) - 1).astype(np.int64) << 36 | rel
+    running = np.maximum.accumulate(key)
+    older = np.zeros(n, dtype=bool)
+    older[1:] = ~starts[1:] & (rel[1:] < (running[:-1] & ((1 << 36) - 1)))
+    out = np.zeros(n, dtype=bool)
+    out[order] = older
+    return out
+
+
 @dataclass(frozen=True)
 class Sorted:
     """A batch split into what to store and what was seen before."""
@@ -82,7 +101,7 @@ class SeenReadings:
             stored = self._contains(keys[candidates])
             first[candidates[stored]] = False
         new = batch.take(first)
-        late = int(np.count_nonzero(older & first))
+        late = int(np.count_nonzero(first & (older | _older_than_earlier_arrivals(batch.meter, keys & _TS_MASK))))
         return Sorted(new, len(batch) - len(new), late, self._resets(new))
 
     def _resets(self, new: ReadingBatch) -> npt.NDArray[np.intp]:

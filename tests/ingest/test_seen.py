@@ -31,6 +31,14 @@ def test_an_older_reading_is_late_when_new_and_duplicate_when_stored() -> None:
     assert step(seen, [0, 0], [T0 + 900, T0], [1.1, 1.0]) == ([], 2, 0, [])
 
 
+def test_a_held_back_reading_in_the_same_batch_as_a_newer_one_is_late() -> None:
+    seen = SeenReadings(4)
+    step(seen, [0], [T0], [1.0])
+    # arrival order: the newer reading first, the held-back one after it
+    assert step(seen, [0, 1, 0, 1], [T0 + 1800, T0, T0 + 900, T0 + 60], [1.2, 5.0, 1.1, 5.1]) == (
+        [(0, T0 + 1800), (1, T0), (0, T0 + 900), (1, T0 + 60)], 0, 1, [])
+
+
 def test_a_register_that_goes_backwards_is_flagged_but_a_late_lower_value_is_not() -> None:
     seen = SeenReadings(4)
     step(seen, [1], [T0], [500.0])
@@ -66,13 +74,15 @@ def test_counts_match_a_set_model_over_random_resends_and_reorderings() -> None:
         total_dup += duplicates
         total_late += late
         batch_new: list[tuple[int, float]] = []
+        running = dict(newest)
         for key in zip(meters, times):
             if key in stored or key in batch_new:
                 model_dup += 1
                 continue
             batch_new.append(key)
-            if key[1] <= newest.get(key[0], -np.inf):
+            if key[1] <= running.get(key[0], -np.inf):
                 model_late += 1
+            running[key[0]] = max(running.get(key[0], -np.inf), key[1])
         assert sorted(new) == sorted(batch_new)
         stored.update(batch_new)
         for m, t in batch_new:

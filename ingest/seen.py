@@ -39,7 +39,7 @@ def _older_than_earlier_arrivals(meter: npt.NDArray[np.int32], ms: npt.NDArray[n
     """True where a reading is older than one of its meter that arrived before it in the
     same batch (a gateway's held-back message taken together with the newer one)."""
     n = len(meter)
-    order = np.lexsort((np.arange(n), meter))  # by meter, then arrival
+    order = np.argsort(meter, kind="stable")  # by meter, then arrival
     m, t = meter[order], ms[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = m[1:] != m[:-1]
@@ -108,7 +108,7 @@ class SeenReadings:
         """New readings whose register went below the meter's previous (older) value."""
         if len(new) == 0:
             return np.empty(0, dtype=np.intp)
-        order = np.lexsort((new.ts, new.meter))
+        order = np.argsort(reading_keys(new.meter, new.ts))  # by (meter, ts); keys are unique here
         meter, value, ts = new.meter[order], new.value[order], new.ts[order]
         previous = np.empty(len(order))
         previous[0] = np.nan
@@ -133,7 +133,8 @@ class SeenReadings:
         """Record readings that are now in the store."""
         if len(stored) == 0:
             return
-        order = np.lexsort((stored.ts, stored.meter))
+        keys = reading_keys(stored.meter, stored.ts)
+        order = np.argsort(keys, kind="stable")  # by (meter, ts)
         meter, ts, value = stored.meter[order], stored.ts[order], stored.value[order]
         last = np.ones(len(order), dtype=bool)
         last[:-1] = meter[1:] != meter[:-1]
@@ -142,7 +143,7 @@ class SeenReadings:
         self.newest_ts[m[newer]] = t[newer]
         self.newest_value[m[newer]] = v[newer]
         self._latest = max(self._latest, float(ts.max()))
-        self._tail.append(reading_keys(stored.meter, stored.ts))
+        self._tail.append(keys)
         self._tail_n += len(stored)
         if self._tail_n > max(65536, len(self._base) // 4):
             self._merge()

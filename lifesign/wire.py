@@ -178,22 +178,29 @@ class ReadingDecoder:
             return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", excerpt(orjson.dumps(doc)))])
         if isinstance(ts, list) and len(ts) != len(meters):
             return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", excerpt(orjson.dumps(doc)))])
-        return self._checked(meters, ts if isinstance(ts, list) else [ts] * len(meters), values, gateway_id, now)
+        if not isinstance(ts, list) and len(meters) <= _SCALAR_MAX:
+            ts = [ts] * len(meters)
+        return self._checked(meters, ts, values, gateway_id, now)
 
-    def _checked(self, meters: list[Any], times: list[Any], values: list[Any], gateway_id: str, now: float) -> Decoded:
-        """Check readings column by column (numpy); only the bad ones become objects."""
+    def _checked(self, meters: list[Any], times: list[Any] | Any, values: list[Any], gateway_id: str,
+                 now: float) -> Decoded:
+        """Check readings column by column (numpy); only the bad ones become objects.
+        ``times`` is a list, or one time for every reading (a columnar round)."""
         n = len(meters)
         if n == 0:
             return Decoded(ReadingBatch.empty(), [])
         if n <= _SCALAR_MAX:
             return self._checked_scalar(meters, times, values, gateway_id, now)
-        lookup = self.registry.meter_index.get
-        index = np.fromiter((lookup(m, -1) if type(m) is str else -1 for m in meters), dtype=np.int64, count=n)
+        try:  # every meter known (the usual case): one C-level pass
+            index = np.array(list(map(self.registry.meter_index.__getitem__, meters)), dtype=np.int64)
+        except (KeyError, TypeError):  # an unknown or unhashable meter: item by item
+            lookup = self.registry.meter_index.get
+            index = np.fromiter((lookup(m, -1) if type(m) is str else -1 for m in meters), dtype=np.int64, count=n)
         gateway = self.registry.gateway_index.get(gateway_id, -2)
         known = index >= 0
         bound = np.zeros(n, dtype=bool)
         bound[known] = self.registry.meter_gateway[index[known]] == gateway
-        ts = _numbers(times, _parse_ts)
+        ts = _numbers(times, _parse_ts) if isinstance(times, list) else np.full(n, _or_nan(_parse_ts(times)))
         value = _numbers(values, _value)
         ts_ok = ~np.isnan(ts)
         not_future = ts <= now + self.policy.max_future_s
@@ -204,7 +211,8 @@ class ReadingDecoder:
         if good.all():
             return Decoded(batch, [])
         bad = np.flatnonzero(~good).tolist()
-        return Decoded(batch, [self._rejection(meters[i], times[i], values[i], gateway_id, now) for i in bad])
+        times_of = times if isinstance(times, list) else [times] * n
+        return Decoded(batch, [self._rejection(meters[i], times_of[i], values[i], gateway_id, now) for i in bad])
 
     def _rejection(self, meter: Any, ts_raw: Any, value: Any, gateway_id: str, now: float) -> Rejection:
         """Why one reading was refused (worked out only for the refused ones)."""

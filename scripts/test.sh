@@ -4,12 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the tests start a real mosquitto (never skipped for lack of it).
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+# System packages: the tests start a real mosquitto and a real VictoriaMetrics
+# (never skipped for lack of them).
+if { ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; } \
+  || { ! command -v victoria-metrics >/dev/null 2>&1 && [ ! -x /usr/bin/victoria-metrics ]; }; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto victoria-metrics
 fi
 # Debian starts the packaged broker as a service on port 1883 on some machines;
 # the tests use their own brokers on free ports, so it is left alone.

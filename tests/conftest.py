@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 from brokers import free_port, run_embedded_broker, run_mosquitto
+from victoria import run_victoria_metrics
 
 
 @pytest.fixture
@@ -27,3 +28,10 @@ def embedded_broker_port() -> Iterator[int]:
     port = free_port()
     with run_embedded_broker(port):
         yield port
+
+
+@pytest.fixture
+def victoria_url(tmp_path: Path) -> Iterator[str]:
+    """A real single-node VictoriaMetrics on 127.0.0.1 (InfluxDB v2 write API, export API)."""
+    with run_victoria_metrics(free_port(), tmp_path / "victoria-data") as server:
+        yield server.url

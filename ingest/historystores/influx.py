@@ -11,18 +11,19 @@ registry indices, are stored, so a reordered registry keeps every reading with
 its meter. Timestamps are kept to the millisecond (VictoriaMetrics' resolution).
 
 Writes send one joined line-protocol string per chunk of ``batch_points``,
-gzip level 1, through influxdb-client's synchronous ``WriteService``: ``WriteApi``
-always compresses at level 9, which caps throughput at a third (measured in
-benchmarks/store_influx.py), and ``Point`` objects cost 10x more again.
+gzip level 1, through influxdb-client's synchronous ``WriteService`` (the call
+``WriteApi`` makes inside): ``WriteApi`` always compresses at level 9, which cuts
+throughput to less than half, and ``Point`` objects cost 10x (benchmarks/store_influx.py).
 
 Reads depend on the server:
 
 - ``reader="victoriametrics"``: VictoriaMetrics runs no Flux. Its raw-sample
   export ``/api/v1/export`` (JSON lines, one series per line) is read for the
   metric ``<measurement>_value`` (how VictoriaMetrics names an InfluxDB field).
-  Fresh writes sit in memory for about a second before they are searchable, so
-  every read first asks ``/internal/force_flush`` (single-node servers; if the
-  endpoint is missing, e.g. behind vmselect, reads may miss the last second or two).
+  Fresh writes sit in memory for up to ~2 s before they are searchable, so every
+  read first asks ``/internal/force_flush`` (single-node servers; if the endpoint is
+  missing, e.g. behind vmselect, reads may miss the last second or two). After a
+  burst of ~1M points, 1.79 sometimes needs ~1 s more even after the flush.
 - ``reader="flux"``: a Flux query through ``query_api`` for InfluxDB 2.x. NOT
   tested here: no InfluxDB server is available on the build machines.
 
@@ -65,9 +66,10 @@ _TAG_ESCAPES = str.maketrans({"\\": "\\\\", ",": "\\,", " ": "\\ ", "=": "\\="})
 
 
 class HistoryStoreUnavailable(ConnectionError):
-    """The history server did not take or give readings: down, refused, timed out or 5xx.
+    """The history server did not take or give readings: down, refused, timed out, or
+    an HTTP status that may pass (5xx, 429, 401/403/404 until an operator fixes it).
 
-    An OSError, so ingest stops acking and spools until the server is back.
+    An OSError, so ingest spools until the server is back: nothing acked is lost.
     """
 
 
@@ -223,9 +225,10 @@ class InfluxHistoryStore:
         except ApiException as exc:
             raise self._server_error("write to", exc.status, exc.body) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise HistoryStoreUnavailable(
-                f"history server {self.url} is unreachable: {exc}"
-            ) from exc
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: Exception, what: str = "is unreachable") -> Exception:
+        return HistoryStoreUnavailable(f"history server {self.url} {what}: {exc}")
 
     def _server_error(self, action: str, status: int | None, body: object) -> Exception:
         text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
@@ -293,9 +296,7 @@ class InfluxHistoryStore:
                 preload_content=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise HistoryStoreUnavailable(
-                f"history server {self.url} is unreachable: {exc}"
-            ) from exc
+            raise self._unreachable(exc) from exc
         try:
             if response.status != 200:
                 raise self._server_error("read from", response.status, response.read())
@@ -303,9 +304,7 @@ class InfluxHistoryStore:
                 if line.strip():
                     yield _json_line(line)
         except urllib3.exceptions.HTTPError as exc:
-            raise HistoryStoreUnavailable(
-                f"history server {self.url} broke off a read: {exc}"
-            ) from exc
+            raise self._unreachable(exc, "broke off a read") from exc
         finally:
             response.release_conn()
 
@@ -316,9 +315,7 @@ class InfluxHistoryStore:
         try:
             response = self._http.request("GET", self.url + "/internal/force_flush")
         except urllib3.exceptions.HTTPError as exc:
-            raise HistoryStoreUnavailable(
-                f"history server {self.url} is unreachable: {exc}"
-            ) from exc
+            raise self._unreachable(exc) from exc
         if response.status >= 500:
             raise self._server_error("flush", response.status, response.data)
         if response.status != 200:
@@ -356,17 +353,11 @@ class InfluxHistoryStore:
         except ApiException as exc:
             raise self._server_error("query", exc.status, exc.body) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise HistoryStoreUnavailable(
-                f"history server {self.url} is unreachable: {exc}"
-            ) from exc
+            raise self._unreachable(exc) from exc
         if not rows:
             return _empty_columns()
         meter, ts, value = zip(*rows)
-        return (
-            np.asarray(meter, dtype=np.int32),
-            np.asarray(ts, dtype=np.float64),
-            np.asarray(value, dtype=np.float64),
-        )
+        return np.array(meter, np.int32), np.array(ts, np.float64), np.array(value, np.float64)
 
     # -- lifecycle ----------------------------------------------------------------
     def close(self) -> None:

@@ -85,7 +85,7 @@ class _IngestCollector:
         for name, help_text in GAUGES.items():
             yield GaugeMetricFamily(f"lifesign_ingest_{name}", help_text, value=float(snapshot[name]))  # type: ignore[arg-type]
         rejected = CounterMetricFamily("lifesign_ingest_rejected", "readings rejected, by reason", labels=["reason"])
-        for reason, n in sorted(snapshot["rejected"].items()):  # type: ignore[union-attr]
+        for reason, n in sorted(snapshot["rejected"].items()):  # type: ignore[attr-defined]
             rejected.add_metric([reason], float(n))
         yield rejected
 

@@ -1,6 +1,6 @@
 """InfluxHistoryStore against a real VictoriaMetrics (Debian `victoria-metrics`).
 
-The same checks as the history-store contract, plus what only a server store
+The contract suite (test_history_store_contract.py) runs over this store too; here is what only a server store
 has: ids in tags, buckets, chunked writes, the server refusing a payload, the
 server down and back. Timestamps are recent: VictoriaMetrics drops points older
 than its retention.
@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import orjson
@@ -68,34 +69,6 @@ def raw_samples(url: str) -> int:
 # -- the contract's checks --------------------------------------------------------
 
 
-def test_empty_store_reads_empty_typed_columns(store: InfluxHistoryStore) -> None:
-    got = store.read()
-    assert len(got) == 0 and store.count() == 0
-    assert (got.meter.dtype, got.ts.dtype, got.value.dtype) == (np.int32, np.float64, np.float64)
-
-
-def test_write_then_read_gives_the_points_back_sorted(store: InfluxHistoryStore) -> None:
-    store.write(ReadingBatch.of([3, 1, 2], [T0, T0 + 1.5, T0], [10.25, 0.125, 7.0]))
-    assert store.count() == 3
-    assert as_points(store.read()) == [(1, T0 + 1.5, 0.125), (2, T0, 7.0), (3, T0, 10.25)]
-
-
-def test_read_is_sorted_by_meter_then_time_with_one_point_per_key(
-    store: InfluxHistoryStore,
-) -> None:
-    rng = np.random.default_rng(7)
-    meters = rng.integers(0, len(METERS), 400)
-    times = T0 + rng.integers(0, 10_000, 400) * 0.25
-    values = np.round(rng.random(400) * 1e4, 3)  # VictoriaMetrics keeps ~12 significant digits
-    store.write(ReadingBatch.of(meters, times, values))
-    got = store.read()
-    assert np.array_equal(np.lexsort((got.ts, got.meter)), np.arange(len(got)))
-    expected: dict[tuple[int, float], float] = {}
-    for m, t, v in zip(meters.tolist(), times.tolist(), values.tolist()):
-        expected[(m, t)] = max(v, expected.get((m, t), -np.inf))
-    assert as_points(got) == [(m, t, v) for (m, t), v in sorted(expected.items())]
-
-
 def test_duplicate_writes_leave_one_point_per_meter_and_time(victoria_url: str) -> None:
     store = make_store(victoria_url)
     try:
@@ -116,11 +89,6 @@ def test_duplicate_writes_leave_one_point_per_meter_and_time(victoria_url: str) 
         assert raw_samples(victoria_url) == 8
     finally:
         store.close()
-
-
-def test_empty_batch_writes_nothing(store: InfluxHistoryStore) -> None:
-    store.write(ReadingBatch.empty())
-    assert store.count() == 0
 
 
 def test_range_is_start_inclusive_end_exclusive_to_the_millisecond(
@@ -148,30 +116,6 @@ def test_points_after_now_are_read_too(store: InfluxHistoryStore) -> None:
     ahead = float(int(time.time()) + 600)
     store.write(ReadingBatch.of([5], [ahead], [1.0]))
     assert as_points(store.read()) == [(5, ahead, 1.0)]
-
-
-def test_writes_from_several_threads_all_land(store: InfluxHistoryStore) -> None:
-    def writer(meter: int) -> None:
-        for i in range(25):
-            store.write(ReadingBatch.of([meter], [T0 + i], [float(i)]))
-
-    threads = [threading.Thread(target=writer, args=(m,)) for m in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert store.count() == 100
-
-
-def test_closed_store_refuses_use(store: InfluxHistoryStore) -> None:
-    store.close()
-    with pytest.raises(ValueError, match="closed"):
-        store.write(ReadingBatch.of([1], [T0], [1.0]))
-    with pytest.raises(ValueError, match="closed"):
-        store.read()
-
-
-# -- meter ids, not indices --------------------------------------------------------
 
 
 def test_a_reordered_registry_reads_each_reading_with_its_meter(victoria_url: str) -> None:
@@ -377,9 +321,9 @@ FLUX_REPLY = b"""#datatype,string,long,dateTime:RFC3339,double,string
 
 
 class _FluxAnswer(http.server.BaseHTTPRequestHandler):
-    requests: list[tuple[str, bytes]] = []
+    requests: ClassVar[list[tuple[str, bytes]]]  # the test's own list, set per subclass
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.requests.append((self.path, body))
         self.send_response(200)
@@ -392,7 +336,8 @@ class _FluxAnswer(http.server.BaseHTTPRequestHandler):
 
 
 def test_flux_reader_queries_the_bucket_and_maps_meters_by_id() -> None:
-    handler = type("Handler", (_FluxAnswer,), {"requests": []})
+    requests: list[tuple[str, bytes]] = []
+    handler = type("Handler", (_FluxAnswer,), {"requests": requests})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -401,7 +346,7 @@ def test_flux_reader_queries_the_bucket_and_maps_meters_by_id() -> None:
         got = store.read(start=0.0)
         base = 1_795_240_800.0  # 2026-11-21T06:00:00Z
         assert as_points(got) == [(0, base, 7.0), (1, base, 1.5), (1, base + 1.5, 2.5)]
-        (path, body), *_ = handler.requests
+        (path, body), *_ = requests
         request = orjson.loads(body)
         assert path.startswith("/api/v2/query?org=lifesign")
         assert "from(bucket: params.bucket)" in request["query"]

@@ -1,107 +1,174 @@
 """The detector: state updated by ingest, swept on a clock, alerts out.
 
+A sweep is one compare (``next_check <= now``) over the households; only those due
+(new data since the last look, or a time-driven deadline such as a meter going
+offline) are gathered and judged by every rule. Each rule's verdict becomes an
+OPENED or CLEARED alert; an episode's key comes from the data, so replays and
+restarts give the same keys.
+
 Thread-safe: ingest calls :meth:`Detector.observe` from its worker thread while
 the scheduler calls :meth:`Detector.sweep`.
+
+Time: the detector's "now" never goes backwards and never runs ahead of the
+newest reading seen by more than the data-lag allowance, so a clock jump (or a
+stopped ingest) does not conjure silences or offline meters the data doesn't show.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from detectors.rules.base import DetectorRule
-from detectors.rules.no_usage import NoUsageRule
-from detectors.state import HouseholdState, MeterState, activity_coefficients
-from lifesign.alerts import Alert, AlertState, EpisodeKey
-from lifesign.grid import TIER_BY_CODE
+from detectors.rules.abnormal_high import AbnormalHighRule
+from detectors.rules.base import DetectorRule, HouseholdView, Verdicts
+from detectors.rules.continuous_flow import ContinuousFlowRule
+from detectors.rules.meter_offline import MeterOfflineRule
+from detectors.rules.no_usage import NoUsageRule, UtilitySilenceRule
+from detectors.settings import SettingsTable, resolve_settings
+from detectors.state import HouseholdState, MeterState, activity_steps
+from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 from lifesign.thresholds import Thresholds
 
 
-def household_thresholds_s(registry: Registry, thresholds: Thresholds) -> npt.NDArray[np.float64]:
-    """The no_usage threshold of every household in seconds, layered tier → override."""
-    by_tier = np.array(
-        [thresholds.no_usage_hours(TIER_BY_CODE[code], "") for code in sorted(TIER_BY_CODE)]
-    )
-    hours = by_tier[registry.tier.astype(np.intp)]
-    for household_id, settings in thresholds.household_no_usage.items():
-        index = registry.household_index.get(household_id)
-        if index is None:
-            raise LookupError(
-                f"{thresholds.source}: households.{household_id} is not a registered household"
-            )
-        hours[index] = settings.hours
-    return hours * 3600.0
+def all_rules() -> list[DetectorRule]:
+    return [NoUsageRule(), UtilitySilenceRule(), MeterOfflineRule(), ContinuousFlowRule(), AbnormalHighRule()]
+
+
+@dataclass(frozen=True)
+class OpenEpisode:
+    start: float
+    severity: Severity
+    utilities: tuple[str, ...]
+    evidence: dict[str, float]
 
 
 class Detector:
-    def __init__(self, registry: Registry, thresholds: Thresholds) -> None:
+    def __init__(self, registry: Registry, thresholds: Thresholds, rules: list[DetectorRule] | None = None) -> None:
         self.registry = registry
         self.meters = MeterState(registry.meter_utility)
         self.households = HouseholdState(registry)
-        self.rules: list[DetectorRule] = [NoUsageRule(registry.meter_utility)]
-        #: per rule, the start of the open episode of each household (NaN: none open)
-        self._open = {rule.name: np.full(registry.n_households, np.nan) for rule in self.rules}
+        self.rules = rules if rules is not None else all_rules()
+        if len(self.rules) > 8:
+            raise ValueError(f"at most 8 rules fit the open-episode bits, got {len(self.rules)}")
+        #: per rule slot, the open episode of each household that has one (sparse: few are open)
+        self._open: dict[str, dict[int, OpenEpisode]] = {rule.slot: {} for rule in self.rules}
         self._lock = threading.Lock()
+        self._now = float("-inf")
         self.thresholds = thresholds
+        self.table: SettingsTable
         self.apply_thresholds(thresholds)
 
+    # -- configuration ---------------------------------------------------------
     def apply_thresholds(self, thresholds: Thresholds) -> None:
         """Swap thresholds atomically; raises (and keeps the old ones) if they don't fit the registry."""
-        threshold_s = household_thresholds_s(self.registry, thresholds)
-        a, b = activity_coefficients(thresholds.activity)
+        table, rows = resolve_settings(self.registry, thresholds)
+        step = activity_steps(thresholds.activity)
         with self._lock:
-            self._a, self._b = a, b
-            self.households.set_thresholds(threshold_s)
+            self.table, self._step = table, step
+            self.households.settings_row = rows
             self.thresholds = thresholds
+            # every household is looked at again under the new thresholds
+            seen = ~np.isnan(self.households.first_seen)
+            self.households.next_check[seen] = -np.inf
 
+    # -- data ------------------------------------------------------------------
     def observe(self, batch: ReadingBatch) -> None:
         with self._lock:
-            touched = self.meters.observe(batch, self._a, self._b)
-            self.households.refresh(self.meters, touched)
+            touched, new_meters, first_ts = self.meters.observe(batch, self._step, self._base_load_w, self.table.tz)
+            self.households.saw_first(new_meters, first_ts)
+            self.households.refresh(self.meters, touched, self.table)
+
+    def _base_load_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        rows = self.households.settings_row[self.registry.meter_household[meters]]
+        return self.table.min_power_w[rows]
+
+    # -- sweep -----------------------------------------------------------------
+    def due(self, now: float) -> npt.NDArray[np.intp]:
+        """The households a sweep at ``now`` must look at: one compare over precomputed times."""
+        return np.flatnonzero(self.households.next_check <= now)
+
+    def effective_now(self, now: float) -> float:
+        """Monotonic, and at most the data-lag allowance past the newest reading."""
+        bounded = min(float(now), self.meters.newest_ts + self.table.max_lag_s)
+        self._now = max(self._now, bounded)
+        return self._now
 
     def sweep(self, now: float) -> list[Alert]:
-        """Compare every household against its deadline; return opened and cleared alerts."""
-        alerts: list[Alert] = []
+        """Look at every due household; return opened and cleared alerts."""
         with self._lock:
-            for rule in self.rules:
-                findings = rule.evaluate(self.meters, self.households, now)
-                open_start = self._open[rule.name]
-                is_open = ~np.isnan(open_start)
-                # An episode whose start moved (activity, then a new silence) is a new episode.
-                same_episode = findings.flagged & is_open & (findings.episode_start == open_start)
-                clear = is_open & ~same_episode
-                opening = findings.flagged & ~same_episode
-                for household in np.flatnonzero(clear):
-                    key = EpisodeKey(str(self.registry.household_ids[household]), rule.name, float(open_start[household]))
-                    anchor = float(self.households.anchor[household])
-                    # Dispatch records "usage resumed" only when activity really moved the anchor;
-                    # a raised threshold withdraws the alert without claiming a sign of life.
-                    evidence = {"usage_resumed": anchor} if anchor != open_start[household] else {"withdrawn": 1.0}
-                    alerts.append(Alert(key, AlertState.CLEARED, now, evidence))
-                    open_start[household] = np.nan
-                for household in np.flatnonzero(opening):
-                    start = float(findings.episode_start[household])
-                    key = EpisodeKey(str(self.registry.household_ids[household]), rule.name, start)
-                    alerts.append(Alert(key, AlertState.OPENED, now, rule.evidence(self.meters, self.households, int(household))))
-                    open_start[household] = start
+            now = self.effective_now(now)
+            due = self.due(now)
+            if not len(due):
+                return []
+            view = HouseholdView(due, self.meters, self.households, self.table, now,
+                                 {slot: {h: e.start for h, e in eps.items()} for slot, eps in self._open.items() if eps})
+            next_check = np.full(len(due), np.inf)
+            alerts: list[Alert] = []
+            for bit, rule in enumerate(self.rules):
+                verdicts = rule.evaluate(view)
+                next_check = np.minimum(next_check, verdicts.next_check)
+                alerts += self._decide(rule, 1 << bit, view, verdicts)
+            self.households.next_check[due] = next_check
+            return alerts
+
+    def _decide(self, rule: DetectorRule, bit: int, view: HouseholdView, verdicts: Verdicts) -> list[Alert]:
+        is_open = (self.households.open_bits[view.h] & bit) != 0
+        candidates = np.flatnonzero(verdicts.flagged | is_open)
+        if not len(candidates):
+            return []
+        episodes = self._open[rule.slot]
+        alerts: list[Alert] = []
+        household_ids = self.registry.household_ids
+        for i in candidates:
+            h = int(view.h[i])
+            current = episodes.get(h)
+            flagged = bool(verdicts.flagged[i])
+            start = float(verdicts.start[i])
+            if current is not None and (not flagged or start != current.start):
+                key = EpisodeKey(str(household_ids[h]), rule.rule.value, current.start)
+                alerts.append(Alert(key, AlertState.CLEARED, view.now, rule.cleared(view, int(i), current.start, current.utilities),
+                                    current.severity, current.utilities))
+                del episodes[h]
+                self.households.open_bits[h] &= ~np.uint8(bit)
+            if flagged and (current is None or start != current.start):
+                utilities = view.utilities(int(i), verdicts.culprits)
+                evidence = rule.evidence(view, int(i), verdicts)
+                episodes[h] = OpenEpisode(start, rule.severity, utilities, evidence)
+                self.households.open_bits[h] |= np.uint8(bit)
+                key = EpisodeKey(str(household_ids[h]), rule.rule.value, start)
+                alerts.append(Alert(key, AlertState.OPENED, view.now, evidence, rule.severity, utilities))
         return alerts
 
     def open_alerts(self, now: float) -> list[Alert]:
         """An OPENED alert for every episode open now (dispatch reconciles against them)."""
         with self._lock:
             return [
-                Alert(EpisodeKey(str(self.registry.household_ids[h]), rule.name, float(self._open[rule.name][h])),
-                      AlertState.OPENED, now, rule.evidence(self.meters, self.households, int(h)))
-                for rule in self.rules
-                for h in np.flatnonzero(~np.isnan(self._open[rule.name]))
+                Alert(EpisodeKey(str(self.registry.household_ids[h]), rule.rule.value, e.start), AlertState.OPENED,
+                      now, e.evidence, e.severity, e.utilities)
+                for rule in self.rules for h, e in sorted(self._open[rule.slot].items())
             ]
 
     @property
+    def longest_threshold_s(self) -> float:
+        """The longest silence any rule may need to see (for rebuilding state from history)."""
+        table = self.table
+        utility = np.where(np.isfinite(table.utility_s), table.utility_s, 0.0).max(axis=1, initial=0.0)
+        weighted = np.maximum(table.home_s, utility)
+        # windows stretch a threshold in wall time: a whole day always adds its weighted total,
+        # so ceil(T / day total) + 1 days from any start reach T (exact when every weight is 1)
+        uniform = (table.profiles.weights == 1.0).all(axis=1)
+        days = np.ceil(weighted / table.profiles.total) + 1.0
+        wall = np.where(uniform, weighted, days * 86400.0)
+        return float(max(wall.max(initial=0.0), table.offline_s.max(initial=0.0)))
+
+    @property
     def state_nbytes(self) -> int:
-        """Every array the detector keeps (the registry's own columns not counted)."""
-        return (self.meters.nbytes + self.households.nbytes + self._a.nbytes + self._b.nbytes
-                + sum(a.nbytes for a in self._open.values()))
+        """Every array the detector keeps per meter and household, plus the settings table
+        and the open episodes (the registry's own columns not counted)."""
+        open_bytes = sum(len(eps) for eps in self._open.values()) * 200  # dict entry + episode, generously
+        return self.meters.nbytes + self.households.nbytes + self.table.nbytes + open_bytes

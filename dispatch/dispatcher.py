@@ -1,9 +1,10 @@
-"""Alerts in, work orders out: dedup → assign → deliver → escalate.
+"""Alerts in, work orders out: mute → dedup → assign → deliver → escalate.
 
 The dispatcher holds no state of its own: orders, ledger and outbox live in the
-store, so a new Dispatcher over the same store file carries on exactly where the
-last one stopped (no order opened twice, no escalation skipped or repeated, no
-confirmed delivery sent again). Every time comes from the Clock (event time).
+order store, held and muted alerts and storms in the mute store, so a new
+Dispatcher over the same files carries on exactly where the last one stopped (no
+order opened twice, no escalation skipped or repeated, no confirmed delivery sent
+again). Every time comes from the Clock (event time).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from dispatch.channels.base import Channel, DeliveryError
-from dispatch.orderstores.base import Delivery, DispatchStore
+from dispatch.assign import Assigner, most_urgent, order_tier
+from dispatch.channels.base import Channel
+from dispatch.delivering import Deliverer
+from dispatch.mutes.records import AlertFate, Storm, area_of
+from dispatch.mutes.stage import MuteStage
+from dispatch.orderstores.base import DispatchStore
 from dispatch.orderstores.lifecycle import ACTION_ESCALATED, OrderStateError
-from dispatch.ticket import render_ticket
 from lifesign.alerts import Alert, AlertState
 from lifesign.clock import Clock
 from lifesign.grid import Household, Tier
@@ -27,11 +31,14 @@ log = logging.getLogger(__name__)
 #: assignee of an order nobody in the roster covers: it stays visible in the store and the log
 UNASSIGNED = "(unassigned)"
 ACTOR = "lifesign"
+#: close policies for orders whose household's usage resumed, per tier
+CLOSE_BY_PERSON, CLOSE_AUTOMATICALLY = "person", "auto"
+DEFAULT_CLOSE_ON_USAGE = {Tier.RED: CLOSE_BY_PERSON, Tier.YELLOW: CLOSE_BY_PERSON, Tier.GREEN: CLOSE_AUTOMATICALLY}
 
 
 class Dispatcher:
-    """Run ``handle``, ``deliver_pending`` and ``escalate_due`` from one thread (the
-    service's dispatch loop); ``ack``, ``onsite`` and ``resolve`` are safe from any
+    """Run ``handle``, ``review``, ``deliver_pending`` and ``escalate_due`` from one thread
+    (the service's dispatch loop); ``ack``, ``onsite`` and ``resolve`` are safe from any
     thread or from another process on the same store."""
 
     def __init__(
@@ -47,6 +54,9 @@ class Dispatcher:
         retry_base_s: float = 10.0,
         retry_max_s: float = 600.0,
         claim_lease_s: float = 120.0,
+        mutes: MuteStage | None = None,
+        close_on_usage: Mapping[Tier, str] | None = None,
+        emergency_contact_step: bool = True,
     ) -> None:
         missing = [t.value for t in Tier if t not in ack_deadline_s]
         if missing:
@@ -58,64 +68,123 @@ class Dispatcher:
                 raise ValueError(
                     f"ack_deadline_s[{Tier(tier).value}] must be > 0 seconds, got {seconds!r}"
                 )
-        names = [c.name for c in channels]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(
-                f"channel names must be unique, got {', '.join(duplicated)} more than once"
-            )
-        if not 0 < retry_base_s <= retry_max_s:
-            raise ValueError(
-                "retry_base_s must be > 0 and <= retry_max_s, "
-                f"got {retry_base_s!r} and {retry_max_s!r}"
-            )
+        policy = dict(DEFAULT_CLOSE_ON_USAGE if close_on_usage is None else close_on_usage)
+        for tier, value in policy.items():
+            if value not in (CLOSE_BY_PERSON, CLOSE_AUTOMATICALLY):
+                raise ValueError(f"close_on_usage[{Tier(tier).value}] must be person or auto, got {value!r}")
         self.store = store
         self.registry = registry
         self.roster = roster
-        self.channels = {c.name: c for c in channels}
         self.clock = clock
         self.ack_deadline_s = {Tier(t): float(s) for t, s in ack_deadline_s.items()}
         self.tz_offset_hours = tz_offset_hours
-        self.retry_base_s = retry_base_s
-        self.retry_max_s = retry_max_s
-        self.claim_lease_s = claim_lease_s
+        self.assigner = Assigner(roster, registry, emergency_contact_step)
+        self.mutes = mutes
+        self.close_on_usage = {Tier(t): v for t, v in policy.items()}
+        self.deliverer = Deliverer(store, self.assigner, channels, clock, tz_offset_hours=tz_offset_hours,
+                                   retry_base_s=retry_base_s, retry_max_s=retry_max_s,
+                                   claim_lease_s=claim_lease_s)
+        self.channels = self.deliverer.channels
 
     # -- alerts ----------------------------------------------------------------
     def handle(self, alerts: Sequence[Alert]) -> list[WorkOrder]:
         """Turn alerts into orders; returns the orders newly created by this call."""
         created: list[WorkOrder] = []
+        now = self.clock.now()
         for alert in alerts:
             if alert.state is AlertState.OPENED:
-                order = self._open(alert)
+                household = self._household(alert.household_id)
+                if household is None:
+                    continue
+                if (self.mutes is not None and self.store.find(alert.key) is None
+                        and not self.mutes.admit(alert, household, now)):
+                    continue  # held or muted: the review below (and every later one) decides
+                order = self._open(alert, household, alert.at)
                 if order is not None:
                     created.append(order)
             elif alert.state is AlertState.CLEARED:
+                if self.mutes is not None:
+                    self.mutes.cleared(alert.key, now)
                 self._usage_resumed(alert)
+        if self.mutes is not None:
+            created += self.review()
         return created
 
-    def _open(self, alert: Alert) -> WorkOrder | None:
-        household = self._household(alert.household_id)
-        if household is None:
-            return None
+    def review(self) -> list[WorkOrder]:
+        """Storms, and held or muted alerts whose reason has gone: run on every sweep."""
+        if self.mutes is None:
+            return []
+        now = self.clock.now()
+        created: list[WorkOrder] = []
+        for storm in self.mutes.review_storms(now, self._storm_order_ended, self._storm_all_clear):
+            order = self._open_storm_order(storm, now)
+            if order is not None:
+                created.append(order)
+        for _tracked, alert in self.mutes.releasable(now):
+            household = self._household(alert.household_id)
+            if household is None:
+                continue
+            order = self._open(alert, household, now)
+            if order is not None:
+                created.append(order)
+        return created
+
+    def _open(self, alert: Alert, household: Household, at: float) -> WorkOrder | None:
         same_episode = self.store.find(alert.key)
         if same_episode is not None:
             # A repeated alert (detector restart, replay). Re-enqueueing is a no-op unless a
             # crash came between opening the order and enqueueing its deliveries.
             if same_episode.status in ACTIVE:
-                self._ensure_deliveries(same_episode, household)
+                self.deliverer.ensure(same_episode)
             return None
         if self.store.active_for(alert.household_id, alert.rule) is not None:
             return None  # one visit answers both episodes: the person on it sees the new silence
         try:
-            assignee = self.roster.responsible_for(household).worker_id
+            assignee = self.assigner.responsible(household.household_id, alert.rule, at).worker_id
         except LookupError as exc:
             log.error("opening %s unassigned: %s", alert.key.as_text(), exc)
             assignee = UNASSIGNED
-        order, created = self.store.open_order(
-            alert.key, assignee, household.tier.value, alert.at, dict(alert.evidence)
-        )
-        self._ensure_deliveries(order, household)
+        tier = order_tier(alert.rule, household.tier, getattr(alert.severity, "value", str(alert.severity)))
+        order, created = self.store.open_order(alert.key, assignee, tier.value, at, dict(alert.evidence))
+        self.deliverer.ensure(order)
         return order if created else None
+
+    def _open_storm_order(self, storm: Storm, now: float) -> WorkOrder | None:
+        assert self.mutes is not None and self.mutes.guard is not None
+        key = storm.order_key
+        existing = self.store.find(key)
+        if existing is not None:
+            if existing.status in ACTIVE:
+                self.deliverer.ensure(existing)
+            return None
+        members = self.mutes.guard.members(storm)
+        tiers = []
+        for member in members:
+            household = self._household(member.key.household_id)
+            if household is not None:
+                tiers.append(household.tier)
+        total = self.mutes.guard.homes_total(storm)
+        evidence = {"homes_silent": float(len({m.key.household_id for m in members})),
+                    "homes_total": float(total), "first_silence": storm.episode_start}
+        evidence["share"] = evidence["homes_silent"] / total if total else 0.0
+        try:
+            assignee = self.assigner.responsible(key.household_id, key.rule, now).worker_id
+        except LookupError as exc:
+            log.error("opening %s unassigned: %s", key.as_text(), exc)
+            assignee = UNASSIGNED
+        order, created = self.store.open_order(key, assignee, most_urgent(tiers).value, now, evidence)
+        self.deliverer.ensure(order)
+        return order if created else None
+
+    def _storm_order_ended(self, storm: Storm) -> bool:
+        order = self.store.find(storm.order_key)
+        return order is not None and order.status is OrderStatus.RESOLVED
+
+    def _storm_all_clear(self, storm: Storm) -> None:
+        order = self.store.find(storm.order_key)
+        if order is not None and order.status in ACTIVE:
+            # recorded, not closed: the grid leader confirms the supply came back
+            self.store.record_usage_resumed(order.order_id, self.clock.now())
 
     def _usage_resumed(self, alert: Alert) -> None:
         if "usage_resumed" not in alert.evidence:
@@ -123,80 +192,23 @@ class Dispatcher:
         order = self.store.find(alert.key)
         if order is None or order.status not in ACTIVE:
             return
-        # Recorded, not closed: only a person who checked on the resident closes an order.
-        self.store.record_usage_resumed(order.order_id, alert.evidence["usage_resumed"])
+        at = alert.evidence["usage_resumed"]
+        self.store.record_usage_resumed(order.order_id, at)
+        tier = Tier(order.tier) if order.tier in _TIER_VALUES else Tier.RED
+        if self.close_on_usage.get(tier) != CLOSE_AUTOMATICALLY or order.status not in UNACKNOWLEDGED:
+            return  # a person closes it (and someone already on the way finishes the visit)
+        note = f"usage resumed; closed automatically by the {tier.value} tier's policy"
+        try:
+            self.store.transition(order.order_id, OrderStatus.ACKNOWLEDGED, self.clock.now(), ACTOR, note)
+            self.store.transition(order.order_id, OrderStatus.RESOLVED, self.clock.now(), ACTOR, note,
+                                  Outcome.RESIDENT_FINE)
+        except OrderStateError:
+            pass  # a person took it meanwhile: theirs to close
 
     # -- deliveries ------------------------------------------------------------
-    def _ensure_deliveries(self, order: WorkOrder, household: Household) -> None:
-        if order.assignee == UNASSIGNED or not self.channels:
-            return
-        level = order.escalation_level
-        have = {
-            (d.channel, d.recipient)
-            for d in self.store.deliveries(order.order_id)
-            if d.escalation_level == level
-        }
-        wanted = [name for name in self.channels if (name, order.assignee) not in have]
-        if not wanted:
-            return
-        payload = render_ticket(order, household, self.tz_offset_hours).as_dict()
-        self.store.enqueue(
-            [Delivery(order.order_id, name, order.assignee, level, payload) for name in wanted],
-            self.clock.now(),
-        )
-
     def deliver_pending(self) -> int:
         """Try every due delivery once; returns how many were confirmed."""
-        now = self.clock.now()
-        confirmed = 0
-        for delivery in self.store.claim_due(now, self.channels.keys(), self.claim_lease_s):
-            if self._deliver(delivery, now):
-                confirmed += 1
-        return confirmed
-
-    def _deliver(self, delivery: Delivery, now: float) -> bool:
-        order = self.store.get(delivery.order_id)
-        if order.status is OrderStatus.RESOLVED:
-            self.store.abandon(delivery.delivery_id, now, "the order was resolved before delivery")
-            return False
-        try:
-            recipient = self.roster.get(delivery.recipient)
-        except LookupError as exc:
-            self.store.abandon(delivery.delivery_id, now, str(exc))
-            return False
-        try:
-            self.channels[delivery.channel].deliver(recipient, delivery.payload)
-        except DeliveryError as exc:
-            if not exc.recoverable:
-                self.store.abandon(delivery.delivery_id, now, str(exc))
-                return False
-            self._retry_later(delivery, now, str(exc))
-            return False
-        except Exception as exc:  # a channel bug must not stop the other deliveries
-            log.exception(
-                "channel %s raised while delivering order %s", delivery.channel, delivery.order_id
-            )
-            self._retry_later(delivery, now, f"{type(exc).__name__}: {exc}")
-            return False
-        if not self.store.mark_delivered(delivery.delivery_id, now):
-            return False
-        if order.status is OrderStatus.OPEN:
-            try:
-                self.store.transition(
-                    order.order_id,
-                    OrderStatus.NOTIFIED,
-                    now,
-                    ACTOR,
-                    note=f"{delivery.channel} confirmed delivery to {delivery.recipient}",
-                )
-            except OrderStateError:
-                pass  # someone acknowledged it meanwhile (CLI in another process)
-        return True
-
-    def _retry_later(self, delivery: Delivery, now: float, error: str) -> None:
-        # attempts counts earlier failures; this one is attempts + 1
-        delay = min(self.retry_base_s * 2.0**delivery.attempts, self.retry_max_s)
-        self.store.retry_later(delivery.delivery_id, now + delay, error)
+        return self.deliverer.deliver_pending()
 
     # -- escalation ------------------------------------------------------------
     def escalate_due(self) -> list[WorkOrder]:
@@ -207,11 +219,14 @@ class Dispatcher:
         now = self.clock.now()
         escalated: list[WorkOrder] = []
         for order in self.store.list(UNACKNOWLEDGED):
-            household = self._household(order.household_id)
-            if household is None:
+            if area_of(order.household_id) is None and self._household(order.household_id) is None:
                 continue
-            self._ensure_deliveries(order, household)
-            chain = self.roster.escalation_chain(household)
+            self.deliverer.ensure(order)
+            try:
+                chain = self.assigner.chain(order.household_id, order.rule, now)
+            except LookupError as exc:
+                log.error("cannot escalate order %s: %s", order.order_id, exc)
+                continue
             if order.escalation_level + 1 >= len(chain):
                 continue  # chain exhausted: the last level keeps it
             deadline = (
@@ -232,7 +247,10 @@ class Dispatcher:
                 )
             except OrderStateError:
                 continue  # acknowledged or escalated by another process meanwhile
-            self._ensure_deliveries(moved, household)
+            self.deliverer.ensure(moved)
+            if not self.deliverer.channels_for(moved.assignee):
+                log.warning("order %s escalated to %s, whom no configured channel reaches: call %s",
+                            moved.order_id, moved.assignee, successor.phone)
             escalated.append(moved)
         return escalated
 
@@ -275,3 +293,4 @@ class Dispatcher:
 
 
 _TIER_VALUES = frozenset(t.value for t in Tier)
+__all__ = ["ACTOR", "UNASSIGNED", "AlertFate", "Dispatcher"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -21,7 +22,24 @@ SUGGESTED_ACTION: dict[Tier, str] = {
     ),
 }
 
-RULE_TITLES: dict[str, str] = {"no_usage": "No utility usage"}
+RULE_TITLES: dict[str, str] = {
+    "no_usage": "No utility usage",
+    "meter_offline": "Meter offline",
+    "continuous_flow": "Water running on",
+    "abnormal_high": "Unusually high usage",
+}
+
+#: rules whose action is not the tier's welfare visit
+RULE_ACTIONS: dict[str, str] = {
+    "meter_offline": (
+        "Maintenance job: check the meter, its power and the gateway link; this is not a "
+        "welfare visit (the home's other meters still speak for the resident)."
+    ),
+    "continuous_flow": (
+        "Water has been running for hours: call the resident now; if no answer, go to the "
+        "door at once (a fall in the shower, a tap left on, a leak)."
+    ),
+}
 
 _UTILITIES = (Utility.WATER, Utility.ELECTRICITY, Utility.GAS)
 
@@ -89,12 +107,16 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
         silence_text = f"{silence_h:.1f} h confirmed silence"
     else:
         silence_text = "not given"
+    so_far_h = _hours(evidence.get("silence_so_far_s"))
+    if so_far_h is not None and silence_h is not None:
+        # confirmed = what the readings prove; so far = until now (the latest readings may lag)
+        silence_text += f", {so_far_h:.1f} h so far"
 
     title = (
         f"[{tier.value.upper()}] {rule_title}: {resident.name} ({resident.age}), "
         f"bldg {address.building} unit {address.unit} room {address.room}"
     )
-    action = SUGGESTED_ACTION[tier]
+    action = RULE_ACTIONS.get(order.rule, SUGGESTED_ACTION[tier])
     opened_local = local_time(order.opened_at, tz_offset_hours)
     lines = [
         f"Work order #{order.order_id}  {title}",
@@ -141,6 +163,7 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
         "last_activity": last_activity,
         "confirmed_silence_h": None if silence_h is None else round(silence_h, 2),
         "threshold_h": None if threshold_h is None else round(threshold_h, 2),
+        "silence_so_far_h": None if so_far_h is None else round(so_far_h, 2),
         "suggested_action": action,
     }
     return Ticket(title=title, text="\n".join(lines), fields=fields)
@@ -148,3 +171,62 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
 
 def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 3600.0
+
+
+def render_area_ticket(
+    order: WorkOrder,
+    scope: str,
+    area: str,
+    community: str,
+    grid: str,
+    homes: Sequence[Household],
+    tz_offset_hours: float = 8,
+) -> Ticket:
+    """The ticket of an infrastructure order: a building or grid where many homes fell
+    silent together (a supply or network cut), for the grid leader or maintenance."""
+    tz = utc_offset_label(tz_offset_hours)
+    _, rule, utilities = (order.rule.split(":") + ["", ""])[:3]
+    evidence = order.evidence
+    silent = int(evidence.get("homes_silent", 0))
+    total = int(evidence.get("homes_total", len(homes)))
+    what = "meters offline" if rule == "meter_offline" else f"no {utilities.replace('+', ', ')} usage"
+    title = f"[INFRASTRUCTURE] {scope} {area}: {silent} of {total} homes with {what}"
+    action = (
+        f"Check the {utilities.replace('+', ' and ')} supply of {scope} {area} (valves, pumps, the utility "
+        "company, the gateway). The homes' own welfare alerts are held while this order stands; "
+        "if there is no outage, resolve it (meter_fault or false_alarm) and they are handed over. "
+        "For a confirmed cut, add it with `lifesign outage add` before resolving."
+    )
+    opened_local = local_time(order.opened_at, tz_offset_hours)
+    first = evidence.get("first_silence")
+    lines = [
+        f"Work order #{order.order_id}  {title}",
+        f"Area:           {community} / {grid}" + (f" / bldg {area}" if scope == "building" else ""),
+        f"Homes silent:   {silent} of {total} ({evidence.get('share', 0.0):.0%})",
+        f"First silence:  {local_time(first, tz_offset_hours) if first else 'not given'} ({tz})",
+        f"Opened:         {opened_local} ({tz})",
+        f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
+        f"Suggested:      {action}",
+        f"Episode:        {order.key.as_text()}",
+    ]
+    fields: dict[str, Any] = {
+        "order_id": order.order_id,
+        "episode": order.key.as_text(),
+        "household_id": order.household_id,
+        "rule": order.rule,
+        "kind": "infrastructure",
+        "tier": order.tier,
+        "status": order.status.value,
+        "assignee": order.assignee,
+        "escalation_level": order.escalation_level,
+        "opened_at": order.opened_at,
+        "opened_at_local": opened_local,
+        "utc_offset": tz,
+        "address": {"full": f"{community} / {grid}" + (f" / bldg {area}" if scope == "building" else ""),
+                    "community": community, "grid": grid,
+                    "building": area if scope == "building" else None, "unit": None, "room": None},
+        "homes_silent": silent,
+        "homes_total": total,
+        "suggested_action": action,
+    }
+    return Ticket(title=title, text="\n".join(lines), fields=fields)

@@ -1,13 +1,20 @@
-"""Who covers which part of the grid.
+"""Who covers which part of the grid, and who is on duty when.
 
 ``roster.yaml``::
 
+    utc_offset_hours: 8          # local time of shifts and leave (default 8)
     workers:
       - id: gw-zhang            # unique
         name: Zhang Wei
         role: grid_worker        # grid_worker | grid_leader | duty_desk | maintenance
         phone: "+86 138 0000 0001"
         buildings: [B001, B002]  # grid workers cover buildings
+        backup: gw-zhao          # takes over while gw-zhang is off duty (optional)
+        shifts:                  # when on duty, local time; none listed = always
+          - {days: [mon, tue, wed, thu, fri], from: "08:00", to: "20:00"}
+          - {days: [sat], from: "20:00", to: "08:00"}   # crosses midnight into Sunday
+        leave:                   # dates inclusive, or "YYYY-MM-DD HH:MM" instants
+          - {from: "2026-11-20", to: "2026-11-22", reason: annual leave}
       - id: gl-li
         name: Li Na
         role: grid_leader
@@ -17,60 +24,155 @@
         name: Community C1 duty desk
         role: duty_desk
         phone: "+86 21 0000 0000"
-        communities: [C1]        # duty desks (and maintenance) cover communities
+        communities: [C1]        # duty desks cover communities
+      - id: mt-c1
+        name: Meter maintenance C1
+        role: maintenance        # covers communities, grids or buildings
+        phone: "+86 21 0000 0001"
+        communities: [C1]
 
 The escalation chain of a household is its building's grid worker, its grid's
-leader, its community's duty desk.
+leader, its community's duty desk; at each level a worker who is off duty (outside
+every shift, or on leave) is replaced by their backup (and the backup's backup) who
+is on duty. If nobody in that line is on duty, the worker keeps it (and the order
+escalates on its deadline as usual). Dispatch adds the resident's emergency contact
+after the duty desk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from lifesign.config.errors import ConfigError
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Household, Role, Worker
 
-_WORKER_KEYS = ("id", "name", "role", "phone", "communities", "grids", "buildings")
+_WORKER_KEYS = ("id", "name", "role", "phone", "communities", "grids", "buildings", "backup",
+                "shifts", "leave")
 _COVERAGE_FIELD = {
-    Role.GRID_WORKER: "buildings",
-    Role.GRID_LEADER: "grids",
-    Role.DUTY_DESK: "communities",
-    Role.MAINTENANCE: "communities",
+    Role.GRID_WORKER: ("buildings",),
+    Role.GRID_LEADER: ("grids",),
+    Role.DUTY_DESK: ("communities",),
+    Role.MAINTENANCE: ("communities", "grids", "buildings"),
 }
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Weekly on-duty hours; ``end_min <= start_min`` means it runs past midnight."""
+
+    days: frozenset[int]  # 0 = Monday
+    start_min: int
+    end_min: int
+
+    def covers(self, local: datetime) -> bool:
+        """
+        >>> night = Shift(frozenset({5}), 20 * 60, 8 * 60)  # Saturday 20:00 to Sunday 08:00
+        >>> sat, sun = datetime(2026, 11, 21, 21, 0), datetime(2026, 11, 22, 7, 59)
+        >>> night.covers(sat), night.covers(sun), night.covers(sun.replace(hour=8))
+        (True, True, False)
+        """
+        minute = local.hour * 60 + local.minute
+        day = local.weekday()
+        if self.start_min < self.end_min:
+            return day in self.days and self.start_min <= minute < self.end_min
+        return (day in self.days and minute >= self.start_min) or (
+            (day - 1) % 7 in self.days and minute < self.end_min)
+
+
+@dataclass(frozen=True)
+class Duty:
+    #: empty: always on duty
+    shifts: tuple[Shift, ...] = ()
+    #: (start, end) epoch seconds, start <= t < end
+    leave: tuple[tuple[float, float], ...] = ()
+    backup: str | None = None
 
 
 @dataclass(frozen=True)
 class Roster:
     workers: dict[str, Worker]
+    #: shifts, leave and backup per worker id; a worker without an entry is always on duty
+    duty: dict[str, Duty] = field(default_factory=dict)
+    utc_offset_hours: float = 8.0
 
     def _covering(self, role: Role, area: str) -> Worker | None:
         for worker in self.workers.values():
-            if worker.role is not role:
-                continue
-            covered = {
-                Role.GRID_WORKER: worker.buildings,
-                Role.GRID_LEADER: worker.grids,
-                Role.DUTY_DESK: worker.communities,
-                Role.MAINTENANCE: worker.communities,
-            }[role]
-            if area in covered:
+            if worker.role is role and area in _coverage(worker, role):
                 return worker
         return None
 
-    def escalation_chain(self, household: Household) -> list[Worker]:
-        """Grid worker → grid leader → duty desk, skipping levels nobody covers."""
-        a = household.address
-        chain = [
-            self._covering(Role.GRID_WORKER, a.building),
-            self._covering(Role.GRID_LEADER, a.grid),
-            self._covering(Role.DUTY_DESK, a.community),
-        ]
-        return [w for w in chain if w is not None]
+    # -- duty -----------------------------------------------------------------
+    def on_duty(self, worker_id: str, at: float) -> bool:
+        duty = self.duty.get(worker_id)
+        if duty is None:
+            return True
+        if any(start <= at < end for start, end in duty.leave):
+            return False
+        if not duty.shifts:
+            return True
+        local = datetime.fromtimestamp(at, timezone(timedelta(hours=self.utc_offset_hours)))
+        return any(s.covers(local) for s in duty.shifts)
 
-    def responsible_for(self, household: Household) -> Worker:
-        chain = self.escalation_chain(household)
+    def stand_in(self, worker: Worker, at: float | None) -> Worker:
+        """The worker, or the first backup down their line who is on duty at ``at``."""
+        if at is None:
+            return worker
+        seen: set[str] = set()
+        current: Worker | None = worker
+        while current is not None and current.worker_id not in seen:
+            if self.on_duty(current.worker_id, at):
+                return current
+            seen.add(current.worker_id)
+            backup = self.duty.get(current.worker_id, Duty()).backup
+            current = self.workers.get(backup) if backup else None
+        return worker
+
+    # -- who answers ----------------------------------------------------------
+    def escalation_chain(self, household: Household, at: float | None = None) -> list[Worker]:
+        """Grid worker → grid leader → duty desk, skipping levels nobody covers; with
+        ``at``, each level is whoever stands in for it at that time (shifts, leave, backup)."""
+        a = household.address
+        return self._chain([self._covering(Role.GRID_WORKER, a.building),
+                            self._covering(Role.GRID_LEADER, a.grid),
+                            self._covering(Role.DUTY_DESK, a.community)], at)
+
+    def area_chain(self, community: str, grid: str, at: float | None = None,
+                   maintenance: bool = False) -> list[Worker]:
+        """An infrastructure job: grid leader (or maintenance) → duty desk."""
+        first = (self.maintenance_for(community, grid, None) if maintenance
+                 else self._covering(Role.GRID_LEADER, grid))
+        return self._chain([first, self._covering(Role.DUTY_DESK, community)], at)
+
+    def maintenance_chain(self, household: Household, at: float | None = None) -> list[Worker]:
+        """A meter or gateway fault: maintenance covering the home → duty desk."""
+        a = household.address
+        return self._chain([self.maintenance_for(a.community, a.grid, a.building),
+                            self._covering(Role.DUTY_DESK, a.community)], at)
+
+    def maintenance_for(self, community: str, grid: str, building: str | None) -> Worker | None:
+        for worker in self.workers.values():
+            if worker.role is Role.MAINTENANCE and (
+                    (building is not None and building in worker.buildings)
+                    or grid in worker.grids or community in worker.communities):
+                return worker
+        return None
+
+    def _chain(self, levels: list[Worker | None], at: float | None) -> list[Worker]:
+        chain: list[Worker] = []
+        for worker in levels:
+            if worker is None:
+                continue
+            answering = self.stand_in(worker, at)
+            if answering not in chain:  # a backup who is also the next level answers once
+                chain.append(answering)
+        return chain
+
+    def responsible_for(self, household: Household, at: float | None = None) -> Worker:
+        chain = self.escalation_chain(household, at)
         if not chain:
             raise LookupError(
                 f"No worker in the roster covers household {household.household_id!r} "
@@ -85,6 +187,7 @@ class Roster:
         except KeyError:
             raise LookupError(f"No worker by the id of {worker_id!r} is in the roster") from None
 
+    # -- loading --------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> Roster:
         return cls.from_node(load_yaml(path))
@@ -95,31 +198,44 @@ class Roster:
 
     @classmethod
     def from_node(cls, root: ConfigNode) -> Roster:
-        top = root.mapping(["workers"], required=["workers"])
+        top = root.mapping(["workers", "utc_offset_hours"], required=["workers"])
+        offset = top["utc_offset_hours"].number(ge=-12, le=14) if "utc_offset_hours" in top else 8.0
         workers: dict[str, Worker] = {}
+        duty: dict[str, Duty] = {}
+        backups: dict[str, ConfigNode] = {}
         for item in top["workers"].sequence():
             fields = item.mapping(_WORKER_KEYS, required=("id", "name", "role", "phone"))
             worker_id = fields["id"].string()
             if worker_id in workers:
                 raise fields["id"].error(f"must be unique, got {worker_id!r} a second time")
             role = Role(fields["role"].choice([r.value for r in Role]))
-            coverage = {k: tuple(fields[k].strings()) if k in fields else () for k in ("communities", "grids", "buildings")}
+            coverage = {k: tuple(fields[k].strings()) if k in fields else ()
+                        for k in ("communities", "grids", "buildings")}
             needed = _COVERAGE_FIELD[role]
-            if not coverage[needed]:
-                raise item.error(f"is a {role.value} and must list the {needed} it covers")
+            if not any(coverage[k] for k in needed):
+                raise item.error(f"is a {role.value} and must list the {' or '.join(needed)} it covers")
             workers[worker_id] = Worker(
-                worker_id=worker_id,
-                name=fields["name"].string(),
-                role=role,
-                phone=fields["phone"].string(),
-                communities=coverage["communities"],
-                grids=coverage["grids"],
-                buildings=coverage["buildings"],
+                worker_id=worker_id, name=fields["name"].string(), role=role, phone=fields["phone"].string(),
+                communities=coverage["communities"], grids=coverage["grids"], buildings=coverage["buildings"],
             )
-        return cls(workers)
+            if "backup" in fields:
+                backups[worker_id] = fields["backup"]
+            if any(k in fields for k in ("backup", "shifts", "leave")):
+                duty[worker_id] = Duty(
+                    shifts=tuple(_shift(s) for s in fields["shifts"].sequence()) if "shifts" in fields else (),
+                    leave=tuple(_leave(v, offset) for v in fields["leave"].sequence()) if "leave" in fields else (),
+                    backup=fields["backup"].string() if "backup" in fields else None,
+                )
+        for worker_id, node in backups.items():
+            backup = node.string()
+            if backup == worker_id:
+                raise node.error(f"must name another worker, got {worker_id!r} itself")
+            if backup not in workers:
+                raise node.error(f"must be the id of a worker in this roster, got {backup!r}")
+        return cls(workers, duty, offset)
 
     def to_yaml_text(self) -> str:
-        """Serialise (simulators write the demo's roster with this)."""
+        """Serialise workers and backups (simulators write the demo's roster with this)."""
         lines = ["workers:"]
         for w in self.workers.values():
             lines.append(f"  - id: {w.worker_id}")
@@ -130,7 +246,59 @@ class Roster:
                 values = getattr(w, key)
                 if values:
                     lines.append(f"    {key}: [{', '.join(values)}]")
+            backup = self.duty.get(w.worker_id, Duty()).backup
+            if backup:
+                lines.append(f"    backup: {backup}")
         return "\n".join(lines) + "\n"
 
 
-__all__ = ["ConfigError", "Roster"]
+def _coverage(worker: Worker, role: Role) -> tuple[str, ...]:
+    return {
+        Role.GRID_WORKER: worker.buildings,
+        Role.GRID_LEADER: worker.grids,
+        Role.DUTY_DESK: worker.communities,
+        Role.MAINTENANCE: worker.communities + worker.grids + worker.buildings,
+    }[role]
+
+
+def _clock_minutes(node: ConfigNode) -> int:
+    text = node.string()
+    try:
+        hours, minutes = (int(p) for p in text.split(":"))
+    except ValueError:
+        raise node.error(f"must be a time of day HH:MM, got {text!r}") from None
+    if not (0 <= hours <= 24 and 0 <= minutes < 60) or hours * 60 + minutes > 24 * 60:
+        raise node.error(f"must be a time of day from 00:00 to 24:00, got {text!r}")
+    return hours * 60 + minutes
+
+
+def _shift(node: ConfigNode) -> Shift:
+    s = node.mapping(["days", "from", "to"], required=["from", "to"])
+    days = frozenset(DAYS.index(d.choice(DAYS)) for d in s["days"].sequence()) if "days" in s else frozenset(range(7))
+    start, end = _clock_minutes(s["from"]), _clock_minutes(s["to"])
+    if start == end:
+        raise node.error(f"must not start and end at the same time, got {s['from'].string()!r} for both")
+    return Shift(days, start, end % (24 * 60) if end == 24 * 60 and start > 0 else end)
+
+
+def _instant(node: ConfigNode, offset: float, end_of_day: bool) -> float:
+    text = node.string().strip()
+    tz = timezone(timedelta(hours=offset))
+    try:
+        if len(text) == 10:
+            day = datetime.fromisoformat(text).replace(tzinfo=tz)
+            return (day + timedelta(days=1 if end_of_day else 0)).timestamp()
+        return datetime.fromisoformat(text).replace(tzinfo=tz).timestamp()
+    except ValueError:
+        raise node.error(f"must be a date YYYY-MM-DD or a time YYYY-MM-DD HH:MM, got {text!r}") from None
+
+
+def _leave(node: ConfigNode, offset: float) -> tuple[float, float]:
+    v = node.mapping(["from", "to", "reason"], required=["from", "to"])
+    start, end = _instant(v["from"], offset, False), _instant(v["to"], offset, True)
+    if not end > start:
+        raise node.error(f"must end after it starts, got from {v['from'].string()!r} to {v['to'].string()!r}")
+    return start, end
+
+
+__all__ = ["ConfigError", "Duty", "Roster", "Shift"]

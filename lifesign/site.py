@@ -32,6 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
+from lifesign.dispatch_config import (
+    EXTRA_KEYS,
+    ChannelSettings,
+    DispatchExtras,
+    StormConfig,
+    parse_dispatch_extras,
+)
 from lifesign.grid import Tier
 
 
@@ -114,6 +121,13 @@ class DispatchSettings:
         default_factory=lambda: {Tier.RED: 15.0, Tier.YELLOW: 60.0, Tier.GREEN: 240.0}
     )
     console: bool = True
+    # channels, storm guard, closing policy, retries: see lifesign/dispatch_config.py
+    channels: tuple[ChannelSettings, ...] = ()
+    storm: StormConfig = field(default_factory=StormConfig)
+    close_on_usage: dict[Tier, str] = field(default_factory=lambda: dict(DispatchExtras().close_on_usage))
+    emergency_contact: bool = True
+    retry_base_s: float = 10.0
+    retry_max_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -245,7 +259,7 @@ def _metrics(node: ConfigNode) -> MetricsSettings:
 
 
 def _dispatch(node: ConfigNode) -> DispatchSettings:
-    d = node.mapping(["ack_deadline_minutes", "console"])
+    d = node.mapping(["ack_deadline_minutes", "console", *EXTRA_KEYS])
     deadlines = dict(DispatchSettings().ack_deadline_minutes)
     if "ack_deadline_minutes" in d:
         for tier, value in d["ack_deadline_minutes"].mapping([t.value for t in Tier]).items():
@@ -253,4 +267,5 @@ def _dispatch(node: ConfigNode) -> DispatchSettings:
     return DispatchSettings(
         ack_deadline_minutes=deadlines,
         console=d["console"].boolean() if "console" in d else True,
+        **parse_dispatch_extras(d),
     )

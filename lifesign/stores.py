@@ -64,4 +64,10 @@ class WorkOrderStore(Protocol):
     # builtins.list: inside this class `list` is the method above
     def ledger(self, order_id: int | None = None) -> builtins.list[LedgerEntry]: ...
 
+    def outcomes(self, since: float = float("-inf")) -> builtins.list[tuple[str, str, str, float]]:
+        """(household_id, rule, outcome, resolved_at) of every household order resolved at or
+        after ``since``, oldest first; infrastructure orders (``building:...``) are left out.
+        ``lifesign learn`` reads false alarms and absences per household from it."""
+        ...
+
     def close(self) -> None: ...

@@ -1,36 +1,58 @@
-"""Detection thresholds, layered: defaults → tier → household override.
+"""Detection thresholds, layered: defaults → tier → community → grid → household.
 
 ``thresholds.yaml``::
 
-    activity:                    # what counts as a sign of life
-      water: {min_delta_m3: 0.001}        # one register step (1 L)
+    timezone: Asia/Shanghai              # local time of the windows below (IANA name or UTC+8)
+    activity:                            # what counts as a sign of life
+      water: {min_delta_m3: 0.001}       # one register step (1 L)
       electricity: {min_power_w: 150, resolution_kwh: 0.01}  # average power above fridge + standby
       gas: {min_delta_m3: 0.001}
     defaults:
-      no_usage: {hours: 12}
+      no_usage:
+        hours: 12                        # whole home silent this long (weighted hours): critical
+        windows:                         # local time; night hours count half toward a silence
+          - {from: "23:00", to: "06:00", weight: 0.5}
+        max_data_lag_minutes: 20         # readings must confirm the silence up to this close
+        utilities: {water: {hours: 24}}  # one utility silent this long: a warning
+      meter_offline: {hours: 6}          # no readings at all: maintenance
+      continuous_flow: {hours: 2}        # water in every interval this long
+      abnormal_high: {factor: 4, min_m3: 0.5}  # water per local day vs the home's norm
     tiers:
       red: {no_usage: {hours: 10}}
-      yellow: {no_usage: {hours: 12}}
-      green: {no_usage: {hours: 16}}
+    communities:
+      C1: {meter_offline: {hours: 3}}
+    grids:
+      G01: {no_usage: {windows: []}}     # an empty list removes the windows
     households:
-      H0042: {no_usage: {hours: 6}}       # per-home override, wins over its tier
+      H0042: {no_usage: {hours: 6}, activity: {electricity: {min_power_w: 90}}}
 
-Household ids in ``households`` are checked against the registry when the
-detector resolves them, not here: this file is valid on its own.
+Every layer may set any field; a household takes the most specific value of each
+field. Household ids (and community / grid names) are checked against the registry
+when the detector resolves them, not here: this file is valid on its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier, Utility
 
+#: windows are laid on a grid of this many minutes (the deadline tables' resolution)
+WINDOW_STEP_MIN = 15
+MAX_HOURS = 24.0 * 14
+
 
 @dataclass(frozen=True)
-class NoUsageSettings:
-    hours: float
+class Window:
+    """[start, end) in local minutes after midnight; end < start wraps past midnight."""
+
+    start_min: int
+    end_min: int
+    weight: float
 
 
 @dataclass(frozen=True)
@@ -44,19 +66,74 @@ class ActivitySettings:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One layer's settings; None = not set here (the layer below decides)."""
+
+    no_usage_hours: float | None = None
+    windows: tuple[Window, ...] | None = None
+    max_data_lag_minutes: float | None = None
+    #: per-utility silence hours (a warning); utilities not listed are not watched alone
+    utility_hours: tuple[tuple[Utility, float], ...] | None = None
+    offline_hours: float | None = None
+    flow_hours: float | None = None
+    high_factor: float | None = None
+    high_min_m3: float | None = None
+    min_power_w: float | None = None
+
+    def over(self, below: Layer) -> Layer:
+        """This layer on top of ``below``: every field this layer sets wins."""
+        kwargs = {}
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            kwargs[f.name] = mine if mine is not None else getattr(below, f.name)
+        if self.utility_hours is not None and below.utility_hours is not None:
+            merged = dict(below.utility_hours)
+            merged.update(dict(self.utility_hours))
+            kwargs["utility_hours"] = tuple(sorted(merged.items(), key=lambda kv: kv[0].value))
+        return Layer(**kwargs)
+
+
+#: what a file without a value for a field gets
+BUILTIN = Layer(
+    no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
+    offline_hours=6.0, flow_hours=2.0, high_factor=4.0, high_min_m3=0.5, min_power_w=150.0,
+)
+
+
+@dataclass(frozen=True)
 class Thresholds:
-    activity: ActivitySettings
-    default_no_usage: NoUsageSettings
-    tier_no_usage: dict[Tier, NoUsageSettings] = field(default_factory=dict)
-    household_no_usage: dict[str, NoUsageSettings] = field(default_factory=dict)
+    activity: ActivitySettings = ActivitySettings()
+    defaults: Layer = BUILTIN
+    tiers: dict[Tier, Layer] = field(default_factory=dict)
+    communities: dict[str, Layer] = field(default_factory=dict)
+    grids: dict[str, Layer] = field(default_factory=dict)
+    households: dict[str, Layer] = field(default_factory=dict)
+    timezone: str = "Asia/Shanghai"
     source: str = "<defaults>"
 
-    def no_usage_hours(self, tier: Tier, household_id: str) -> float:
-        if household_id in self.household_no_usage:
-            return self.household_no_usage[household_id].hours
-        if tier in self.tier_no_usage:
-            return self.tier_no_usage[tier].hours
-        return self.default_no_usage.hours
+    def resolve(self, tier: Tier, community: str, grid: str, household_id: str) -> Layer:
+        """The settings of one household, every field filled."""
+        layer = self.defaults.over(replace(BUILTIN, min_power_w=self.activity.electricity_min_power_w))
+        for more in (self.tiers.get(tier), self.communities.get(community), self.grids.get(grid),
+                     self.households.get(household_id)):
+            if more is not None:
+                layer = more.over(layer)
+        return layer
+
+    def tz(self) -> tzinfo:
+        return parse_timezone(self.timezone)
+
+    def no_usage_hours(self, tier: Tier, household_id: str, community: str = "", grid: str = "") -> float:
+        hours = self.resolve(tier, community, grid, household_id).no_usage_hours
+        assert hours is not None
+        return hours
+
+    def with_households(self, overrides: dict[str, Layer]) -> Thresholds:
+        """A copy with more household overrides (learned ones), each on top of any given here."""
+        merged = dict(self.households)
+        for household_id, layer in overrides.items():
+            merged[household_id] = layer.over(merged[household_id]) if household_id in merged else layer
+        return replace(self, households=merged)
 
     @classmethod
     def load(cls, path: str | Path) -> Thresholds:
@@ -68,33 +145,116 @@ class Thresholds:
 
     @classmethod
     def from_node(cls, root: ConfigNode) -> Thresholds:
-        top = root.mapping(["activity", "defaults", "tiers", "households"], required=["defaults"])
+        top = root.mapping(["timezone", "activity", "defaults", "tiers", "communities", "grids",
+                            "households", "include"], required=["defaults"])
+        tz_name = "Asia/Shanghai"
+        if "timezone" in top:
+            tz_name = top["timezone"].string()
+            try:
+                parse_timezone(tz_name)
+            except ValueError as exc:
+                raise top["timezone"].error(str(exc)) from None
         activity = _activity(top["activity"]) if "activity" in top else ActivitySettings()
-        defaults = top["defaults"].mapping(["no_usage"], required=["no_usage"])
-        tier_settings: dict[Tier, NoUsageSettings] = {}
-        if "tiers" in top:
-            for name, node in top["tiers"].mapping([t.value for t in Tier]).items():
-                rules = node.mapping(["no_usage"])
-                if "no_usage" in rules:
-                    tier_settings[Tier(name)] = _no_usage(rules["no_usage"])
-        household_settings: dict[str, NoUsageSettings] = {}
-        if "households" in top:
-            for household_id, node in top["households"].mapping().items():
-                rules = node.mapping(["no_usage"])
-                if "no_usage" in rules:
-                    household_settings[household_id] = _no_usage(rules["no_usage"])
-        return cls(
-            activity=activity,
-            default_no_usage=_no_usage(defaults["no_usage"]),
-            tier_no_usage=tier_settings,
-            household_no_usage=household_settings,
-            source=root.file,
-        )
+        defaults = _layer(top["defaults"])
+        tiers = {Tier(name): _layer(node) for name, node in top["tiers"].mapping([t.value for t in Tier]).items()} \
+            if "tiers" in top else {}
+        named = {key: {name: _layer(node) for name, node in top[key].mapping().items()} if key in top else {}
+                 for key in ("communities", "grids", "households")}
+        if "include" in top:
+            # reviewed `lifesign learn` files: their households lie under the ones given here
+            for name in top["include"].strings():
+                for household_id, layer in _included_households(Path(root.file).parent / name).items():
+                    mine = named["households"].get(household_id)
+                    named["households"][household_id] = mine.over(layer) if mine is not None else layer
+        return cls(activity=activity, defaults=defaults, tiers=tiers, communities=named["communities"],
+                   grids=named["grids"], households=named["households"], timezone=tz_name, source=root.file)
 
 
-def _no_usage(node: ConfigNode) -> NoUsageSettings:
-    fields = node.mapping(["hours"], required=["hours"])
-    return NoUsageSettings(hours=fields["hours"].number(gt=0, le=24 * 14))
+def parse_timezone(name: str) -> tzinfo:
+    """An IANA zone (Asia/Shanghai) or a fixed offset (UTC, UTC+8, UTC-03:30)."""
+    text = name.strip()
+    if text.upper().startswith("UTC") and (len(text) == 3 or text[3] in "+-"):
+        if len(text) == 3:
+            return UTC
+        sign = -1 if text[3] == "-" else 1
+        hours, _, minutes = text[4:].partition(":")
+        try:
+            offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        except ValueError:
+            raise ValueError(f"must be an IANA time zone or UTC±H[:MM], got {name!r}") from None
+        return timezone(sign * offset)
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be an IANA time zone (e.g. Asia/Shanghai) or UTC±H[:MM], got {name!r}") from None
+
+
+def _included_households(path: Path) -> dict[str, Layer]:
+    included = load_yaml(path)
+    top = included.mapping(["households"], required=["households"])
+    return {name: _layer(n) for name, n in top["households"].mapping().items()}
+
+
+_LAYER_KEYS = ["no_usage", "meter_offline", "continuous_flow", "abnormal_high", "activity"]
+
+
+def _layer(node: ConfigNode) -> Layer:
+    rules = node.mapping(_LAYER_KEYS)
+    kwargs: dict[str, object] = {}
+    if "no_usage" in rules:
+        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities"])
+        if "hours" in nu:
+            kwargs["no_usage_hours"] = nu["hours"].number(gt=0, le=MAX_HOURS)
+        if "windows" in nu:
+            kwargs["windows"] = tuple(_window(w) for w in nu["windows"].sequence())
+        if "max_data_lag_minutes" in nu:
+            kwargs["max_data_lag_minutes"] = nu["max_data_lag_minutes"].number(ge=0, le=24 * 60)
+        if "utilities" in nu:
+            per = nu["utilities"].mapping([u.value for u in Utility])
+            kwargs["utility_hours"] = tuple(
+                (Utility(name), u.mapping(["hours"], required=["hours"])["hours"].number(gt=0, le=MAX_HOURS))
+                for name, u in sorted(per.items())
+            )
+    if "meter_offline" in rules:
+        kwargs["offline_hours"] = _hours(rules["meter_offline"])
+    if "continuous_flow" in rules:
+        kwargs["flow_hours"] = _hours(rules["continuous_flow"])
+    if "abnormal_high" in rules:
+        high = rules["abnormal_high"].mapping(["factor", "min_m3"])
+        if "factor" in high:
+            kwargs["high_factor"] = high["factor"].number(gt=1)
+        if "min_m3" in high:
+            kwargs["high_min_m3"] = high["min_m3"].number(gt=0)
+    if "activity" in rules:
+        per = rules["activity"].mapping(["electricity"])
+        electricity = per["electricity"].mapping(["min_power_w"], required=["min_power_w"])
+        kwargs["min_power_w"] = electricity["min_power_w"].number(gt=0)
+    return Layer(**kwargs)  # type: ignore[arg-type]
+
+
+def _hours(node: ConfigNode) -> float:
+    return node.mapping(["hours"], required=["hours"])["hours"].number(gt=0, le=MAX_HOURS)
+
+
+def _clock_minutes(node: ConfigNode) -> int:
+    text = node.string()
+    hh, sep, mm = text.partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2):
+        raise node.error(f"must be a local time HH:MM, got {text!r}")
+    minutes = int(hh) * 60 + int(mm)
+    if not (0 <= int(hh) <= 24 and int(mm) < 60 and minutes <= 24 * 60):
+        raise node.error(f"must be a local time from 00:00 to 24:00, got {text!r}")
+    if minutes % WINDOW_STEP_MIN:
+        raise node.error(f"must be on a quarter hour (:00, :15, :30, :45), got {text!r}")
+    return minutes % (24 * 60) if minutes == 24 * 60 else minutes
+
+
+def _window(node: ConfigNode) -> Window:
+    w = node.mapping(["from", "to", "weight"], required=["from", "to", "weight"])
+    start, end = _clock_minutes(w["from"]), _clock_minutes(w["to"])
+    if start == end:
+        raise w["to"].error(f"must differ from 'from' (a window of no time), got {w['to'].string()!r}")
+    return Window(start, end, w["weight"].number(gt=0, le=10))
 
 
 def _activity(node: ConfigNode) -> ActivitySettings:

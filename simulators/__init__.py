@@ -1,7 +1,16 @@
 """Seeded synthetic homes, meters and gateways: the workload for demos, tests and benchmarks.
 
 * :mod:`simulators.cohort`: registry, roster and per-home routine parameters.
-* :mod:`simulators.routine`: vectorised daily usage model (water, electricity, gas).
-* :mod:`simulators.scenario`: rounds of register readings over days, incidents, datasets.
-* :mod:`simulators.gateways`: publishing rounds as gateway batches over MQTT.
+* :mod:`simulators.routine`, :mod:`simulators.lifestyle`, :mod:`simulators.extras`: the
+  vectorised daily routine (water, electricity, gas) and the irregular parts of real life.
+* :mod:`simulators.absences`, :mod:`simulators.incidents`: time away from home, and what
+  happens to homes, buildings and meters (the ground truth).
+* :mod:`simulators.effects`, :mod:`simulators.usage`, :mod:`simulators.accrual`: absences
+  and incidents applied to the routine, accrued into reporting rounds.
+* :mod:`simulators.meters`, :mod:`simulators.scenario`: registers, cadences, outages; rounds
+  of readings over days, in blocks of homes for a city.
+* :mod:`simulators.network`, :mod:`simulators.gateways`: gateways as they really are, and
+  publishing their messages over MQTT.
+* :mod:`simulators.dataset`, :mod:`simulators.scenario_file`: datasets (CSV, Parquet,
+  ground truth) and scenario files (``configs/scenarios/*.yaml``).
 """

@@ -12,7 +12,10 @@ Assumptions of the model:
   way one concentrator serves a stairwell: a home's meters usually share a gateway.
 * Tiers follow age (older residents are likelier red): ~15% red, 35% yellow, 50% green.
 * Routine parameters (:class:`HomeProfiles`) are per-home numpy columns, drawn once
-  from the cohort seed; :mod:`simulators.routine` turns them into daily usage.
+  from the cohort seed; :mod:`simulators.routine` turns them into daily usage. The
+  lifestyle columns (lie-ins, naps, baths, visitors, absence rates, fridge) come from a
+  second stream; ``low_user_fraction`` of homes are very low users (25-45 L a day).
+* The registry is built as columns (no per-home objects): a million homes take seconds.
 * Everything is drawn from ``numpy.random.default_rng`` seeded with the cohort seed:
   the same arguments give the same cohort, byte for byte.
 """
@@ -26,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from lifesign.grid import Address, Household, Meter, Resident, Role, Tier, Utility, Worker
+from lifesign.grid import TIER_CODES, Role, Tier, Worker
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 
@@ -45,6 +48,8 @@ _RELATIONS = ("son", "daughter", "niece", "nephew", "neighbour")
 # Order of the draw columns in HomeProfiles.draw: one row per household, so a home's
 # profile depends only on (seed, its position), not on the cohort size.
 _PROFILE_COLUMNS = 12
+# Lifestyle columns come from a second stream so adding them left the first draw alone.
+_LIFESTYLE_COLUMNS = 16
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class HomeProfiles:
     daily_water_l: FloatArray
     #: chance of getting up for the toilet in a night (0.2 .. 0.8)
     night_toilet_p: FloatArray
-    #: fridge + standby, always on, watts (30 .. 70)
+    #: fridge + standby averaged over a day, watts (24 .. 61): standby + fridge_on_w * fridge_duty
     base_load_w: FloatArray
     #: lights + TV while awake in the evening, watts (60 .. 200)
     evening_load_w: FloatArray
@@ -73,13 +78,52 @@ class HomeProfiles:
     extra_tap_p: FloatArray
     #: cooks and heats water with gas
     has_gas: BoolArray
+    #: always-on standby (router, TV, chargers), watts (8 .. 16)
+    standby_w: FloatArray
+    #: fridge compressor while running, watts (55 .. 90); with the standby under 106 W, so
+    #: even a 0.01 kWh register read every 15 min shows at most 3 steps (120 W), below
+    #: the 150 W "someone is using power" threshold
+    fridge_on_w: FloatArray
+    #: share of time the compressor runs (0.3 .. 0.5)
+    fridge_duty: FloatArray
+    #: one compressor cycle (on + off), minutes (40 .. 60)
+    fridge_period_min: FloatArray
+    #: where in its cycle the fridge is at local midnight of day 0 (0 .. 1)
+    fridge_phase: FloatArray
+    #: extra lie-in at weekends, hours (0 .. 1)
+    weekend_late_h: FloatArray
+    #: chance of a late morning (1.5 .. 3 h later than usual) on a given day (0.02 .. 0.08)
+    late_rise_p: FloatArray
+    #: chance of an afternoon nap (1 .. 2.5 h, no water, no appliances) on a given day (0.1 .. 0.6)
+    nap_p: FloatArray
+    #: baths (a tub of 80 .. 140 L) per week (0 .. 2)
+    baths_per_week: FloatArray
+    #: washing-machine loads per week (1 .. 3)
+    laundry_per_week: FloatArray
+    #: chance of visitors on a weekday; weekends double it (0.03 .. 0.15)
+    visitor_p: FloatArray
+    #: overnight stays with family per month (0 .. 2.5, most homes under 1)
+    overnight_per_month: FloatArray
+    #: trips of 2 .. 10 days per year (0 .. 3)
+    trips_per_year: FloatArray
+    #: hospital stays of 3 .. 14 days per year (0 .. 0.6)
+    hospital_per_year: FloatArray
+    #: space heater in winter / air conditioner in summer, watts (0 for half the homes, else 700 .. 1500)
+    climate_w: FloatArray
+    #: a very low user: 25 .. 45 L a day, dim evenings, a water event every 3 h instead of 1.5 h
+    low_user: BoolArray
 
     def __len__(self) -> int:
         return len(self.wake_hour)
 
     @classmethod
-    def draw(cls, n: int, seed: int, with_gas_fraction: float = 0.0) -> HomeProfiles:
+    def draw(cls, n: int, seed: int, with_gas_fraction: float = 0.0, low_user_fraction: float = 0.0) -> HomeProfiles:
         u = np.random.default_rng([seed, 0x484F4D45]).random((n, _PROFILE_COLUMNS))
+        v = np.random.default_rng([seed, 0x4C494645]).random((n, _LIFESTYLE_COLUMNS))
+        low_user = v[:, 15] < low_user_fraction
+        standby_w = 8.0 + 8.0 * v[:, 0]
+        fridge_on_w = 55.0 + 35.0 * v[:, 1]
+        fridge_duty = 0.3 + 0.2 * v[:, 2]
         sleep_hour = 21.0 + 2.75 * u[:, 0]
         night_h = 6.5 + 1.75 * u[:, 1]
         # Clipping keeps mornings plausible for the elderly and nights at most 8.25 h on average.
@@ -88,15 +132,36 @@ class HomeProfiles:
             wake_hour=wake_hour,
             sleep_hour=sleep_hour,
             drift_h=0.5 + 0.25 * u[:, 2],
-            daily_water_l=60.0 + 100.0 * u[:, 3],
+            daily_water_l=np.where(low_user, 25.0 + 20.0 * u[:, 3], 60.0 + 100.0 * u[:, 3]),
             night_toilet_p=0.2 + 0.6 * u[:, 4],
-            base_load_w=30.0 + 40.0 * u[:, 5],
-            evening_load_w=60.0 + 140.0 * u[:, 6],
+            base_load_w=standby_w + fridge_on_w * fridge_duty,
+            evening_load_w=np.where(low_user, 0.4, 1.0) * (60.0 + 140.0 * u[:, 6]),
             cooking_w=800.0 + 700.0 * u[:, 7],
-            shower_p=0.3 + 0.5 * u[:, 8],
+            shower_p=np.where(low_user, 0.3, 1.0) * (0.3 + 0.5 * u[:, 8]),
             extra_tap_p=0.1 + 0.4 * u[:, 9],
             has_gas=u[:, 10] < with_gas_fraction,
+            standby_w=standby_w,
+            fridge_on_w=fridge_on_w,
+            fridge_duty=fridge_duty,
+            fridge_period_min=40.0 + 20.0 * v[:, 3],
+            fridge_phase=v[:, 4],
+            weekend_late_h=v[:, 5],
+            late_rise_p=0.02 + 0.06 * v[:, 6],
+            nap_p=0.1 + 0.5 * v[:, 7],
+            baths_per_week=2.0 * v[:, 8],
+            laundry_per_week=1.0 + 2.0 * v[:, 9],
+            visitor_p=0.03 + 0.12 * v[:, 10],
+            # squared: most homes rarely stay away, a few often
+            overnight_per_month=2.5 * v[:, 11] ** 2,
+            trips_per_year=3.0 * v[:, 12] ** 2,
+            hospital_per_year=0.6 * v[:, 13] ** 2,
+            climate_w=np.where(v[:, 14] < 0.5, 0.0, 700.0 + 1600.0 * (v[:, 14] - 0.5)),
+            low_user=low_user,
         )
+
+    def rows(self, block: slice) -> HomeProfiles:
+        """The profiles of a contiguous block of households (views, no copies)."""
+        return HomeProfiles(**{name: getattr(self, name)[block] for name in self.__dataclass_fields__})
 
     def to_frame(self, household_ids: npt.NDArray[np.object_]) -> pd.DataFrame:
         columns = {"household_id": household_ids}
@@ -122,9 +187,8 @@ class Cohort:
         out.mkdir(parents=True, exist_ok=True)
         self.registry.write(out / "households.csv", out / "meters.csv")
         (out / "roster.yaml").write_text(self.roster.to_yaml_text(), encoding="utf-8")
-        self.homes.to_frame(self.registry.household_ids).to_csv(
-            out / "homes.csv", index=False, float_format="%.4f"
-        )
+        # Rounded, then written by pandas' fast path: a float_format costs seconds per 100k homes.
+        self.homes.to_frame(self.registry.household_ids).round(4).to_csv(out / "homes.csv", index=False)
 
 
 def _ids(prefix: str, count: int, width: int) -> list[str]:
@@ -133,26 +197,31 @@ def _ids(prefix: str, count: int, width: int) -> list[str]:
 
 
 def _phone(rng: np.random.Generator) -> str:
-    digits = rng.integers(0, 10, size=8)
-    return f"+86 13{int(rng.integers(0, 10))} {''.join(map(str, digits[:4]))} {''.join(map(str, digits[4:]))}"
+    return _phones(rng.integers(0, 10**9, size=1))[0]
+
+
+def _phones(draw: npt.NDArray[np.int64]) -> list[str]:
+    """Mobile numbers (+86 13x xxxx xxxx) from draws in 0 .. 1e9."""
+    return [f"+86 13{d // 10**8} {d // 10**4 % 10**4:04d} {d % 10**4:04d}" for d in draw.tolist()]
 
 
 def _name(rng: np.random.Generator) -> str:
-    return f"{_SURNAMES[int(rng.integers(len(_SURNAMES)))]} {_GIVEN[int(rng.integers(len(_GIVEN)))]}"
+    return _names(rng.integers(0, 10**9, size=1), rng.integers(0, 10**9, size=1))[0]
 
 
-def _tiers(age: npt.NDArray[np.int64], rng: np.random.Generator) -> list[Tier]:
+def _names(surname: npt.NDArray[np.int64], given: npt.NDArray[np.int64]) -> list[str]:
+    return [f"{_SURNAMES[s % len(_SURNAMES)]} {_GIVEN[g % len(_GIVEN)]}" for s, g in zip(surname.tolist(), given.tolist())]
+
+
+def _tier_codes(age: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArray[np.int8]:
     # Rank by age plus noise: older residents land in red more often, counts stay exact.
     score = age + rng.normal(0.0, 6.0, size=len(age))
     order = np.argsort(-score, kind="stable")
     n = len(age)
     n_red, n_yellow = round(0.15 * n), round(0.35 * n)
-    tiers = [Tier.GREEN] * n
-    for rank, index in enumerate(order):
-        if rank < n_red:
-            tiers[index] = Tier.RED
-        elif rank < n_red + n_yellow:
-            tiers[index] = Tier.YELLOW
+    tiers = np.full(n, TIER_CODES[Tier.GREEN], dtype=np.int8)
+    tiers[order[:n_red]] = TIER_CODES[Tier.RED]
+    tiers[order[n_red:n_red + n_yellow]] = TIER_CODES[Tier.YELLOW]
     return tiers
 
 
@@ -170,6 +239,7 @@ def make_cohort(
     grids_per_community: int = 3,
     meters_per_gateway: int = 64,
     with_gas_fraction: float = 0.0,
+    low_user_fraction: float = 0.0,
 ) -> Cohort:
     """A seeded cohort: registry, roster and routine parameters."""
     for name, value in (
@@ -180,11 +250,12 @@ def make_cohort(
         ("meters_per_gateway", meters_per_gateway),
     ):
         _check_positive(name, value)
-    if not 0.0 <= with_gas_fraction <= 1.0:
-        raise ValueError(f"make_cohort: with_gas_fraction must be within 0..1, got {with_gas_fraction}")
+    for name, fraction in (("with_gas_fraction", with_gas_fraction), ("low_user_fraction", low_user_fraction)):
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"make_cohort: {name} must be within 0..1, got {fraction}")
 
     rng = np.random.default_rng([seed, 0x52454749])
-    homes = HomeProfiles.draw(n_households, seed, with_gas_fraction)
+    homes = HomeProfiles.draw(n_households, seed, with_gas_fraction, low_user_fraction)
 
     n_buildings = -(-n_households // households_per_building)
     n_grids = -(-n_buildings // buildings_per_grid)
@@ -195,50 +266,50 @@ def make_cohort(
     community_ids = [f"C{i}" for i in range(1, n_communities + 1)]
 
     ages = rng.integers(65, 96, size=n_households)
-    tiers = _tiers(ages, rng)
+    tiers = _tier_codes(ages, rng)
+    # Columns, not objects: a city has a million homes.
+    i = np.arange(n_households)
+    b = i // households_per_building
+    g = b // buildings_per_grid
     units = 2 if households_per_building >= 2 else 1
     per_unit = -(-households_per_building // units)
-    households: list[Household] = []
-    for i, household_id in enumerate(household_ids):
-        b = i // households_per_building
-        g = b // buildings_per_grid
-        in_building = i % households_per_building
-        in_unit = in_building % per_unit
-        relation = _RELATIONS[int(rng.integers(len(_RELATIONS)))]
-        households.append(
-            Household(
-                household_id=household_id,
-                address=Address(
-                    community=community_ids[g // grids_per_community],
-                    grid=grid_ids[g],
-                    building=building_ids[b],
-                    unit=str(in_building // per_unit + 1),
-                    room=f"{in_unit // 2 + 1}{in_unit % 2 + 1:02d}",
-                ),
-                resident=Resident(
-                    name=_name(rng),
-                    age=int(ages[i]),
-                    phone=_phone(rng),
-                    emergency_contact=f"{_name(rng)} ({relation}) {_phone(rng)}",
-                ),
-                tier=tiers[i],
-            )
-        )
+    in_building = i % households_per_building
+    in_unit = in_building % per_unit
+    draws = rng.integers(0, 10**9, size=(n_households, 7))
+    names = _names(draws[:, 0], draws[:, 1])
+    phones = _phones(draws[:, 2])
+    contacts = [f"{name} ({_RELATIONS[r % len(_RELATIONS)]}) {phone}"
+                for name, r, phone in zip(_names(draws[:, 3], draws[:, 4]), draws[:, 5].tolist(), _phones(draws[:, 6]))]
+    obj = np.asarray
+    room = [f"{r // 2 + 1}{r % 2 + 1:02d}" for r in range(per_unit)]
+    unit_names = [str(u + 1) for u in range(units + 1)]
 
-    meters: list[tuple[str, str, Utility]] = []
-    for i, household_id in enumerate(household_ids):
-        number = household_id[1:]
-        meters.append((f"W{number}", household_id, Utility.WATER))
-        meters.append((f"E{number}", household_id, Utility.ELECTRICITY))
-        if homes.has_gas[i]:
-            meters.append((f"G{number}", household_id, Utility.GAS))
-    gateway_ids = _ids("GW", -(-len(meters) // meters_per_gateway), 3)
-    meter_records = [
-        Meter(meter_id, household_id, utility, gateway_ids[k // meters_per_gateway])
-        for k, (meter_id, household_id, utility) in enumerate(meters)
-    ]
-
-    registry = Registry.from_records(households, meter_records)
+    counts = np.where(homes.has_gas, 3, 2)
+    meter_household = np.repeat(i, counts).astype(np.int32)
+    first = np.cumsum(counts) - counts
+    meter_utility = (np.arange(len(meter_household)) - first[meter_household]).astype(np.int8)  # W=0, E=1, G=2
+    letters = np.array(["W", "E", "G"], dtype=object)
+    numbers = np.array([h[1:] for h in household_ids], dtype=object)
+    meter_ids = letters[meter_utility] + numbers[meter_household]
+    meter_gateway = (np.arange(len(meter_household)) // meters_per_gateway).astype(np.int32)
+    registry = Registry(
+        household_ids=obj(household_ids, dtype=object),
+        community=obj(community_ids, dtype=object)[g // grids_per_community],
+        grid=obj(grid_ids, dtype=object)[g],
+        building=obj(building_ids, dtype=object)[b],
+        unit=obj(unit_names, dtype=object)[in_building // per_unit],
+        room=obj(room, dtype=object)[in_unit],
+        resident_name=obj(names, dtype=object),
+        age=ages.astype(np.int16),
+        phone=obj(phones, dtype=object),
+        emergency_contact=obj(contacts, dtype=object),
+        tier=tiers,
+        meter_ids=meter_ids,
+        meter_household=meter_household,
+        meter_utility=meter_utility,
+        meter_gateway=meter_gateway,
+        gateway_ids=_ids("GW", int(meter_gateway[-1]) + 1, 3),
+    )
     roster = _make_roster(building_ids, grid_ids, community_ids, buildings_per_grid, grids_per_community, rng)
     return Cohort(registry=registry, roster=roster, homes=homes, seed=seed)
 

@@ -4,21 +4,23 @@ Assumptions of the model (all times local, UTC+8 unless ``utc_offset_hours`` say
 
 * **Sleep.** Each home has a mean bed time (21:00-23:45) and wake time (05:00-07:30).
   Both drift by up to ±30-45 min from day to day. A night is clipped to 5-8.5 h, so with
-  the flushes around it no normal night is silent for 9.5 h.
+  the flushes around it no normal night is silent for 9.5 h (late rising and weekend
+  lie-ins, :mod:`simulators.lifestyle`, add to that on purpose).
 * **Water** comes as instant events: a flush on getting up and before bed (within
   15 min of each), one guaranteed event (flush or tap) somewhere in every 1.5 h block
-  of the waking day, so no awake gap exceeds 3 h; extra tap uses, meal washing-up,
-  an occasional evening shower (30-50 L), and now and then a toilet visit at night.
-  Volumes are scaled so a home uses its ``daily_water_l`` on average; no event is
-  smaller than 1 L, so every event moves a 1 L register.
+  of the waking day (3 h for very low users), so no awake gap exceeds 3 h; extra tap
+  uses, meal washing-up, an occasional evening shower (30-50 L), and now and then a
+  toilet visit at night. Volumes are scaled so a home uses its ``daily_water_l`` on
+  average; no event is smaller than 1 L, so every event moves a 1 L register.
 * **Electricity** is the base load (fridge + standby) all the time plus appliance
   episodes while awake: morning lights, kettle (2 kW, 3-5 min), cooking at meals,
   afternoon and evening TV/lights, an electric water heater for showers. Homes with
   gas cook and heat water on gas instead (litres of gas per hour while on).
 * **Randomness.** Day ``d`` of the whole cohort is one ``numpy.random.Generator``
   seeded with ``(seed, stream, d)`` drawing a (households × columns) block of
-  uniforms; household ``i`` always reads row ``i``. So a home's day depends only on
-  (seed, household, day): the same whatever the round size or the cohort size.
+  uniforms; household ``i`` always reads row ``i`` (a block of homes skips to its
+  rows with ``advance``). So a home's day depends only on (seed, household, day):
+  the same whatever the round size, the cohort size or the block of homes computed.
   A round sums the events inside [t0, t1), so n rounds of 15 min add up to one of n×15 min.
 """
 
@@ -30,7 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from simulators.accrual import RoundGrid, Windows
 from simulators.cohort import HomeProfiles
+from simulators.effects import Effects, Spans
+from simulators.extras import lifestyle_extras
+from simulators.lifestyle import LIFESTYLE_COLUMNS, Lifestyle, season, weekday
+from simulators.usage import Usage, accrue_usage
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -40,6 +47,7 @@ DAY = 86400.0
 MIN_NIGHT_H = 5.0
 MAX_NIGHT_H = 8.5
 BLOCK_H = 1.5
+LOW_USER_BLOCK_H = 3.0
 N_BLOCKS = 14  # covers a waking day of up to 21 h
 EXTRA_PER_BLOCK = 2
 FLUSH_L = 6.0
@@ -47,16 +55,7 @@ KETTLE_W = 2000.0
 WATER_HEATER_W = 2000.0
 GAS_COOKING_LPH = (350.0, 450.0)
 GAS_WATER_HEATER_LPH = 2000.0
-_STREAM_DAY, _STREAM_WAKE, _STREAM_SLEEP = 0x44415920, 0x57414B45, 0x534C4550
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Consumption of every household in one interval (arrays indexed by household)."""
-
-    water_l: FloatArray
-    electricity_wh: FloatArray
-    gas_l: FloatArray
+_STREAM_DAY, _STREAM_WAKE, _STREAM_SLEEP, _STREAM_LIFE = 0x44415920, 0x57414B45, 0x534C4550, 0x4C494645
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,7 @@ class _Uniforms:
 class _Day:
     """Anchors of one local day, epoch seconds per household (midnight is shared)."""
 
+    day: int
     midnight: float
     sleep_prev: FloatArray
     wake: FloatArray
@@ -111,17 +111,26 @@ class _Meals:
     shower_valid: npt.NDArray[np.bool_]
 
 
-def _water_scale(homes: HomeProfiles) -> FloatArray:
+def _block_h(homes: HomeProfiles) -> FloatArray:
+    return np.where(homes.low_user, LOW_USER_BLOCK_H, BLOCK_H)
+
+
+def _water_scale(homes: HomeProfiles, lifestyle: Lifestyle) -> FloatArray:
     """Litre multiplier that makes the nominal event volumes add up to daily_water_l."""
     awake_h = homes.sleep_hour - homes.wake_hour
-    blocks = np.ceil(awake_h / BLOCK_H)
+    blocks = np.ceil(awake_h / _block_h(homes))
+    shower_p = homes.shower_p
     nominal = (
         FLUSH_L * (2.0 + 1.3 * homes.night_toilet_p)
         + blocks * (0.5 * FLUSH_L + 0.5 * 3.0)
         + blocks * EXTRA_PER_BLOCK * homes.extra_tap_p * 3.0
         + 3 * 3.5
-        + homes.shower_p * 40.0
+        + shower_p * 40.0
     )
+    if lifestyle.baths:
+        nominal = nominal + homes.baths_per_week / 7.0 * (1.0 - shower_p) * 110.0
+    if lifestyle.laundry:
+        nominal = nominal + homes.laundry_per_week / 7.0 * 45.0
     return homes.daily_water_l / nominal
 
 
@@ -131,13 +140,15 @@ _DRAW_COLUMNS = 192
 class Routine:
     """Usage of every household of a cohort over any interval, reproducible from the seed."""
 
-    def __init__(self, homes: HomeProfiles, seed: int, utc_offset_hours: float = 8.0, cache_days: int = 8) -> None:
+    def __init__(self, homes: HomeProfiles, seed: int, utc_offset_hours: float = 8.0, cache_days: int = 8,
+                 lifestyle: Lifestyle | None = None) -> None:
         self.homes = homes
         self.seed = int(seed)
         self.offset_s = float(utc_offset_hours) * HOUR
         self.n = len(homes)
-        self._scale = _water_scale(homes)
-        self._plans: OrderedDict[int, DayPlan] = OrderedDict()
+        self.lifestyle = lifestyle or Lifestyle()
+        self._scale = _water_scale(homes, self.lifestyle)
+        self._plans: OrderedDict[tuple[int, int, int], DayPlan] = OrderedDict()
         self._cache_days = cache_days
 
     # -- calendar ------------------------------------------------------------
@@ -147,44 +158,81 @@ class Routine:
     def midnight(self, day: int) -> float:
         return day * DAY - self.offset_s
 
-    def _uniform(self, stream: int, day: int, columns: int | None = None) -> FloatArray:
+    def _uniform(self, stream: int, day: int, rows: slice, columns: int | None = None) -> FloatArray:
         if day < 0:
             raise ValueError(f"Routine: times must be after 1970 (local day >= 0), got day {day}")
         rng = np.random.default_rng([self.seed, stream, day])
-        return rng.random(self.n) if columns is None else rng.random((self.n, columns))
+        width = 1 if columns is None else columns
+        if rows.start:
+            rng.bit_generator.advance(rows.start * width)  # type: ignore[attr-defined]  # PCG64 has it
+        m = rows.stop - rows.start
+        return rng.random(m) if columns is None else rng.random((m, columns))
 
-    def _wake_hours(self, day: int) -> FloatArray:
-        return self.homes.wake_hour + self.homes.drift_h * (2.0 * self._uniform(_STREAM_WAKE, day) - 1.0)
+    def _wake_hours(self, day: int, rows: slice) -> FloatArray:
+        h = self.homes.rows(rows)
+        return h.wake_hour + h.drift_h * (2.0 * self._uniform(_STREAM_WAKE, day, rows) - 1.0)
 
-    def _sleep_hours(self, day: int) -> FloatArray:
-        return self.homes.sleep_hour + self.homes.drift_h * (2.0 * self._uniform(_STREAM_SLEEP, day) - 1.0)
+    def _sleep_hours(self, day: int, rows: slice) -> FloatArray:
+        h = self.homes.rows(rows)
+        return h.sleep_hour + h.drift_h * (2.0 * self._uniform(_STREAM_SLEEP, day, rows) - 1.0)
 
     # -- one day -------------------------------------------------------------
-    def plan(self, day: int) -> DayPlan:
-        """The day's events (cached: a round touches two or three days)."""
-        if day in self._plans:
-            self._plans.move_to_end(day)
-            return self._plans[day]
-        plan = self._make_plan(day)
-        self._plans[day] = plan
+    def plan(self, day: int, rows: slice | None = None) -> DayPlan:
+        """The day's events for a block of homes (all by default); a few days are cached."""
+        block = slice(0, self.n) if rows is None else slice(*rows.indices(self.n)[:2])
+        key = (day, block.start, block.stop)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        plan = self._make_plan(day, block)
+        self._plans[key] = plan
         while len(self._plans) > self._cache_days:
             self._plans.popitem(last=False)
         return plan
 
-    def _make_plan(self, day: int) -> DayPlan:
-        u = _Uniforms(self._uniform(_STREAM_DAY, day, _DRAW_COLUMNS))
+    def _make_plan(self, day: int, rows: slice) -> DayPlan:
+        h = self.homes.rows(rows)
+        u = _Uniforms(self._uniform(_STREAM_DAY, day, rows, _DRAW_COLUMNS))
+        life = self.lifestyle
+        v = _Uniforms(self._uniform(_STREAM_LIFE, day, rows, LIFESTYLE_COLUMNS)) if life.any else None
         midnight = self.midnight(day)
-        sleep_prev = self.midnight(day - 1) + self._sleep_hours(day - 1) * HOUR
-        wake = np.clip(midnight + self._wake_hours(day) * HOUR,
-                       sleep_prev + MIN_NIGHT_H * HOUR, sleep_prev + MAX_NIGHT_H * HOUR)
-        sleep = np.maximum(midnight + self._sleep_hours(day) * HOUR, wake + 12.0 * HOUR)
-        d = _Day(midnight, sleep_prev, wake, sleep)
-        water_t, water_l, meals = self._water_events(d, u)
-        start, end, watts, gas = self._appliance_episodes(d, u, meals)
+        sleep_prev = self.midnight(day - 1) + self._sleep_hours(day - 1, rows) * HOUR
+        wake_h = self._wake_hours(day, rows)
+        lie_in = np.zeros(len(h))
+        s = season(day)
+        if v is not None:
+            late = v.take(2)
+            if life.weekends and weekday(day) >= 5:
+                lie_in = lie_in + h.weekend_late_h
+            if life.seasons:
+                lie_in = lie_in + 0.25 * max(s, 0.0)
+            if life.late_rising:
+                lie_in = lie_in + np.where(late[:, 0] < h.late_rise_p, 1.5 + 1.5 * late[:, 1], 0.0)
+        wake = np.clip(midnight + (wake_h + lie_in) * HOUR,
+                       sleep_prev + MIN_NIGHT_H * HOUR, sleep_prev + (MAX_NIGHT_H + lie_in) * HOUR)
+        sleep = np.maximum(midnight + self._sleep_hours(day, rows) * HOUR, wake + 12.0 * HOUR)
+        d = _Day(day, midnight, sleep_prev, wake, sleep)
+        scale = self._scale[rows]
+        water_t, water_l, meals = self._water_events(d, u, h, scale, v, s)
+        start, end, watts, gas = self._appliance_episodes(d, u, h, meals, s)
+        if v is not None:
+            extra = lifestyle_extras(life, d.day, midnight, wake, sleep, h, v, meals.shower_valid, s)
+            water_t = np.concatenate([water_t, extra.water_t], axis=1)
+            water_l = np.concatenate([water_l, extra.water_l * np.where(extra.scaled, scale[:, None], 1.0)], axis=1)
+            start = np.concatenate([start, extra.start], axis=1)
+            end = np.concatenate([end, extra.end], axis=1)
+            watts = np.concatenate([watts, extra.watts], axis=1)
+            gas = np.concatenate([gas, extra.gas_lph], axis=1)
+            if extra.nap_start is not None and extra.nap_end is not None:
+                nap_a, nap_b = extra.nap_start[:, None], extra.nap_end[:, None]
+                water_l = np.where((water_t >= nap_a) & (water_t < nap_b), 0.0, water_l)
+                dropped = (start >= nap_a) & (start < nap_b)
+                end = np.where(dropped, start, np.where((start < nap_a) & (end > nap_a), nap_a, end))
         return DayPlan(day, wake, sleep, water_t, water_l, start, end, watts, gas)
 
-    def _water_events(self, d: _Day, u: _Uniforms) -> tuple[FloatArray, FloatArray, _Meals]:
-        h, n = self.homes, self.n
+    def _water_events(self, d: _Day, u: _Uniforms, h: HomeProfiles, scale: FloatArray,
+                      v: _Uniforms | None, s: float) -> tuple[FloatArray, FloatArray, _Meals]:
+        n = len(h)
         wake, sleep = d.wake[:, None], d.sleep[:, None]
         times: list[FloatArray] = []
         litres: list[FloatArray] = []
@@ -200,10 +248,11 @@ class Routine:
         # Getting up and going to bed: always a flush.
         add(d.wake + (1.0 + 14.0 * u.take()) * MINUTE, FLUSH_L, True)
         add(d.sleep - (1.0 + 14.0 * u.take()) * MINUTE, FLUSH_L, True)
-        # One guaranteed event per 1.5 h block of the waking day: no awake gap above 3 h.
-        block_start = wake + np.arange(N_BLOCKS) * BLOCK_H * HOUR
+        # One guaranteed event per block of the waking day: no awake gap above two blocks.
+        block_h = _block_h(h)[:, None] * HOUR
+        block_start = wake + np.arange(N_BLOCKS) * block_h
         block_valid = block_start < sleep
-        block_len = np.maximum(np.minimum(block_start + BLOCK_H * HOUR, sleep) - block_start, 0.0)
+        block_len = np.maximum(np.minimum(block_start + block_h, sleep) - block_start, 0.0)
         is_flush = u.take(N_BLOCKS) < 0.5
         tap = 1.0 + 4.0 * u.take(N_BLOCKS)
         add(block_start + u.take(N_BLOCKS) * block_len, np.where(is_flush, FLUSH_L, tap), block_valid)
@@ -220,24 +269,29 @@ class Routine:
         ], axis=1)
         meal_valid = (meal_t > wake) & (meal_t < sleep - 10.0 * MINUTE)
         add(meal_t, 2.0 + 3.0 * u.take(3), meal_valid)
-        # An evening shower on some days.
+        # An evening shower on some days (fewer in winter; a bath replaces it on bath days).
         shower_t = d.sleep - (60.0 + 90.0 * u.take()) * MINUTE
-        shower_valid = (u.take() < h.shower_p) & (shower_t > d.wake)
+        shower_p = h.shower_p
+        if v is not None and self.lifestyle.seasons:
+            shower_p = shower_p * (1.0 - 0.35 * s)
+        shower_valid = (u.take() < shower_p) & (shower_t > d.wake)
         add(shower_t, 30.0 + 20.0 * u.take(), shower_valid)
 
         raw_l = np.concatenate(litres, axis=1)
-        water_l = np.where(raw_l > 0.0, np.maximum(raw_l * self._scale[:, None], 1.0), 0.0)
+        water_l = np.where(raw_l > 0.0, np.maximum(raw_l * scale[:, None], 1.0), 0.0)
         return np.concatenate(times, axis=1), water_l, _Meals(meal_t, meal_valid, shower_t, shower_valid)
 
-    def _appliance_episodes(self, d: _Day, u: _Uniforms, m: _Meals) -> tuple[FloatArray, ...]:
+    def _appliance_episodes(self, d: _Day, u: _Uniforms, h: HomeProfiles, m: _Meals, s: float) -> tuple[FloatArray, ...]:
         """Start, end, watts and gas litres/hour of each episode (households × episodes)."""
-        h, n = self.homes, self.n
+        n = len(h)
         cook_w = np.where(h.has_gas, 0.0, h.cooking_w)[:, None] * (0.8 + 0.4 * u.take(3))
         cook_gas = np.where(h.has_gas, 1.0, 0.0)[:, None] * (
             GAS_COOKING_LPH[0] + (GAS_COOKING_LPH[1] - GAS_COOKING_LPH[0]) * u.take(3)
         )
         cook_dur = np.array([10.0, 20.0, 20.0]) * MINUTE * (1.0 + u.take(3))
         evening_start = d.midnight + (18.5 + u.take()) * HOUR
+        if self.lifestyle.seasons:
+            evening_start = evening_start - 0.75 * s * HOUR  # winter dusk comes early
         always = np.ones(n, bool)
         zero = np.zeros(n)
         heater_w = np.where(h.has_gas, 0.0, WATER_HEATER_W)
@@ -261,7 +315,12 @@ class Routine:
         valid = happens & (end > start)
         return start, np.where(valid, end, start), np.where(valid, watts, 0.0), np.where(valid, gas, 0.0)
 
-    # -- one interval ----------------------------------------------------------
+    # -- usage over rounds ---------------------------------------------------------
+    def usage_matrix(self, grid: RoundGrid, rows: slice | None = None, effects: Effects | None = None) -> Usage:
+        """Water litres, electricity Wh and gas litres of a block of homes in every round of ``grid``."""
+        block = slice(0, self.n) if rows is None else slice(*rows.indices(self.n)[:2])
+        return accrue_usage(self, grid, block, effects or Effects())
+
     def usage(self, t0: float, t1: float, active_until: FloatArray | None = None) -> Usage:
         """Water litres, electricity Wh and gas litres of every household in [t0, t1).
 
@@ -270,24 +329,16 @@ class Routine:
         """
         if not t1 > t0:
             raise ValueError(f"Routine.usage: t1 must be > t0, got t0={t0}, t1={t1}")
-        until = np.full(self.n, np.inf) if active_until is None else np.asarray(active_until, dtype=np.float64)
-        if until.shape != (self.n,):
-            raise ValueError(f"Routine.usage: active_until must have one entry per household ({self.n}), got shape {until.shape}")
-        water = np.zeros(self.n)
-        gas = np.zeros(self.n)
-        electricity = self.homes.base_load_w * ((t1 - t0) / HOUR)
-        until_col = until[:, None]
-        # A day's events lie within [midnight - 4 h, midnight + 25 h].
-        first = int(np.floor((t0 + self.offset_s - 25.0 * HOUR) / DAY))
-        last = int(np.floor((t1 + self.offset_s + 4.0 * HOUR) / DAY))
-        for day in range(max(first, 0), last + 1):
-            p = self.plan(day)
-            inside = (p.water_t >= t0) & (p.water_t < t1) & (p.water_t < until_col)
-            water += np.where(inside, p.water_l, 0.0).sum(axis=1)
-            on = np.clip(np.minimum(np.minimum(p.episode_end, t1), until_col) - np.maximum(p.episode_start, t0), 0.0, None)
-            electricity = electricity + (on * p.episode_w).sum(axis=1) / HOUR
-            gas += (on * p.episode_gas_lph).sum(axis=1) / HOUR
-        return Usage(water_l=water, electricity_wh=electricity, gas_l=gas)
+        effects = None
+        if active_until is not None:
+            until = np.asarray(active_until, dtype=np.float64)
+            if until.shape != (self.n,):
+                raise ValueError(f"Routine.usage: active_until must have one entry per household ({self.n}), got shape {until.shape}")
+            rows = np.flatnonzero(np.isfinite(until))
+            origin = t0 - 3 * DAY
+            effects = Effects(away=(Windows(rows, until[rows], np.full(len(rows), np.inf), origin, (t1 - origin) + 4 * DAY),))
+        used = self.usage_matrix(RoundGrid(t0, t1 - t0, 1), None, effects)
+        return Usage(water_l=used.water_l[:, 0], electricity_wh=used.electricity_wh[:, 0], gas_l=used.gas_l[:, 0])
 
 
-__all__ = ["MAX_NIGHT_H", "DayPlan", "Routine", "Usage"]
+__all__ = ["MAX_NIGHT_H", "DayPlan", "Effects", "Routine", "Spans", "Usage"]

@@ -1,35 +1,141 @@
-"""The interface every detector rule implements.
+"""The interface every detector rule implements, and the view it reads.
 
-A rule looks at the household state arrays and answers, for every household at
-once, "is this household in an episode, and since when?". Deciding when to open
-or clear an alert is the detector's job, not the rule's (scoring vs deciding).
+A sweep gathers the households due for a look into one :class:`HouseholdView`
+(their settings and their meters, flattened). A rule answers, for all of them at
+once: is this household in an episode, since when, about which utilities, and
+when must a sweep look again if no new data arrives. Opening and clearing alerts
+is the detector's job, not the rule's (scoring vs deciding).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from detectors.state import HouseholdState, MeterState
+from detectors.settings import SettingsTable
+from detectors.state import USAGE_UNIT, HouseholdState, MeterState
+from lifesign.alerts import Rule, Severity
+from lifesign.grid import UTILITY_BY_CODE
+
+F8 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
-class Findings:
-    #: households in an episode now
-    flagged: npt.NDArray[np.bool_]
-    #: episode start per household (epoch s); only meaningful where flagged
-    episode_start: npt.NDArray[np.float64]
+class Verdicts:
+    #: households (view positions) in an episode now
+    flagged: B
+    #: episode start per household (epoch s; from the data, never from the sweep time)
+    start: F8
+    #: when to look again without new data (inf: only new data can change the verdict)
+    next_check: F8
+    #: per view position, the meters (flat view positions) the episode is about
+    culprits: B | None = None
+
+
+class HouseholdView:
+    """The due households and their meters, gathered once per sweep."""
+
+    def __init__(self, households: npt.NDArray[np.intp], meters: MeterState, homes: HouseholdState,
+                 table: SettingsTable, now: float, open_starts: dict[str, dict[int, float]]) -> None:
+        self.h = households
+        self.now = now
+        self.table = table
+        self.row = homes.settings_row[households].astype(np.intp)
+        self.confirmed = homes.confirmed_until[households]
+        self.first_seen = homes.first_seen[households]
+        picked, owner, offsets = homes.gather(households)
+        self.meter = picked
+        self.owner = owner.astype(np.intp)
+        self.offsets = offsets
+        self.m_utility = meters.utility[picked].astype(np.intp)
+        self.m_last_ts = meters.last_ts[picked]
+        self.m_last_usage = meters.last_usage_ts[picked]
+        self.m_flow_run = meters.flow_run_s[picked].astype(np.float64)
+        self.m_day_usage = meters.day_usage[picked].astype(np.float64) * USAGE_UNIT
+        days = meters.norm_days[picked].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.m_norm = np.where(days > 0, meters.norm_total[picked] * USAGE_UNIT / days, np.nan)
+        self.m_norm_days = days
+        self.m_row = self.row[self.owner]
+        with np.errstate(invalid="ignore"):
+            #: the home's last activity over all its meters, else its first reading
+            self.last_usage = np.fmax.reduceat(self.m_last_usage, offsets) if len(picked) else np.zeros(0)
+        self.anchor = np.where(np.isnan(self.last_usage), self.first_seen, self.last_usage)
+        self._open = open_starts
+
+    def __len__(self) -> int:
+        return len(self.h)
+
+    def any(self, per_meter: B) -> B:
+        return np.logical_or.reduceat(per_meter, self.offsets) if len(self.meter) else np.zeros(0, bool)
+
+    def min(self, per_meter: F8, where: B) -> F8:
+        """Per household, the min of ``per_meter`` over meters where ``where`` (NaN if none)."""
+        with np.errstate(invalid="ignore"):
+            return np.fmin.reduceat(np.where(where, per_meter, np.nan), self.offsets)
+
+    def open_start(self, slot: str) -> F8:
+        """Per household, the start of its open episode in ``slot`` (NaN: none open)."""
+        out = np.full(len(self.h), np.nan)
+        starts = self._open.get(slot)
+        if starts:
+            # self.h is sorted (it comes from flatnonzero), so open households are found by bisection
+            homes = np.fromiter(starts.keys(), dtype=np.intp, count=len(starts))
+            pos = np.minimum(np.searchsorted(self.h, homes), len(self.h) - 1)
+            found = self.h[pos] == homes
+            out[pos[found]] = np.fromiter(starts.values(), dtype=np.float64, count=len(starts))[found]
+        return out
+
+    def utilities(self, position: int, culprits: B | None) -> tuple[str, ...]:
+        lo = self.offsets[position]
+        hi = self.offsets[position + 1] if position + 1 < len(self.offsets) else len(self.meter)
+        codes = self.m_utility[lo:hi] if culprits is None else self.m_utility[lo:hi][culprits[lo:hi]]
+        return tuple(sorted({UTILITY_BY_CODE[int(c)].value for c in codes}))
+
+    def meters_of(self, position: int) -> range:
+        lo = int(self.offsets[position])
+        hi = int(self.offsets[position + 1]) if position + 1 < len(self.offsets) else len(self.meter)
+        return range(lo, hi)
+
+    @cached_property
+    def home_deadline(self) -> F8:
+        """When the whole home's silence reaches its threshold (weighted by local time)."""
+        return self.table.profiles.deadline(self.row, self.anchor, self.table.home_s[self.row], self.table.tz)
+
+    @cached_property
+    def home_silent(self) -> B:
+        """The whole home's silence is past its threshold and the readings confirm it."""
+        deadline = self.home_deadline
+        with np.errstate(invalid="ignore"):
+            return (self.now >= deadline) & (self.confirmed >= deadline - self.table.lag_s[self.row])
 
 
 class DetectorRule(Protocol):
-    name: str
+    #: one open episode per household per slot
+    slot: str
+    rule: Rule
+    severity: Severity
 
-    def evaluate(self, meters: MeterState, households: HouseholdState, now: float) -> Findings: ...
+    def evaluate(self, view: HouseholdView) -> Verdicts: ...
 
-    def evidence(self, meters: MeterState, households: HouseholdState, household: int) -> dict[str, float]: ...
+    def evidence(self, view: HouseholdView, position: int, verdicts: Verdicts) -> dict[str, float]: ...
+
+    def cleared(self, view: HouseholdView, position: int, start: float, utilities: tuple[str, ...]) -> dict[str, float]: ...
 
 
-__all__ = ["DetectorRule", "Findings", "np"]
+def last_per_utility(view: HouseholdView, position: int, values: F8, prefix: str) -> dict[str, float]:
+    """``{prefix}{utility}: value`` for the meters of one household (the latest per utility)."""
+    out: dict[str, float] = {}
+    for k in view.meters_of(position):
+        if not np.isnan(values[k]):
+            key = f"{prefix}{UTILITY_BY_CODE[int(view.m_utility[k])].value}"
+            out[key] = max(out.get(key, float("-inf")), float(values[k]))
+    return out
+
+
+__all__ = ["DetectorRule", "HouseholdView", "Verdicts", "last_per_utility"]

@@ -23,6 +23,10 @@ class DeliveryError(RuntimeError):
 
 
 class Channel(Protocol):
+    """A channel may also set ``reaches_contacts = True`` (read with getattr, default False)
+    when it can reach people outside the staff, e.g. a resident's emergency contact
+    through an SMS gateway; staff-only channels (MQTT topics, group bots) leave it out."""
+
     name: str
 
     def deliver(self, recipient: Worker, ticket_payload: dict[str, Any]) -> None:

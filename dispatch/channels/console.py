@@ -11,6 +11,8 @@ from lifesign.grid import Worker
 
 class ConsoleChannel:
     name = "console"
+    #: an operator at the console calls a resident's emergency contact
+    reaches_contacts = True
 
     def __init__(self, stream: TextIO | None = None) -> None:
         # resolved at call time by default so pytest's capsys and redirected stdout work

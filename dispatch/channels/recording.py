@@ -21,6 +21,8 @@ class RecordingChannel:
         self, name: str = "recording", fail_times: int = 0, recoverable: bool = True
     ) -> None:
         self.name = name
+        #: records deliveries to residents' emergency contacts too
+        self.reaches_contacts = True
         self.delivered: list[Recorded] = []
         #: every call, including failed ones
         self.attempts = 0

@@ -131,6 +131,13 @@ class MemoryWorkOrderStore:
         with self._lock:
             return [e for e in self._ledger if order_id is None or e.order_id == order_id]
 
+    def outcomes(self, since: float = float("-inf")) -> builtins.list[tuple[str, str, str, float]]:
+        with self._lock:
+            done = [o for o in self._orders.values() if o.outcome is not None and o.resolved_at is not None
+                    and o.resolved_at >= since and ":" not in o.household_id]
+        return [(o.household_id, o.rule, o.outcome.value, float(o.resolved_at))  # type: ignore[union-attr,arg-type]
+                for o in sorted(done, key=lambda o: (o.resolved_at, o.order_id))]
+
     def close(self) -> None:
         pass
 

@@ -278,6 +278,13 @@ class SqliteWorkOrderStore:
         )
         return [LedgerEntry(int(r[0]), float(r[1]), r[2], r[3], r[4]) for r in rows]
 
+    def outcomes(self, since: float = float("-inf")) -> builtins.list[tuple[str, str, str, float]]:
+        rows = self._read(
+            "SELECT household_id, rule, outcome, resolved_at FROM orders WHERE outcome IS NOT NULL"
+            " AND resolved_at >= ? AND instr(household_id, ':') = 0 ORDER BY resolved_at, order_id",
+            (max(since, -1e300),))
+        return [(r[0], r[1], r[2], float(r[3])) for r in rows]
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -167,7 +167,7 @@ def print_report(result: DemoResult, out: TextIO = sys.stdout) -> None:
         print(f"{order.order_id:>5}  {order.household_id:<9} {order.rule:<9} {order.responsible:<11} "
               f"{order.assignee:<8} {order.status.value:<9} {since:<12} {threshold_h:>8.0f}h  {opened}", file=out)
     print("(nobody acknowledges in the demo, so unanswered orders escalate: grid worker → "
-          "grid leader → duty desk)", file=out)
+          "grid leader → duty desk → emergency contact)", file=out)
     print("\nGround truth (injected incidents)", file=out)
     by_household = {o.household_id: o for o in result.orders}
     for incident in result.incidents:

@@ -109,10 +109,16 @@ def test_a_meter_that_stops_reporting_does_not_extend_the_silence() -> None:
     w3 = registry.meter_index["W3"]
     detector.observe(ReadingBatch.of([w3, e3], [T0, T0], [10.0, 100.0]))
     t = T0
-    for i in range(1, 30):
+    for i in range(1, 21):
         t = T0 + i * 900
         detector.observe(ReadingBatch.of([e3], [t], [100.0 + i * 0.01]))
-    assert detector.sweep(t) == []  # water confirms silence only up to T0
+    assert detector.sweep(t) == []  # 5 h > H3's 4 h, but water confirms silence only up to T0
+    for i in range(21, 30):
+        t = T0 + i * 900
+        detector.observe(ReadingBatch.of([e3], [t], [100.0 + i * 0.01]))
+    # Past the 6 h offline limit water is a maintenance job, and electricity alone confirms the silence.
+    alerts = {(a.rule, a.severity.value, a.utilities) for a in detector.sweep(t)}
+    assert alerts == {("meter_offline", "warning", ("water",)), ("no_usage", "critical", ("electricity",))}
 
 
 def test_late_and_duplicate_readings_never_move_state_backwards() -> None:
@@ -150,7 +156,7 @@ def test_same_results_whatever_the_meter_order_and_batch_split() -> None:
     order = np.argsort(ts, kind="stable")  # time order across meters, in small batches
     for chunk in np.array_split(order, 37):
         shuffled.observe(ReadingBatch.of(meters[chunk], ts[chunk], values[chunk]))
-    for field in ("last_ts", "last_value", "last_usage_ts", "first_ts"):
+    for field in ("last_ts", "last_value", "last_usage_ts", "flow_run_s", "day_usage", "norm_total", "norm_days"):
         np.testing.assert_array_equal(getattr(reference.meters, field), getattr(shuffled.meters, field))
     end = T0 + n * 900
     assert [a.key for a in reference.sweep(end)] == [a.key for a in shuffled.sweep(end)]
@@ -161,7 +167,8 @@ def test_invalid_household_override_is_rejected_and_old_thresholds_kept() -> Non
     detector = Detector(registry, Thresholds.parse(THRESHOLDS))
     with pytest.raises(LookupError, match="households.H99 is not a registered household"):
         detector.apply_thresholds(Thresholds.parse("defaults: {no_usage: {hours: 1}}\nhouseholds: {H99: {no_usage: {hours: 2}}}"))
-    assert detector.households.threshold_s[registry.household_index["H3"]] == 4 * H
+    h3 = registry.household_index["H3"]
+    assert detector.table.home_s[detector.households.settings_row[h3]] == 4 * H
 
 
 def test_all_detector_state_is_at_most_64_bytes_per_meter() -> None:

@@ -314,17 +314,26 @@ def test_escalation_goes_worker_leader_desk_across_restarts_without_skip_or_repe
     restarted.deliver_pending()
     assert channel.recipients() == ["gw-zhang", "gl-li", "desk-c1"]
 
-    # chain exhausted: stays with the desk, nothing more is written
-    ledger_before = restarted.store.ledger(order.order_id)
+    # last step: the resident's emergency contact, on the channels that reach outside the staff
+    clock.advance_to(T0 + 2700)
+    (contact,) = make_dispatcher().escalate_due()
+    assert (contact.escalation_level, contact.assignee) == (3, "contact:H0001")
+    make_dispatcher().deliver_pending()
+    assert channel.recipients() == ["gw-zhang", "gl-li", "desk-c1", "contact:H0001"]
+    assert channel.delivered[-1].recipient.phone == "+86 137 0000 0001"
+
+    # chain exhausted: stays with the contact, nothing more is written
+    ledger_before = make_dispatcher().store.ledger(order.order_id)
     clock.advance_to(T0 + 100_000)
     assert make_dispatcher().escalate_due() == []
     assert make_dispatcher().deliver_pending() == 0
     final = make_dispatcher().store
     assert final.ledger(order.order_id) == ledger_before
-    assert final.get(order.order_id).escalation_level == 2
+    assert final.get(order.order_id).escalation_level == 3
     assert _escalations(final, order.order_id) == [
         (T0 + 900, "level 1: gw-zhang -> gl-li; not acknowledged within 15 min"),
         (T0 + 1800, "level 2: gl-li -> desk-c1; not acknowledged within 15 min"),
+        (T0 + 2700, "level 3: desk-c1 -> contact:H0001; not acknowledged within 15 min"),
     ]
 
 
@@ -353,6 +362,8 @@ def test_a_chain_without_a_leader_goes_from_worker_to_desk(
     (_order,) = dispatcher.handle([opened("H0003")])  # green, grid G02 has no leader
     clock.advance_to(T0 + 14_400)
     assert [(o.escalation_level, o.assignee) for o in dispatcher.escalate_due()] == [(1, "desk-c1")]
+    clock.advance_to(T0 + 28_800)
+    assert [(o.escalation_level, o.assignee) for o in dispatcher.escalate_due()] == [(2, "contact:H0003")]
     clock.advance_to(T0 + 100_000)
     assert dispatcher.escalate_due() == []
 

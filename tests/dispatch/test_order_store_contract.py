@@ -354,3 +354,17 @@ def test_orders_and_outbox_survive_reopening(store_factory: Callable[[], Dispatc
     assert reopened.ledger() == first.ledger()
     assert reopened.deliveries() == first.deliveries()
     assert reopened.open_order(KEY, "gw-zhang", "red", T0, EVIDENCE)[1] is False
+
+
+def test_outcomes_lists_resolved_household_orders_since_a_time(store: DispatchStore) -> None:
+    first, _ = _open(store)
+    second, _ = _open(store, EpisodeKey("H0002", "no_usage", T0 - 10.0))
+    infra, _ = _open(store, EpisodeKey("building:B003", "infrastructure:no_usage:water", T0 - 5.0))
+    _open(store, EpisodeKey("H0003", "no_usage", T0 - 1.0))  # still open
+    for order, at, outcome in [(first, T0 + 100, Outcome.FALSE_ALARM), (second, T0 + 200, Outcome.AWAY),
+                               (infra, T0 + 300, Outcome.METER_FAULT)]:
+        store.transition(order.order_id, OrderStatus.ACKNOWLEDGED, at - 1, "gw")
+        store.transition(order.order_id, OrderStatus.RESOLVED, at, "gw", outcome=outcome)
+    assert store.outcomes() == [("H0001", "no_usage", "false_alarm", T0 + 100),
+                                ("H0002", "no_usage", "away", T0 + 200)]
+    assert store.outcomes(T0 + 150) == [("H0002", "no_usage", "away", T0 + 200)]

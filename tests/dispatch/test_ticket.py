@@ -114,3 +114,31 @@ def test_a_ticket_for_the_wrong_household_is_refused(registry: Registry) -> None
         ValueError, match="household must be the order's household 'H0001', got 'H0002'"
     ):
         render_ticket(_order(), registry.household_by_id("H0002"))
+
+
+def test_silence_so_far_is_shown_beside_the_confirmed_silence(registry: Registry) -> None:
+    from dispatch.ticket import render_ticket
+    from lifesign.alerts import EpisodeKey
+    from lifesign.workorders import OrderStatus, WorkOrder
+
+    order = WorkOrder(3, EpisodeKey("H0001", "no_usage", 1_763_600_000.0), "gw-zhang", "red", OrderStatus.OPEN,
+                      1_763_650_000.0, evidence={"confirmed_silence_s": 45_000.0, "threshold_s": 36_000.0,
+                                                 "silence_so_far_s": 46_800.0})
+    ticket = render_ticket(order, registry.household_by_id("H0001"))
+    assert "Silence:        12.5 h confirmed silence (threshold 10.0 h), 13.0 h so far" in ticket.text
+    assert ticket.fields["silence_so_far_h"] == 13.0
+
+
+def test_an_infrastructure_ticket_names_the_area_and_the_homes(registry: Registry) -> None:
+    from dispatch.ticket import render_area_ticket
+    from lifesign.alerts import EpisodeKey
+    from lifesign.workorders import OrderStatus, WorkOrder
+
+    order = WorkOrder(9, EpisodeKey("building:B001", "infrastructure:no_usage:water", 1_763_600_000.0), "gl-li",
+                      "red", OrderStatus.OPEN, 1_763_650_000.0,
+                      evidence={"homes_silent": 5.0, "homes_total": 8.0, "share": 0.625,
+                                "first_silence": 1_763_600_000.0})
+    ticket = render_area_ticket(order, "building", "B001", "C1", "G01", [], 8)
+    assert ticket.title == "[INFRASTRUCTURE] building B001: 5 of 8 homes with no water usage"
+    assert "Homes silent:   5 of 8 (62%)" in ticket.text and "lifesign outage add" in ticket.text
+    assert ticket.fields["address"]["building"] == "B001" and ticket.fields["kind"] == "infrastructure"

@@ -96,7 +96,9 @@ def test_home_profiles_stay_in_their_documented_ranges() -> None:
     assert homes.wake_hour.min() >= 5.0 and homes.wake_hour.max() <= 7.5
     assert homes.sleep_hour.min() >= 21.0 and homes.sleep_hour.max() <= 23.75
     assert (24 - homes.sleep_hour + homes.wake_hour).max() <= 8.25 + 1e-9
-    assert homes.base_load_w.min() >= 30 and homes.base_load_w.max() <= 70
+    assert homes.base_load_w.min() >= 24 and homes.base_load_w.max() <= 61
+    np.testing.assert_allclose(homes.base_load_w, homes.standby_w + homes.fridge_on_w * homes.fridge_duty)
+    assert (homes.standby_w + homes.fridge_on_w).max() < 150  # the fridge alone never looks like a person
     assert homes.evening_load_w.min() >= 60 and homes.evening_load_w.max() <= 200
     assert not homes.has_gas.any()
 

@@ -82,7 +82,8 @@ def test_dataset_files_hold_every_reading_and_load_back(tmp_path: Path) -> None:
     Registry.load(tmp_path / "households.csv", tmp_path / "meters.csv")
     Roster.load(tmp_path / "roster.yaml")
     truth = pd.read_csv(tmp_path / "ground_truth.csv")
-    assert list(truth.columns) == ["household_id", "kind", "start", "start_iso"]
+    assert list(truth.columns) == ["category", "kind", "household_id", "building", "meter_id", "start", "end",
+                                   "start_iso", "end_iso", "magnitude"]
     assert set(truth["household_id"]) == {i.household_id for i in incidents}
 
 
@@ -144,14 +145,15 @@ def test_ground_truth_has_epoch_and_rfc3339_local_start(tmp_path: Path) -> None:
     write_ground_truth(scenario, tmp_path / "truth.csv")
     with open(tmp_path / "truth.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert rows == [{"household_id": "H00003", "kind": "incapacitated", "start": str(int(START + 30 * HOUR)),
-                     "start_iso": "2024-11-21T06:00:00+08:00"}]
+    assert rows == [{"category": "incident", "kind": "incapacitated", "household_id": "H00003", "building": "B001",
+                     "meter_id": "", "start": str(int(START + 30 * HOUR)), "end": "",
+                     "start_iso": "2024-11-21T06:00:00+08:00", "end_iso": "", "magnitude": "0"}]
     assert datetime.fromisoformat(rows[0]["start_iso"]).timestamp() == START + 30 * HOUR
 
 
 def test_bad_scenarios_and_incidents_are_rejected() -> None:
     cohort = make_cohort(10, 0)
-    with pytest.raises(ValueError, match="Incident.kind must be one of incapacitated, got 'fallen'"):
+    with pytest.raises(ValueError, match="Incident.kind must be one of incapacitated, fall_tap_running, .*, got 'fallen'"):
         Incident("H00001", "fallen", START)
     with pytest.raises(ValueError, match=r"incidents\[0\].household_id must be a household of the cohort, got 'H99999'"):
         Scenario(cohort, START, 1, incidents=(Incident("H99999", "incapacitated", START),))

@@ -11,7 +11,7 @@ from lifesign.workorders import ACTIVE, OrderStatus, Outcome, WorkOrder
 
 
 def register(sub: Any) -> None:
-    orders = sub.add_parser("orders", help="work orders: list, show, ack, onsite, resolve")
+    orders = sub.add_parser("orders", help="work orders: list, show, ack, onsite, resolve, held")
     orders_sub = orders.add_subparsers(dest="orders_command", required=True)
     for name, helptext in [("list", "list work orders"), ("show", "show one order and its ledger"),
                            ("ack", "acknowledge an order"), ("onsite", "record that someone is at the door"),
@@ -28,6 +28,33 @@ def register(sub: Any) -> None:
         if name == "resolve":
             p.add_argument("--outcome", required=True, choices=[o.value for o in Outcome])
         p.set_defaults(handler=_orders)
+    held = orders_sub.add_parser("held", help="alerts held or muted (absence, outage, storm) and standing storms")
+    add_data_dir_options(held)
+    held.set_defaults(handler=_held)
+
+
+def _held(args: argparse.Namespace) -> int:
+    from lifesign.app.dispatch_wiring import MUTES_FILE, open_mute_store
+
+    folder = data_dir(args)
+    if not (folder / MUTES_FILE).exists():
+        print("no alert is held or muted")
+        return 0
+    store = open_mute_store(folder)
+    try:
+        waiting, storms = store.waiting(), store.storms()
+        if not waiting and not storms:
+            print("no alert is held or muted")
+        for storm in storms:
+            print(f"storm #{storm.storm_id} {storm.scope} {storm.area} {storm.rule} "
+                  f"{'+'.join(storm.utilities) or 'any'} since {when(storm.opened_at)}: "
+                  f"order {storm.order_key.as_text()}")
+        for alert in waiting:
+            print(f"{alert.fate.value:<6} {alert.key.household_id:<10} {alert.key.rule:<14} "
+                  f"{'+'.join(alert.utilities) or '-':<18} seen {when(alert.first_seen)}  {alert.reason}")
+        return 0
+    finally:
+        store.close()
 
 
 def _orders(args: argparse.Namespace) -> int:
@@ -52,8 +79,9 @@ def _orders(args: argparse.Namespace) -> int:
             order = store.get(args.order_id)
             print(order_line(order))
             for key, value in sorted(order.evidence.items()):
-                # durations are stored in seconds, instants as epoch seconds
-                shown = f"{value / 3600:.1f} h" if key.endswith("_s") else when(value)
+                # durations are stored in seconds, instants as epoch seconds, counts as counts
+                shown = (f"{value / 3600:.1f} h" if key.endswith("_s") else
+                         f"{value:g}" if key in _PLAIN_NUMBERS else when(value))
                 print(f"  {key}: {shown}")
             for entry in store.ledger(order.order_id):
                 print(f"  {when(entry.at)}  {entry.actor:<16} {entry.action:<24} {entry.note}")
@@ -69,6 +97,10 @@ def _orders(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+#: evidence of infrastructure orders that is neither a time nor a duration
+_PLAIN_NUMBERS = frozenset({"homes_silent", "homes_total", "share"})
 
 
 def order_line(order: WorkOrder) -> str:

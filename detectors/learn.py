@@ -1,0 +1,274 @@
+"""Learned baselines: each household's rhythm from its history, as suggested overrides.
+
+For every household with enough history:
+
+* **base load** (electricity): a two-component Gaussian mixture over its 15-minute
+  average power separates the fridge + standby from use; the suggested
+  ``min_power_w`` clears the base component's 99.9th percentile by 20 W (never
+  below 80 W, never above the file's default: a lower threshold must not let a
+  fridge pass for a person).
+* **rhythm**: a weight for every local hour (how much an hour of silence counts),
+  from a linear programme: as much weight as possible on the hours the home is
+  usually up (where an incapacitation happens, so it is seen soonest), while every
+  normal silence of its history (nights, naps, late mornings; silences over 14
+  wall-clock hours are absences and left out) stays under ``hours / margin``.
+  Weights are rounded *down* to a few levels (short YAML, shared settings rows), so
+  the history still fits.
+* **threshold**: ``hours`` weighted hours (3 by default), or the home's longest
+  weighted normal silence times the margin if that is longer.
+
+The output is a YAML file of household overrides with a one-line reason each, for
+an operator to review and ``include:`` from thresholds.yaml. Learning never
+changes what a running service does by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linprog
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from detectors.state import ELECTRICITY, activity_steps
+from detectors.timeweights import DAY_S, QUARTER_S, QUARTERS, Profiles, utc_offsets
+from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
+from lifesign.thresholds import Layer, Thresholds, Window
+
+#: weights a learned profile may use (few levels: short YAML, shared settings rows)
+LEVELS = np.array([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0])
+ABSENCE_GAP_S = 14 * 3600.0
+MIN_DAYS = 7.0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    household_id: str
+    layer: Layer
+    reason: str
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    #: the weighted silence that raises the alarm, for every home (its rhythm sets the weights)
+    hours: float = 3.0
+    #: every normal silence of the training history must stay under hours / margin
+    margin: float = 1.15
+    #: the weights a quarter hour may take; hour-to-hour steps at most max_step
+    min_weight: float = 0.1
+    max_weight: float = 2.0
+    max_step: float = 0.75
+    max_hours: float = 12.0
+    #: group the homes' rhythms into this many shared weight profiles (0: one per home)
+    archetypes: int = 64
+    #: what the weights favour: "busy" (hours by their activity rate) or "awake" (every
+    #: hour the home is usually up, alike: where an incapacitation can happen)
+    objective: str = "awake"
+    seed: int = 0
+
+
+def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
+          settings: LearnSettings = LearnSettings()) -> list[Suggestion]:
+    """Suggested overrides for every household with at least a week of history."""
+    if not len(history):
+        return []
+    tz = thresholds.tz()
+    batch = history.sorted_by_meter_time()
+    m, ts, value = batch.meter, batch.ts, batch.value
+    same = np.zeros(len(m), dtype=bool)
+    same[1:] = m[1:] == m[:-1]
+    delta = np.where(same, value - np.roll(value, 1), np.nan)
+    dt = np.where(same, ts - np.roll(ts, 1), np.nan)
+    utility = registry.meter_utility[m]
+    household = registry.meter_household[m]
+    n = registry.n_households
+    default_w = thresholds.activity.electricity_min_power_w
+
+    local_hour = ((ts + utc_offsets(tz, ts)) % DAY_S) / 3600.0
+    base_w = _base_loads(household, utility, delta, dt, local_hour, n, default_w, settings.seed)
+    step = activity_steps(thresholds.activity)
+    with np.errstate(invalid="ignore"):
+        active = (delta >= step[utility] + np.where(utility == ELECTRICITY, base_w[household] / 3.6e6, 0.0) * dt) \
+            & (dt <= 3600.0)
+    act_h, act_t = household[active], ts[active]
+    order = np.lexsort((act_t, act_h))
+    act_h, act_t = act_h[order], act_t[order]
+    keep = np.ones(len(act_h), dtype=bool)
+    keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
+    act_h, act_t = act_h[keep], act_t[keep]
+
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, household, ts)
+    np.maximum.at(last, household, ts)
+    days = np.where(np.isfinite(first), (last - first) / DAY_S, 0.0)
+    learnable = days >= MIN_DAYS
+    if not learnable.any():
+        return []
+
+    rates = _activity_rates(act_h, act_t, n, days, tz)
+    # the home's silences (between consecutive activities); over 14 wall hours is an absence
+    same_home = act_h[1:] == act_h[:-1]
+    gap_h = act_h[1:][same_home]
+    gap_start, gap_end = act_t[:-1][same_home], act_t[1:][same_home]
+    normal = (gap_end - gap_start) <= ABSENCE_GAP_S
+    gap_h, gap_start, gap_end = gap_h[normal], gap_start[normal], gap_end[normal]
+    order = np.argsort(gap_h, kind="stable")
+    gap_h, gap_start, gap_end = gap_h[order], gap_start[order], gap_end[order]
+    bounds = np.searchsorted(gap_h, np.arange(n + 1))
+    homes = [h for h in np.flatnonzero(learnable) if bounds[h + 1] - bounds[h] >= 10]
+    if not homes:
+        return []
+    hourly = np.array([_lp_weights(gap_start[bounds[h]:bounds[h + 1]], gap_end[bounds[h]:bounds[h + 1]],
+                                   rates[h], tz, settings) for h in homes])
+    quantized = LEVELS[np.searchsorted(LEVELS, hourly + 1e-9, side="right") - 1]
+    rhythm = np.arange(len(homes))
+    if 0 < settings.archetypes < len(homes):
+        # K-means groups the rhythms into shared weight profiles (a small settings table for a
+        # city); each home's threshold below is then fitted to its own history under its group's weights
+        kmeans = KMeans(n_clusters=settings.archetypes, n_init=4, random_state=settings.seed).fit(quantized)
+        rhythm = kmeans.labels_
+        quantized = LEVELS[np.abs(kmeans.cluster_centers_[:, :, None] - LEVELS).argmin(axis=2)]
+    suggestions = []
+    for k, h in enumerate(homes):
+        lo, hi = bounds[h], bounds[h + 1]
+        starts, ends = gap_start[lo:hi], gap_end[lo:hi]
+        weights = np.repeat(quantized[rhythm[k]], 4)
+        weighted = Profiles(weights[None, :]).effective_between(np.zeros(hi - lo, dtype=np.intp), starts, ends, tz)
+        longest = float(weighted.max())
+        need_h = max(settings.hours, longest * settings.margin / 3600.0)
+        hours = float(min(np.ceil(need_h * 4) / 4, settings.max_hours))
+        quiet = weights <= 0.25
+        layer = Layer(no_usage_hours=hours, windows=_windows(weights),
+                      min_power_w=float(base_w[h]) if base_w[h] < default_w else None)
+        reason = (f"{days[h]:.0f} days: longest normal silence {float((ends - starts).max()) / 3600:.1f} h "
+                  f"(weighted {longest / 3600:.1f} h), {quiet.sum() / 4:.1f} quiet h a day"
+                  + (f", rhythm type {rhythm[k] + 1}" if 0 < settings.archetypes < len(homes) else "")
+                  + (f", base load under {base_w[h]:.0f} W" if base_w[h] < default_w else ""))
+        suggestions.append(Suggestion(str(registry.household_ids[h]), layer, reason))
+    return suggestions
+
+
+def _lp_weights(starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], rates: npt.NDArray[np.float64],
+                tz: tzinfo, settings: LearnSettings) -> npt.NDArray[np.float64]:
+    """Hourly weights that make busy hours count most while every normal silence of the
+    history stays under hours / margin (a linear programme)."""
+    budget = settings.hours / settings.margin
+    long_enough = (ends - starts) >= budget / settings.max_weight * 3600.0
+    a = starts[long_enough] + utc_offsets(tz, starts[long_enough])
+    b = ends[long_enough] + utc_offsets(tz, ends[long_enough])
+    hours = np.arange(24) * 3600.0
+
+    def covered(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Seconds spent in each local hour of the day from the epoch to t."""
+        day, into = np.divmod(t, DAY_S)
+        return day[:, None] * 3600.0 + np.clip(into[:, None] - hours[None, :], 0.0, 3600.0)
+
+    overlap = (covered(b) - covered(a)) / 3600.0 if len(a) else np.zeros((0, 24))
+    step = np.zeros((48, 24))
+    for k in range(24):
+        step[2 * k, k], step[2 * k, (k + 1) % 24] = 1.0, -1.0
+        step[2 * k + 1, k], step[2 * k + 1, (k + 1) % 24] = -1.0, 1.0
+    busy = rates.reshape(24, 4).sum(axis=1)
+    if settings.objective == "awake":
+        busy = (busy >= 0.25 * busy.max()).astype(float)
+    busy = busy + 1e-3
+    result = linprog(-busy, A_ub=np.vstack([overlap, step]),
+                     b_ub=np.concatenate([np.full(len(overlap), budget), np.full(48, settings.max_step)]),
+                     bounds=[(settings.min_weight, settings.max_weight)] * 24, method="highs")
+    if not result.success:  # a history no weights fit: count every hour the least
+        return np.full(24, settings.min_weight)
+    return np.asarray(result.x)
+
+
+def _base_loads(household: npt.NDArray[np.int32], utility: npt.NDArray[np.int8], delta: npt.NDArray[np.float64],
+                dt: npt.NDArray[np.float64], local_hour: npt.NDArray[np.float64], n: int, default_w: float,
+                seed: int) -> npt.NDArray[np.float64]:
+    """Per household, the power above which electricity use is a person (W): above the
+    base-load component of a two-Gaussian mixture and above everything seen between
+    01:00 and 04:00 (fridge and standby alone), by 20 W."""
+    base = np.full(n, default_w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (utility == ELECTRICITY) & (dt > 0) & (dt <= 3600.0) & (delta >= 0)
+        power = np.where(ok, delta * 3.6e6 / dt, np.nan)
+    rows = np.flatnonzero(ok)
+    homes = household[rows]
+    order = np.argsort(homes, kind="stable")
+    rows, homes = rows[order], homes[order]
+    bounds = np.flatnonzero(np.diff(homes)) + 1
+    rng = np.random.default_rng(seed)
+    for part in np.split(np.arange(len(rows)), bounds):
+        if len(part) < 200:
+            continue
+        samples = power[rows[part]]
+        hours = local_hour[rows[part]]
+        night = samples[(hours >= 1.0) & (hours < 4.0)]
+        if len(night) < 20:
+            continue
+        if len(samples) > 3000:
+            samples = rng.choice(samples, 3000, replace=False)
+        x = np.log1p(samples)[:, None]
+        mixture = GaussianMixture(n_components=2, random_state=seed).fit(x)
+        low = int(np.argmin(mixture.means_[:, 0]))
+        in_base = mixture.predict(x) == low
+        ceiling = max(float(np.quantile(samples[in_base], 0.999)), float(night.max())) + 20.0
+        base[homes[part[0]]] = float(np.clip(np.ceil(ceiling / 10.0) * 10.0, 80.0, default_w))
+    return base
+
+
+def _activity_rates(act_h: npt.NDArray[np.int32], act_t: npt.NDArray[np.float64], n: int,
+                    days: npt.NDArray[np.float64], tz: tzinfo) -> npt.NDArray[np.float64]:
+    """Per household and local quarter hour: active intervals per day, smoothed over ±30 min."""
+    local = act_t + utc_offsets(tz, act_t)
+    quarter = ((local % DAY_S) // QUARTER_S).astype(np.intp)
+    counts = np.zeros((n, QUARTERS))
+    np.add.at(counts, (act_h, quarter), 1.0)
+    rates = counts / np.maximum(days, 1.0)[:, None]
+    kernel = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
+    padded = np.concatenate([rates[:, -2:], rates, rates[:, :2]], axis=1)
+    return np.stack([np.convolve(row, kernel, mode="valid") for row in padded]) if n else rates
+
+
+def _windows(weights: npt.NDArray[np.float64]) -> tuple[Window, ...]:
+    """Runs of quarter hours whose weight is not 1, as windows (midnight-wrapping merged)."""
+    runs: list[list[float]] = []
+    for q in range(QUARTERS):
+        w = float(weights[q])
+        if runs and runs[-1][2] == w and runs[-1][1] == q:
+            runs[-1][1] = q + 1
+        else:
+            runs.append([q, q + 1, w])
+    if len(runs) == 1:
+        return ()  # one weight all day: the threshold alone says it
+    if runs[0][2] == runs[-1][2] and runs[-1][1] == QUARTERS and runs[0][0] == 0:
+        runs[0][0] = runs[-1][0] - QUARTERS
+        runs.pop()
+    return tuple(Window(int(a % QUARTERS) * 15, int(b % QUARTERS) * 15, w) for a, b, w in runs if w != 1.0)
+
+
+def to_yaml(suggestions: list[Suggestion], source: str, days: float) -> str:
+    """The reviewable overrides file: one household a line, its reason as a comment."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# Suggested by `lifesign learn` from {source} ({days:.0f} days, {len(suggestions)} households), {stamp}.",
+        "# Review it, then include it from thresholds.yaml (`include: [this-file.yaml]`); your own",
+        "# households: entries there win. Nothing changes until you do.",
+        "households:",
+    ]
+    for s in suggestions:
+        parts = [f"hours: {s.layer.no_usage_hours:g}"]
+        if s.layer.windows:
+            ws = ", ".join(f'{{from: "{_hhmm(w.start_min)}", to: "{_hhmm(w.end_min)}", weight: {w.weight:g}}}'
+                           for w in s.layer.windows)
+            parts.append(f"windows: [{ws}]")
+        extra = f", activity: {{electricity: {{min_power_w: {s.layer.min_power_w:g}}}}}" if s.layer.min_power_w else ""
+        lines.append(f"  {s.household_id}: {{no_usage: {{{', '.join(parts)}}}{extra}}}  # {s.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

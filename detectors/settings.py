@@ -1,0 +1,96 @@
+"""Thresholds resolved for every household, as a small deduplicated table.
+
+Most households share their settings (same tier, community and grid, no
+override), so each household holds only a row number into a table of distinct
+settings; learned overrides are rounded by ``lifesign learn`` so the table stays
+far smaller than the city.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from detectors.timeweights import Profiles, profile_weights
+from lifesign.grid import TIER_BY_CODE, UTILITY_CODES
+from lifesign.registry import Registry
+from lifesign.thresholds import Layer, Thresholds
+
+F8 = npt.NDArray[np.float64]
+N_UTILITIES = len(UTILITY_CODES)
+
+
+class SettingsTable:
+    """One row per distinct resolved :class:`Layer`; arrays indexed by row."""
+
+    def __init__(self, layers: list[Layer], tz: tzinfo) -> None:
+        self.layers = layers
+        self.tz = tz
+        h = 3600.0
+        self.home_s = np.array([lay.no_usage_hours for lay in layers], dtype=np.float64) * h
+        self.lag_s = np.array([lay.max_data_lag_minutes for lay in layers], dtype=np.float64) * 60.0
+        self.offline_s = np.array([lay.offline_hours for lay in layers], dtype=np.float64) * h
+        self.flow_s = np.array([lay.flow_hours for lay in layers], dtype=np.float64) * h
+        self.high_factor = np.array([lay.high_factor for lay in layers], dtype=np.float64)
+        self.high_min_m3 = np.array([lay.high_min_m3 for lay in layers], dtype=np.float64)
+        self.min_power_w = np.array([lay.min_power_w for lay in layers], dtype=np.float64)
+        #: per utility code; inf = that utility is not watched on its own. Never shorter than
+        #: the whole-home threshold: one utility never alerts before the whole home would.
+        self.utility_s = np.full((len(layers), N_UTILITIES), np.inf)
+        for row, lay in enumerate(layers):
+            for utility, hours in lay.utility_hours or ():
+                self.utility_s[row, UTILITY_CODES[utility]] = max(hours * h, self.home_s[row])
+        self.profiles = Profiles(np.array([profile_weights((w.start_min, w.end_min, w.weight)
+                                                           for w in lay.windows or ()) for lay in layers]))
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
+                  self.min_power_w, self.utility_s)
+        return sum(a.nbytes for a in arrays) + self.profiles.nbytes
+
+    @property
+    def max_lag_s(self) -> float:
+        return float(self.lag_s.max(initial=0.0))
+
+
+def resolve_settings(registry: Registry, thresholds: Thresholds) -> tuple[SettingsTable, npt.NDArray[np.int32]]:
+    """The settings table and every household's row in it.
+
+    Raises LookupError naming the file and key when an override names a household,
+    community or grid the registry does not have."""
+    for key, known, names in (("households", registry.household_index, thresholds.households),
+                              ("communities", set(registry.community), thresholds.communities),
+                              ("grids", set(registry.grid), thresholds.grids)):
+        for name in names:
+            if name not in known:
+                kind = {"households": "household", "communities": "community", "grids": "grid"}[key]
+                raise LookupError(f"{thresholds.source}: {key}.{name} is not a registered {kind}")
+    # Households without an override share a row per (tier, community, grid).
+    combo, uniques = pd.factorize(pd.MultiIndex.from_arrays(
+        [registry.tier.astype(np.int64), registry.community, registry.grid]))
+    rows: dict[Layer, int] = {}
+    layers: list[Layer] = []
+
+    def row_of(layer: Layer) -> int:
+        if layer not in rows:
+            rows[layer] = len(layers)
+            layers.append(layer)
+        return rows[layer]
+
+    combo_row = np.array([row_of(thresholds.resolve(TIER_BY_CODE[int(t)], str(c), str(g), ""))
+                          for t, c, g in uniques], dtype=np.int32)
+    household_row = combo_row[combo] if len(combo) else np.zeros(0, dtype=np.int32)
+    for household_id in thresholds.households:
+        i = registry.household_index[household_id]
+        household_row[i] = row_of(thresholds.resolve(TIER_BY_CODE[int(registry.tier[i])], str(registry.community[i]),
+                                                      str(registry.grid[i]), household_id))
+    if not layers:  # an empty registry still gets a table
+        row_of(thresholds.resolve(TIER_BY_CODE[0], "", "", ""))
+    return SettingsTable(layers, thresholds.tz()), household_row.astype(np.int32)

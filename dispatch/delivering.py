@@ -1,0 +1,152 @@
+"""Deliver: the durable outbox drained through the channels, with retries and backoff.
+
+Each delivery is one ticket for one recipient on one channel at one escalation level
+(unique in the outbox), frozen at enqueue time with its idempotency key, so a retry
+sends the same bytes and a receiver can drop a repeat. A delivery is marked done only
+after its channel confirmed it; a recoverable failure is retried with exponential
+backoff, a permanent one is abandoned and written to the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from dispatch.assign import CONTACT_PREFIX, Assigner
+from dispatch.channels.base import Channel, DeliveryError
+from dispatch.mutes.records import area_of
+from dispatch.orderstores.base import Delivery, DispatchStore
+from dispatch.orderstores.lifecycle import OrderStateError
+from dispatch.ticket import render_area_ticket, render_ticket
+from lifesign.clock import Clock
+from lifesign.workorders import OrderStatus, WorkOrder
+
+log = logging.getLogger(__name__)
+ACTOR = "lifesign"
+UNASSIGNED = "(unassigned)"
+
+
+def idempotency_key(order_id: int, level: int, channel: str) -> str:
+    """
+    >>> idempotency_key(12, 1, "wecom")
+    'lifesign-order-12-level-1-wecom'
+    """
+    return f"lifesign-order-{order_id}-level-{level}-{channel}"
+
+
+class Deliverer:
+    def __init__(self, store: DispatchStore, assigner: Assigner, channels: Sequence[Channel], clock: Clock, *,
+                 tz_offset_hours: float = 8.0, retry_base_s: float = 10.0, retry_max_s: float = 600.0,
+                 claim_lease_s: float = 120.0) -> None:
+        names = [c.name for c in channels]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(
+                f"channel names must be unique, got {', '.join(duplicated)} more than once"
+            )
+        if not 0 < retry_base_s <= retry_max_s:
+            raise ValueError(
+                "retry_base_s must be > 0 and <= retry_max_s, "
+                f"got {retry_base_s!r} and {retry_max_s!r}"
+            )
+        self.store = store
+        self.assigner = assigner
+        self.channels = {c.name: c for c in channels}
+        self.clock = clock
+        self.tz_offset_hours = tz_offset_hours
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+        self.claim_lease_s = claim_lease_s
+
+    def channels_for(self, recipient: str) -> list[str]:
+        """Staff get every channel; a resident's relative only those that reach outside the
+        staff (``reaches_contacts``: console, generic webhook to an SMS/voice gateway)."""
+        if recipient.startswith(CONTACT_PREFIX):
+            return [n for n, c in self.channels.items() if getattr(c, "reaches_contacts", False)]
+        return list(self.channels)
+
+    def ensure(self, order: WorkOrder) -> None:
+        """Enqueue the current level's deliveries that are missing (idempotent)."""
+        if order.assignee == UNASSIGNED or not self.channels:
+            return
+        level = order.escalation_level
+        names = self.channels_for(order.assignee)
+        if not names:
+            return  # e.g. only MQTT configured: the escalation stands in the ledger (warned once)
+        have = {(d.channel, d.recipient) for d in self.store.deliveries(order.order_id)
+                if d.escalation_level == level}
+        wanted = [n for n in names if (n, order.assignee) not in have]
+        if not wanted:
+            return
+        payload = self.ticket(order)
+        if payload is None:
+            return
+        self.store.enqueue(
+            [Delivery(order.order_id, name, order.assignee, level,
+                      {**payload, "idempotency_key": idempotency_key(order.order_id, level, name)})
+             for name in wanted],
+            self.clock.now(),
+        )
+
+    def ticket(self, order: WorkOrder) -> dict[str, Any] | None:
+        area = area_of(order.household_id)
+        try:
+            if area is not None:
+                community, grid = self.assigner.area_place(*area)
+                homes = self.assigner.homes_in(*area)
+                return render_area_ticket(order, area[0], area[1], community, grid, homes,
+                                          self.tz_offset_hours).as_dict()
+            household = self.assigner.registry.household_by_id(order.household_id)
+        except LookupError as exc:
+            log.error("no ticket for order %s: %s", order.order_id, exc)
+            return None
+        return render_ticket(order, household, self.tz_offset_hours).as_dict()
+
+    def deliver_pending(self) -> int:
+        """Try every due delivery once; returns how many were confirmed."""
+        now = self.clock.now()
+        confirmed = 0
+        for delivery in self.store.claim_due(now, self.channels.keys(), self.claim_lease_s):
+            if self._deliver(delivery, now):
+                confirmed += 1
+        return confirmed
+
+    def _deliver(self, delivery: Delivery, now: float) -> bool:
+        order = self.store.get(delivery.order_id)
+        if order.status is OrderStatus.RESOLVED:
+            self.store.abandon(delivery.delivery_id, now, "the order was resolved before delivery")
+            return False
+        try:
+            recipient = self.assigner.recipient(delivery.recipient)
+        except LookupError as exc:
+            self.store.abandon(delivery.delivery_id, now, str(exc))
+            return False
+        try:
+            self.channels[delivery.channel].deliver(recipient, delivery.payload)
+        except DeliveryError as exc:
+            if not exc.recoverable:
+                self.store.abandon(delivery.delivery_id, now, str(exc))
+                return False
+            self._retry_later(delivery, now, str(exc))
+            return False
+        except Exception as exc:  # a channel bug must not stop the other deliveries
+            log.exception(
+                "channel %s raised while delivering order %s", delivery.channel, delivery.order_id
+            )
+            self._retry_later(delivery, now, f"{type(exc).__name__}: {exc}")
+            return False
+        if not self.store.mark_delivered(delivery.delivery_id, now):
+            return False
+        if order.status is OrderStatus.OPEN:
+            try:
+                self.store.transition(order.order_id, OrderStatus.NOTIFIED, now, ACTOR,
+                                      note=f"{delivery.channel} confirmed delivery to {delivery.recipient}")
+            except OrderStateError:
+                pass  # someone acknowledged it meanwhile (CLI in another process)
+        return True
+
+    def _retry_later(self, delivery: Delivery, now: float, error: str) -> None:
+        # attempts counts earlier failures; this one is attempts + 1
+        delay = min(self.retry_base_s * 2.0**delivery.attempts, self.retry_max_s)
+        self.store.retry_later(delivery.delivery_id, now + delay, error)

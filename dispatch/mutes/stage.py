@@ -1,0 +1,104 @@
+"""The mute stage: the first link of the dispatch chain.
+
+Every new alert is remembered with its fate: ``ordered`` (straight on to dedup and
+assign), ``held`` (the storm guard waits ``hold_s`` to see whether its neighbours fall
+silent too) or ``muted`` (a muter gave a reason). Held and muted alerts are asked
+again at every review; the first review that finds no reason releases them to become
+orders, so an absence that ends while the home is still silent yields the order then.
+Every hold, mute, release and clear is written to the append-only mute log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from dispatch.mutes.muters import Muter, StormMuter
+from dispatch.mutes.records import WAITING, AlertFate, Storm, TrackedAlert
+from dispatch.mutes.store import SqliteMuteStore
+from dispatch.mutes.storm import StormGuard
+from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
+from lifesign.grid import Household
+
+
+class MuteStage:
+    def __init__(self, store: SqliteMuteStore, muters: Sequence[Muter], guard: StormGuard | None = None) -> None:
+        self.store = store
+        self.guard = guard
+        self.muters = list(muters) + ([StormMuter(guard)] if guard is not None else [])
+
+    def reason(self, alert: TrackedAlert, now: float) -> str:
+        for muter in self.muters:
+            why = muter.mutes(alert, now)
+            if why:
+                return f"{muter.name}: {why}"
+        return ""
+
+    def _holds(self, alert: TrackedAlert, now: float) -> bool:
+        # only a held alert waits out the hold: a muted one whose reason ended goes at once
+        return (alert.fate is AlertFate.HELD and self.guard is not None and self.guard.eligible(alert)
+                and now < alert.first_seen + self.guard.settings.hold_s)
+
+    def admit(self, alert: Alert, household: Household, now: float) -> bool:
+        """Remember the alert; True when it goes straight on to become an order."""
+        severity = getattr(alert.severity, "value", str(alert.severity))
+        utilities = tuple(sorted(alert.utilities))
+        known = self.store.tracked(alert.key)
+        if known is not None:
+            if known.fate in WAITING and (known.severity, known.utilities) != (severity, utilities):
+                self.store.update_alert(alert.key, severity, utilities, alert.at, dict(alert.evidence))
+            return known.fate is AlertFate.ORDERED  # re-handed, e.g. after its order was resolved
+        a = household.address
+        candidate = TrackedAlert(alert.key, severity, utilities, a.building, a.grid, a.community,
+                                 alert.at, now, AlertFate.HELD, "", dict(alert.evidence))
+        why = self.reason(candidate, now)
+        if why:
+            candidate = replace(candidate, fate=AlertFate.MUTED, reason=why)
+        elif self.guard is not None and self.guard.eligible(candidate):
+            # even with hold_s = 0 it waits for this batch's review, which looks for storms first
+            candidate = replace(candidate, reason=f"storm guard: waiting {self.guard.settings.hold_s / 60:g} min "
+                                                  f"for other homes of building {a.building}")
+        else:
+            candidate = replace(candidate, fate=AlertFate.ORDERED)
+        stored, _ = self.store.track(candidate, now)
+        return stored.fate is AlertFate.ORDERED
+
+    def releasable(self, now: float) -> list[tuple[TrackedAlert, Alert]]:
+        """Waiting alerts whose reason has gone (now marked ordered), as alerts to open."""
+        released = []
+        for tracked in self.store.waiting():
+            why = self.reason(tracked, now)
+            if why:
+                self.store.set_fate(tracked.key, AlertFate.MUTED, why, now)
+                continue
+            if self._holds(tracked, now):
+                continue
+            note = f"released ({tracked.reason or 'no reason left'} no longer holds)"
+            self.store.set_fate(tracked.key, AlertFate.ORDERED, note, now, action="released")
+            released.append((tracked, Alert(tracked.key, AlertState.OPENED, tracked.alert_at,
+                                            dict(tracked.evidence), Severity(tracked.severity),
+                                            tracked.utilities)))
+        return released
+
+    def cleared(self, key: EpisodeKey, now: float) -> None:
+        tracked = self.store.tracked(key)
+        if tracked is None or tracked.fate is AlertFate.CLEARED:
+            return
+        # only a waiting alert's clearing is news for the mute log; an ordered one is in the ledger
+        self.store.set_fate(key, AlertFate.CLEARED, "usage resumed" if tracked.fate in WAITING else "",
+                            now, log=tracked.fate in WAITING)
+
+    def review_storms(self, now: float, order_resolved: Callable[[Storm], bool],
+                      all_clear: Callable[[Storm], None]) -> list[Storm]:
+        """End storms whose order was resolved or whose homes all came back, open new
+        ones; returns the storms standing now (each needs its infrastructure order)."""
+        if self.guard is None:
+            return []
+        for storm in self.store.storms():
+            if order_resolved(storm):
+                self.store.end_storm(storm.storm_id, now, "its infrastructure order was resolved")
+            elif not self.guard.members(storm):
+                self.store.end_storm(storm.storm_id, now, "usage resumed in every home")
+                all_clear(storm)
+        self.guard.detect(now)
+        return self.store.storms()

@@ -1,0 +1,106 @@
+"""Why an alert should not become a work order right now: absences and planned outages.
+
+An **absence** is a resident away (travelling, in hospital) from ``start`` to ``end``;
+an **outage** is a planned cut of one or more utilities for a building, a grid or a
+community. Both end by themselves at ``end`` (or earlier, when an operator ends
+them); a window covers ``start <= t < end``. They live in a durable store that the
+CLI edits while the service runs; ``lifesign learn`` may read absences per household.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from lifesign.grid import Household
+
+
+class OutageScope(str, Enum):
+    BUILDING = "building"
+    GRID = "grid"
+    COMMUNITY = "community"
+
+
+@dataclass(frozen=True)
+class Absence:
+    absence_id: int
+    household_id: str
+    start: float
+    end: float
+    reason: str
+    created_by: str = ""
+    created_at: float = 0.0
+    #: set when an operator ended it before ``end``
+    ended_at: float | None = None
+
+    @property
+    def effective_end(self) -> float:
+        return self.end if self.ended_at is None else min(self.end, self.ended_at)
+
+    def covers(self, at: float) -> bool:
+        """
+        >>> a = Absence(1, "H1", 100.0, 200.0, "hospital")
+        >>> a.covers(99.9), a.covers(100.0), a.covers(199.9), a.covers(200.0)
+        (False, True, True, False)
+        """
+        return self.start <= at < self.effective_end
+
+
+@dataclass(frozen=True)
+class Outage:
+    outage_id: int
+    scope: OutageScope
+    #: the building, grid or community id (per ``scope``)
+    area: str
+    utilities: tuple[str, ...]
+    start: float
+    end: float
+    reason: str
+    created_by: str = ""
+    created_at: float = 0.0
+    ended_at: float | None = None
+
+    @property
+    def effective_end(self) -> float:
+        return self.end if self.ended_at is None else min(self.end, self.ended_at)
+
+    def covers(self, at: float) -> bool:
+        return self.start <= at < self.effective_end
+
+    def applies_to(self, household: Household) -> bool:
+        a = household.address
+        return self.area == {
+            OutageScope.BUILDING: a.building,
+            OutageScope.GRID: a.grid,
+            OutageScope.COMMUNITY: a.community,
+        }[self.scope]
+
+
+class MuteStore(Protocol):
+    """Absences and outages, durable; the CLI and the service share one store file."""
+
+    def add_absence(
+        self, household_id: str, start: float, end: float, reason: str, created_by: str, at: float
+    ) -> Absence: ...
+
+    def end_absence(self, absence_id: int, at: float) -> Absence: ...
+
+    def absences(
+        self, household_id: str | None = None, active_at: float | None = None
+    ) -> builtins.list[Absence]: ...
+
+    def add_outage(
+        self, scope: OutageScope, area: str, utilities: tuple[str, ...], start: float, end: float,
+        reason: str, created_by: str, at: float,
+    ) -> Outage: ...
+
+    def end_outage(self, outage_id: int, at: float) -> Outage: ...
+
+    def outages(self, active_at: float | None = None) -> builtins.list[Outage]: ...
+
+    def close(self) -> None: ...
+
+
+__all__ = ["Absence", "MuteStore", "Outage", "OutageScope"]

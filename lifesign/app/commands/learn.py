@@ -1,0 +1,54 @@
+"""`lifesign learn`: suggest per-household thresholds from history, for review.
+
+Reads history (the service's store with ``-c site.yaml``, or a readings file plus a
+registry), fits every household's rhythm and base load, and writes a YAML file of
+household overrides with a one-line reason each. It changes nothing by itself: an
+operator reviews the file and adds ``include: [learned.yaml]`` to thresholds.yaml
+(the running service then picks it up at its next reload check).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from lifesign.app.commands.backtest import add_source_options, load_history
+from lifesign.thresholds import Thresholds
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("learn", help="suggest per-household thresholds from history (a file to review)")
+    add_source_options(p)
+    p.add_argument("--thresholds", type=Path, required=True,
+                   help="the current thresholds file (time zone, activity, defaults)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the suggestions file to write")
+    p.add_argument("--hours", type=float, default=3.0, help="weighted silence that raises the alarm (default 3)")
+    p.add_argument("--margin", type=float, default=1.15,
+                   help="every normal silence of the history stays under hours / margin (default 1.15)")
+    p.set_defaults(handler=_learn)
+
+
+def _learn(args: argparse.Namespace) -> int:
+    from detectors.learn import LearnSettings, learn, to_yaml
+
+    if not args.hours > 0 or not args.margin >= 1:
+        raise ValueError(f"--hours must be > 0 and --margin >= 1, got {args.hours} and {args.margin}")
+    history = load_history(args)
+    thresholds = Thresholds.load(args.thresholds)
+    batch = history.readings
+    if not len(batch):
+        raise LookupError(f"no readings in {history.source} for the period asked")
+    days = float(batch.ts.max() - batch.ts.min()) / 86400.0
+    suggestions = learn(history.registry, batch, thresholds, LearnSettings(hours=args.hours, margin=args.margin))
+    text = to_yaml(suggestions, history.source, days)
+    # the file must load as thresholds would include it: a broken suggestion never reaches review
+    args.out.write_text(text, encoding="utf-8")
+    Thresholds.parse(f"defaults: {{no_usage: {{hours: 12}}}}\ninclude: [{args.out.resolve()}]\n",
+                     str(args.out.parent / "check.yaml"))
+    skipped = history.registry.n_households - len(suggestions)
+    print(f"{len(suggestions)} households learned from {days:.0f} days of {history.source}"
+          f"{f' ({skipped} with under a week of history left out)' if skipped else ''}; "
+          f"suggestions written to {args.out}")
+    print(f"review it, then add `include: [{args.out.name}]` to {args.thresholds} to use it")
+    return 0

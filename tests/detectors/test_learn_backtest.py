@@ -1,0 +1,95 @@
+"""`lifesign learn` and `lifesign backtest` on a small simulated dataset."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from detect_quality import build, default_thresholds, readings
+
+from detectors.learn import learn
+from lifesign.app.cli import main as cli
+from lifesign.thresholds import Thresholds
+from simulators.dataset import write_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("learn")
+    cohorts = build(40, 8, 10, seed=2, incidents_per_1000=100)
+    write_dataset(cohorts.train, folder / "train", formats=("parquet",))
+    write_dataset(cohorts.run, folder / "run", formats=("csv",))
+    return folder / "train", folder / "run"
+
+
+def test_learned_overrides_fit_each_homes_history_and_never_raise_the_base_load() -> None:
+    cohorts = build(40, 8, 10, seed=2, incidents_per_1000=100)
+    defaults = default_thresholds()
+    suggestions = learn(cohorts.cohort.registry, readings(cohorts.train), defaults)
+    assert len(suggestions) == 40
+    for s in suggestions:
+        assert s.reason and "\n" not in s.reason
+        assert s.layer.no_usage_hours is not None and 3.0 <= s.layer.no_usage_hours <= 12.0
+        assert s.layer.min_power_w is None or 80 <= s.layer.min_power_w < defaults.activity.electricity_min_power_w
+        night = [w for w in s.layer.windows or () if w.weight <= 0.25]
+        assert night, f"{s.household_id}: no quiet hours learned"
+        # 03:00 local is inside a quiet window for everyone in this cohort (all sleep by then)
+        assert any((w.start_min <= 180 < w.end_min) or (w.start_min > w.end_min and (180 >= w.start_min or 180 < w.end_min))
+                   for w in night), s
+
+
+def test_learn_writes_a_reviewable_file_and_changes_nothing_else(datasets: tuple[Path, Path], tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    train, _ = datasets
+    thresholds = tmp_path / "thresholds.yaml"
+    shutil.copy(ROOT / "lifesign" / "app" / "defaults" / "thresholds.yaml", thresholds)
+    before = thresholds.read_bytes()
+    out = tmp_path / "learned.yaml"
+    assert cli(["learn", "--dataset", str(train), "--thresholds", str(thresholds), "-o", str(out)]) == 0
+    assert "40 households learned" in capsys.readouterr().out
+    assert thresholds.read_bytes() == before
+    lines = [line for line in out.read_text().splitlines() if line.startswith("  H")]
+    assert len(lines) == 40 and all("  # " in line for line in lines)
+    thresholds.write_text(before.decode() + "include: [learned.yaml]\n")
+    included = Thresholds.load(thresholds)
+    assert len(included.households) == 40
+
+
+def test_backtest_reports_recall_false_alarms_and_plots_a_household(datasets: tuple[Path, Path], tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    _, run = datasets
+    truth = pd.read_csv(run / "ground_truth.csv", keep_default_na=False)
+    victim = str(truth[truth["kind"] == "incapacitated"]["household_id"].iloc[0])
+    png, alerts = tmp_path / "plot.png", tmp_path / "alerts.csv"
+    code = cli(["backtest", "--dataset", str(run), "--thresholds", str(ROOT / "lifesign/app/defaults/thresholds.yaml"),
+                "--plot", victim, "--plot-out", str(png), "--alerts-out", str(alerts), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "household-months" in out and "welfare incidents caught" in out
+    assert "recall 100%" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = pd.read_csv(alerts)
+    mine = written[(written["household_id"] == victim) & (written["state"] == "opened")]
+    assert (mine["rule"] == "no_usage").any()
+    start = float(truth[truth["household_id"] == victim]["start"].min())
+    assert (mine["at"] > start).any() and np.isfinite(start)
+
+
+def test_backtest_refuses_readings_of_unknown_meters(datasets: tuple[Path, Path], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    _, run = datasets
+    bad = tmp_path / "readings.csv"
+    bad.write_text("meter,ts,value\nW99999,1763568000,1.0\n")
+    code = cli(["backtest", "--readings", str(bad), "--households", str(run / "households.csv"),
+                "--meters", str(run / "meters.csv"), "--thresholds", str(ROOT / "configs/thresholds.yaml")])
+    assert code == 2
+    assert "1 readings of meters not in the registry, e.g. 'W99999'" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+"""Thresholds edited under a running `lifesign run` (real process, real mosquitto):
+the next sweep uses them; an invalid file is refused, logged, and the old ones kept."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from probes import eventually
+from test_service_mode import RunningService, orders_listed, publish_silence, write_site
+
+
+@pytest.mark.mosquitto
+def test_an_edited_override_applies_at_the_next_sweep_and_a_broken_file_keeps_the_old_one(
+        tmp_path: Path, mosquitto_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    service = RunningService(write_site(tmp_path, mosquitto_port))
+    try:
+        eventually(lambda: "lifesign running" in service.output or service.proc.poll() is not None,
+                   "the service to start", timeout=60)
+        assert service.proc.poll() is None, service.output
+        thresholds = tmp_path / "thresholds.yaml"
+        good = thresholds.read_text()
+        # H00004 (green, 16 h) silent for 3 h: nothing under the shipped thresholds.
+        publish_silence(mosquitto_port, 4, 3, end=time.time())
+        # A broken edit that would also lower H00004 to 2 h: refused, so still no order.
+        thresholds.write_text(good + "  H00004: {no_usage: {hours: 2, windows: [{from: '22:00', to: '25:00', weight: 0.5}]}}\n")
+        eventually(lambda: "thresholds not reloaded" in service.output, "the broken edit refused", timeout=30)
+        settle = time.monotonic() + 1.0  # several sweeps (0.2 s apart) under the old thresholds
+        while time.monotonic() < settle:
+            assert orders_listed(tmp_path, capsys) == []
+            time.sleep(0.1)
+        # The same override, valid: the next sweeps open H00004's order.
+        thresholds.write_text(good + "  H00004: {no_usage: {hours: 2, windows: [{from: '22:00', to: '06:00', weight: 0.5}]}}\n")
+        eventually(lambda: orders_listed(tmp_path, capsys) == ["H00004"], "an order for H00004 after the edit",
+                   timeout=30)
+    finally:
+        code = service.stop() if service.proc.poll() is None else service.proc.returncode
+    out = service.output
+    assert code == 0, out
+    assert "households.H00004.no_usage.windows[0].to must be a local time from 00:00 to 24:00, got '25:00'" in out
+    assert "thresholds not reloaded, previous ones kept" in out
+    assert out.count("thresholds reloaded from") == 1

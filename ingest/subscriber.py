@@ -39,6 +39,7 @@ from lifesign.stores import HistoryStore
 from lifesign.wire import (
     FLAGGED_TOPIC,
     READINGS_SUBSCRIPTION,
+    BatchBuilder,
     ReadingDecoder,
     Reason,
     Rejection,
@@ -57,6 +58,8 @@ UNKNOWN_GATEWAY = "_unknown"
 #: backoff between attempts to store a failed batch (wall seconds, not event time)
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 30.0
+#: how long the worker waits for a fuller batch (wall seconds): throughput for a little latency
+_LINGER_S = 0.005
 #: register resets listed in one flagged message (the count is always complete)
 _MAX_FLAGS_PER_MESSAGE = 1000
 #: how often a spool backlog probes the store, at most (wall seconds)
@@ -237,12 +240,13 @@ class MqttIngestor:
         self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        delivery = _Delivery(
-            message.topic, bytes(message.payload), message.mid, message.qos, self._connection
-        )
+        payload = message.payload  # bytes from paho; no copy
+        delivery = _Delivery(message.topic, payload if type(payload) is bytes else bytes(payload), message.mid,
+                             message.qos, self._connection)
         with self._work_ready:
             self._pending.append(delivery)
-            self._work_ready.notify()
+            if len(self._pending) == 1:  # the worker waits only on an empty list
+                self._work_ready.notify()
 
     # -- worker -------------------------------------------------------------
     def _run(self) -> None:
@@ -250,6 +254,10 @@ class MqttIngestor:
             with self._work_ready:
                 if not self._pending and not self._stopping:
                     self._work_ready.wait(timeout=self._drain_wait())
+                if 0 < len(self._pending) < self._max_batch and not self._stopping:
+                    # Linger a moment for more: a batch costs a store write and a state
+                    # update whatever its size, so one-message batches would halve throughput.
+                    self._work_ready.wait(timeout=_LINGER_S)
                 if self._stopping:
                     return
                 taken = self._pending[: self._max_batch]
@@ -324,7 +332,8 @@ class MqttIngestor:
         self.counters.set(spool_readings=len(spool), spool_bytes=spool.bytes)
 
     def _process(self, taken: list[_Delivery]) -> None:
-        parts: list[ReadingBatch] = []
+        builder = BatchBuilder()
+        now = self._clock.now()
         rejections: list[tuple[str, Rejection]] = []
         for delivery in taken:
             gateway = gateway_of(delivery.topic)
@@ -341,7 +350,7 @@ class MqttIngestor:
                 )
                 continue
             try:
-                decoded = self._decoder.decode(delivery.payload, gateway, self._clock.now())
+                decoded = self._decoder.decode(delivery.payload, gateway, now, builder)
             except (
                 Exception
             ) as exc:  # a decoder bug: dead-letter the payload rather than loop on it forever
@@ -355,9 +364,9 @@ class MqttIngestor:
                     )
                 )
                 continue
-            parts.append(decoded.batch)
-            rejections.extend((gateway, rejection) for rejection in decoded.rejections)
-        batch = ReadingBatch.concat(parts)
+            if decoded.rejections:
+                rejections.extend((gateway, rejection) for rejection in decoded.rejections)
+        batch = builder.build()
         sorted_ = self.seen.sort(batch)
         new = sorted_.new
 

@@ -46,7 +46,8 @@ class ReadingBatch:
 
     @classmethod
     def empty(cls) -> ReadingBatch:
-        return cls.of([], [], [])
+        """A batch of no readings (one shared instance: it is never changed)."""
+        return _EMPTY
 
     @classmethod
     def concat(cls, batches: Iterable[ReadingBatch]) -> ReadingBatch:
@@ -70,6 +71,11 @@ class ReadingBatch:
     def sorted_by_meter_time(self) -> ReadingBatch:
         order = np.lexsort((self.ts, self.meter))
         return self.take(order)
+
+
+_EMPTY = ReadingBatch.of([], [], [])
+for _column in (_EMPTY.meter, _EMPTY.ts, _EMPTY.value):
+    _column.flags.writeable = False
 
 
 class ReadingSink(Protocol):

@@ -128,7 +128,9 @@ class ReadingDecoder:
         self.registry = registry
         self.policy = policy or DecodePolicy()
 
-    def decode(self, payload: bytes, gateway_id: str, now: float) -> Decoded:
+    def decode(self, payload: bytes, gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
+        """The readings of one message and its rejections. With ``into``, the good
+        readings go there instead (in arrival order) and ``Decoded.batch`` is empty."""
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
@@ -143,20 +145,20 @@ class ReadingDecoder:
             except (ValueError, UnicodeDecodeError, RecursionError):
                 return Decoded(ReadingBatch.empty(), [Rejection(Reason.MALFORMED_JSON, str(exc), excerpt(payload))])
         if isinstance(doc, dict) and "meters" in doc:
-            return self._columnar(doc, gateway_id, now)
+            return self._columnar(doc, gateway_id, now, into)
         if isinstance(doc, dict) and "readings" in doc:
             rows = doc["readings"]
             if not isinstance(rows, list):
                 return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'readings' must be a list", doc)])
-            return self._rows(rows, gateway_id, now)
+            return self._rows(rows, gateway_id, now, into)
         if isinstance(doc, dict) and "meter" in doc:
-            return self._rows([doc], gateway_id, now)
+            return self._rows([doc], gateway_id, now, into)
         return Decoded(
             ReadingBatch.empty(),
             [Rejection(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or {'meters': [...], 'ts': ..., 'values': [...]}", excerpt(payload))],
         )
 
-    def _rows(self, rows: list[Any], gateway_id: str, now: float) -> Decoded:
+    def _rows(self, rows: list[Any], gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
         meters: list[Any] = []
         times: list[Any] = []
         values: list[Any] = []
@@ -168,11 +170,11 @@ class ReadingDecoder:
                 values.append(row.get("value"))
             else:
                 rejections.append(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
-        decoded = self._checked(meters, times, values, gateway_id, now)
+        decoded = self._checked(meters, times, values, gateway_id, now, into)
         decoded.rejections[:0] = rejections
         return decoded
 
-    def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float) -> Decoded:
+    def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
         meters, ts, values = doc.get("meters"), doc.get("ts"), doc.get("values")
         if not isinstance(meters, list) or not isinstance(values, list) or len(meters) != len(values):
             return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", excerpt(orjson.dumps(doc)))])
@@ -180,17 +182,17 @@ class ReadingDecoder:
             return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", excerpt(orjson.dumps(doc)))])
         if not isinstance(ts, list) and len(meters) <= _SCALAR_MAX:
             ts = [ts] * len(meters)
-        return self._checked(meters, ts, values, gateway_id, now)
+        return self._checked(meters, ts, values, gateway_id, now, into)
 
     def _checked(self, meters: list[Any], times: list[Any] | Any, values: list[Any], gateway_id: str,
-                 now: float) -> Decoded:
+                 now: float, into: BatchBuilder | None = None) -> Decoded:
         """Check readings column by column (numpy); only the bad ones become objects.
         ``times`` is a list, or one time for every reading (a columnar round)."""
         n = len(meters)
         if n == 0:
             return Decoded(ReadingBatch.empty(), [])
         if n <= _SCALAR_MAX:
-            return self._checked_scalar(meters, times, values, gateway_id, now)
+            return self._checked_scalar(meters, times, values, gateway_id, now, into)
         try:  # every meter known (the usual case): one C-level pass
             index = np.array(list(map(self.registry.meter_index.__getitem__, meters)), dtype=np.int64)
         except (KeyError, TypeError):  # an unknown or unhashable meter: item by item
@@ -208,6 +210,9 @@ class ReadingDecoder:
         value_ok = ~np.isnan(value)
         good = known & bound & ts_ok & not_future & not_past & value_ok
         batch = ReadingBatch(index[good].astype(np.int32), ts[good], value[good])
+        if into is not None:
+            into.add_batch(batch)
+            batch = ReadingBatch.empty()
         if good.all():
             return Decoded(batch, [])
         bad = np.flatnonzero(~good).tolist()
@@ -232,7 +237,7 @@ class ReadingDecoder:
         return Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {value!r}", item)
 
     def _checked_scalar(self, meters: list[Any], times: list[Any], values: list[Any], gateway_id: str,
-                        now: float) -> Decoded:
+                        now: float, into: BatchBuilder | None = None) -> Decoded:
         """The same checks in plain Python: for a message of a few readings, numpy's
         per-call cost would be most of the work (one-reading messages are common)."""
         lookup = self.registry.meter_index.get
@@ -253,9 +258,44 @@ class ReadingDecoder:
             good_m.append(index)
             good_t.append(ts)
             good_v.append(value)
-        batch = ReadingBatch(np.array(good_m, dtype=np.int32), np.array(good_t, dtype=np.float64),
-                             np.array(good_v, dtype=np.float64))
+        if into is not None:
+            into.add_rows(good_m, good_t, good_v)
+            batch = ReadingBatch.empty()
+        else:
+            batch = ReadingBatch(np.array(good_m, dtype=np.int32), np.array(good_t, dtype=np.float64),
+                                 np.array(good_v, dtype=np.float64))
         return Decoded(batch, [self._rejection(meters[i], times[i], values[i], gateway_id, now) for i in bad])
+
+
+class BatchBuilder:
+    """The good readings of many messages as one batch, in arrival order. Small messages
+    arrive as Python lists and become arrays once for all of them: numpy's per-call
+    cost would be most of the work for a one-reading message."""
+
+    def __init__(self) -> None:
+        self._parts: list[ReadingBatch] = []
+        self._meter: list[int] = []
+        self._ts: list[float] = []
+        self._value: list[float] = []
+
+    def add_rows(self, meter: list[int], ts: list[float], value: list[float]) -> None:
+        self._meter += meter
+        self._ts += ts
+        self._value += value
+
+    def add_batch(self, batch: ReadingBatch) -> None:
+        self._flush()
+        self._parts.append(batch)
+
+    def _flush(self) -> None:
+        if self._meter:
+            self._parts.append(ReadingBatch(np.array(self._meter, dtype=np.int32), np.array(self._ts, dtype=np.float64),
+                                            np.array(self._value, dtype=np.float64)))
+            self._meter, self._ts, self._value = [], [], []
+
+    def build(self) -> ReadingBatch:
+        self._flush()
+        return ReadingBatch.concat(self._parts)
 
 
 #: messages with at most this many readings are checked without numpy

@@ -148,6 +148,9 @@ def run_rules(c: Cohorts, *, progress: bool = False, settings: LearnSettings | N
         detector.observe(train.take(np.flatnonzero(train.ts >= start - 2 * DAY)))
         alerts = [a for a in replay(detector, windows(batch, 900.0)) if a.at >= start]
         results[name] = (score(alerts, c.truth, registry, start, end), time.perf_counter() - t)
+        if progress:
+            print(f"{name}: settings table {len(detector.table)} rows ({detector.table.nbytes / 1e3:.0f} kB), "
+                  f"detector state {detector.state_nbytes / registry.n_meters:.1f} B/meter", flush=True)
     if progress:
         print(f"learned {len(suggestions)} households in {learn_s:.0f} s", flush=True)
     return results
@@ -159,7 +162,7 @@ def table(results: dict[str, tuple[Score, float]]) -> str:
     lines = [header]
     for name, (s, seconds) in results.items():
         p90 = float(np.quantile(s.delays_s, 0.9)) / 3600 if s.delays_s else float("nan")
-        lines.append(f"{name:<22} {s.caught:>4}/{s.incidents:<4} {s.median_delay_h:>11.1f} h {p90:>8.1f} h "
+        lines.append(f"{name:<22} {s.caught:>4}/{s.incidents:<4} {s.median_delay_h:>11.2f} h {p90:>8.1f} h "
                      f"{s.false_alarms_per_household_month:>12.2f} {s.per_household_month(sum(s.explained.values())):>19.2f} "
                      f"{s.per_household_month(sum(s.warnings.values())):>18.2f} {s.leaks_caught:>2}/{s.leaks:<3} "
                      f"{seconds:>6.0f}s")
@@ -176,14 +179,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     defaults = LearnSettings()
     parser.add_argument("--learn-hours", type=float, default=defaults.hours)
-    parser.add_argument("--learn-margin", type=float, default=defaults.margin)
+    parser.add_argument("--learn-margin", type=float, default=None, help="default: 1 + 4 / training days")
     parser.add_argument("--learn-archetypes", type=int, default=defaults.archetypes)
+    parser.add_argument("--learn-margin-days", type=float, default=defaults.margin_days)
     args = parser.parse_args()
     c = build(args.homes, args.days, args.train_days, args.seed)
     kinds = c.truth.groupby(["category", "kind"]).size()
     print(f"{args.homes} homes x {args.days:g} days (+{args.train_days:g} training days), seed {args.seed}; "
           f"ground truth: {', '.join(f'{k} {v}' for (_, k), v in kinds.items())}", flush=True)
-    settings = LearnSettings(hours=args.learn_hours, margin=args.learn_margin, archetypes=args.learn_archetypes)
+    settings = LearnSettings(hours=args.learn_hours, margin=args.learn_margin, archetypes=args.learn_archetypes,
+                             margin_days=args.learn_margin_days)
     print(f"learning: {settings}", flush=True)
     results = run_rules(c, progress=True, settings=settings)
     print(table(results))

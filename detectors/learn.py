@@ -29,9 +29,6 @@ from datetime import UTC, datetime, tzinfo
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
-from sklearn.cluster import KMeans
-from sklearn.mixture import GaussianMixture
 
 from detectors.state import ELECTRICITY, activity_steps
 from detectors.timeweights import DAY_S, QUARTER_S, QUARTERS, Profiles, utc_offsets
@@ -40,7 +37,7 @@ from lifesign.registry import Registry
 from lifesign.thresholds import Layer, Thresholds, Window
 
 #: weights a learned profile may use (few levels: short YAML, shared settings rows)
-LEVELS = np.array([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0])
+LEVELS = np.round(np.arange(0.1, 3.05, 0.1), 2)
 ABSENCE_GAP_S = 14 * 3600.0
 MIN_DAYS = 7.0
 
@@ -55,16 +52,18 @@ class Suggestion:
 @dataclass(frozen=True)
 class LearnSettings:
     #: the weighted silence that raises the alarm, for every home (its rhythm sets the weights)
-    hours: float = 3.0
-    #: every normal silence of the training history must stay under hours / margin
-    margin: float = 1.15
+    hours: float = 2.5
+    #: every normal silence of the training history must stay under hours / margin; None:
+    #: 1 + margin_days / days of history (a short history has seen fewer of its longest silences)
+    margin: float | None = None
+    margin_days: float = 4.0
     #: the weights a quarter hour may take; hour-to-hour steps at most max_step
     min_weight: float = 0.1
-    max_weight: float = 2.0
+    max_weight: float = 3.0
     max_step: float = 0.75
     max_hours: float = 12.0
     #: group the homes' rhythms into this many shared weight profiles (0: one per home)
-    archetypes: int = 64
+    archetypes: int = 32
     #: what the weights favour: "busy" (hours by their activity rate) or "awake" (every
     #: hour the home is usually up, alike: where an incapacitation can happen)
     objective: str = "awake"
@@ -123,13 +122,17 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     homes = [h for h in np.flatnonzero(learnable) if bounds[h + 1] - bounds[h] >= 10]
     if not homes:
         return []
+    margins = np.array([settings.margin if settings.margin is not None else 1.0 + settings.margin_days / days[h]
+                        for h in homes])
     hourly = np.array([_lp_weights(gap_start[bounds[h]:bounds[h + 1]], gap_end[bounds[h]:bounds[h + 1]],
-                                   rates[h], tz, settings) for h in homes])
+                                   rates[h], tz, settings, settings.hours / margins[k]) for k, h in enumerate(homes)])
     quantized = LEVELS[np.searchsorted(LEVELS, hourly + 1e-9, side="right") - 1]
     rhythm = np.arange(len(homes))
     if 0 < settings.archetypes < len(homes):
         # K-means groups the rhythms into shared weight profiles (a small settings table for a
         # city); each home's threshold below is then fitted to its own history under its group's weights
+        from sklearn.cluster import KMeans  # heavy imports only when learning
+
         kmeans = KMeans(n_clusters=settings.archetypes, n_init=4, random_state=settings.seed).fit(quantized)
         rhythm = kmeans.labels_
         quantized = LEVELS[np.abs(kmeans.cluster_centers_[:, :, None] - LEVELS).argmin(axis=2)]
@@ -140,7 +143,7 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
         weights = np.repeat(quantized[rhythm[k]], 4)
         weighted = Profiles(weights[None, :]).effective_between(np.zeros(hi - lo, dtype=np.intp), starts, ends, tz)
         longest = float(weighted.max())
-        need_h = max(settings.hours, longest * settings.margin / 3600.0)
+        need_h = max(settings.hours, longest * margins[k] / 3600.0)
         hours = float(min(np.ceil(need_h * 4) / 4, settings.max_hours))
         quiet = weights <= 0.25
         layer = Layer(no_usage_hours=hours, windows=_windows(weights),
@@ -154,10 +157,9 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
 
 
 def _lp_weights(starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], rates: npt.NDArray[np.float64],
-                tz: tzinfo, settings: LearnSettings) -> npt.NDArray[np.float64]:
+                tz: tzinfo, settings: LearnSettings, budget: float) -> npt.NDArray[np.float64]:
     """Hourly weights that make busy hours count most while every normal silence of the
     history stays under hours / margin (a linear programme)."""
-    budget = settings.hours / settings.margin
     long_enough = (ends - starts) >= budget / settings.max_weight * 3600.0
     a = starts[long_enough] + utc_offsets(tz, starts[long_enough])
     b = ends[long_enough] + utc_offsets(tz, ends[long_enough])
@@ -173,6 +175,8 @@ def _lp_weights(starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], 
     for k in range(24):
         step[2 * k, k], step[2 * k, (k + 1) % 24] = 1.0, -1.0
         step[2 * k + 1, k], step[2 * k + 1, (k + 1) % 24] = -1.0, 1.0
+    from scipy.optimize import linprog
+
     busy = rates.reshape(24, 4).sum(axis=1)
     if settings.objective == "awake":
         busy = (busy >= 0.25 * busy.max()).astype(float)
@@ -191,6 +195,8 @@ def _base_loads(household: npt.NDArray[np.int32], utility: npt.NDArray[np.int8],
     """Per household, the power above which electricity use is a person (W): above the
     base-load component of a two-Gaussian mixture and above everything seen between
     01:00 and 04:00 (fridge and standby alone), by 20 W."""
+    from sklearn.mixture import GaussianMixture
+
     base = np.full(n, default_w)
     with np.errstate(invalid="ignore", divide="ignore"):
         ok = (utility == ELECTRICITY) & (dt > 0) & (dt <= 3600.0) & (delta >= 0)

@@ -2,9 +2,9 @@
 
 Per meter (struct of arrays, 38 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
-reading, today's usage and the running daily norm. Per household (33 bytes):
-its settings row, the time up to which its live meters confirm a silence, when
-it was first seen, the next time a
+reading, today's usage and the running daily norm; plus 4 bytes laying meters out
+household by household. Per household (33 bytes): its settings row, the time up to
+which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 
 "Activity" is a register increase a person causes: for water and gas at least one

@@ -110,6 +110,8 @@ class Thresholds:
     households: dict[str, Layer] = field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
     source: str = "<defaults>"
+    #: the files named by ``include:`` (resolved paths), watched for hot reload too
+    includes: tuple[str, ...] = ()
 
     def resolve(self, tier: Tier, community: str, grid: str, household_id: str) -> Layer:
         """The settings of one household, every field filled."""
@@ -160,14 +162,18 @@ class Thresholds:
             if "tiers" in top else {}
         named = {key: {name: _layer(node) for name, node in top[key].mapping().items()} if key in top else {}
                  for key in ("communities", "grids", "households")}
+        includes: list[str] = []
         if "include" in top:
             # reviewed `lifesign learn` files: their households lie under the ones given here
             for name in top["include"].strings():
-                for household_id, layer in _included_households(Path(root.file).parent / name).items():
+                included = Path(root.file).parent / name
+                includes.append(str(included))
+                for household_id, layer in _included_households(included).items():
                     mine = named["households"].get(household_id)
                     named["households"][household_id] = mine.over(layer) if mine is not None else layer
         return cls(activity=activity, defaults=defaults, tiers=tiers, communities=named["communities"],
-                   grids=named["grids"], households=named["households"], timezone=tz_name, source=root.file)
+                   grids=named["grids"], households=named["households"], timezone=tz_name, source=root.file,
+                   includes=tuple(includes))
 
 
 def parse_timezone(name: str) -> tzinfo:

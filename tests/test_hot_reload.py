@@ -1,5 +1,6 @@
 """Thresholds edited under a running `lifesign run` (real process, real mosquitto):
-the next sweep uses them; an invalid file is refused, logged, and the old ones kept."""
+the next sweep uses them; an invalid file is refused, logged, and the old ones kept;
+an included (learned) file is watched too."""
 
 from __future__ import annotations
 
@@ -34,10 +35,18 @@ def test_an_edited_override_applies_at_the_next_sweep_and_a_broken_file_keeps_th
         thresholds.write_text(good + "  H00004: {no_usage: {hours: 2, windows: [{from: '22:00', to: '06:00', weight: 0.5}]}}\n")
         eventually(lambda: orders_listed(tmp_path, capsys) == ["H00004"], "an order for H00004 after the edit",
                    timeout=30)
+        # A reviewed `lifesign learn` file, included: editing only that file applies too.
+        learned = tmp_path / "learned.yaml"
+        learned.write_text("households:\n  H00005: {no_usage: {hours: 16}}\n")
+        thresholds.write_text(thresholds.read_text() + "include: [learned.yaml]\n")
+        eventually(lambda: service.output.count("thresholds reloaded from") == 2, "the include picked up", timeout=30)
+        publish_silence(mosquitto_port, 5, 3, end=time.time())
+        learned.write_text("households:\n  H00005: {no_usage: {hours: 2}}  # learned: short silences\n")
+        eventually(lambda: orders_listed(tmp_path, capsys) == ["H00004", "H00005"], "an order for H00005", timeout=30)
     finally:
         code = service.stop() if service.proc.poll() is None else service.proc.returncode
     out = service.output
     assert code == 0, out
     assert "households.H00004.no_usage.windows[0].to must be a local time from 00:00 to 24:00, got '25:00'" in out
     assert "thresholds not reloaded, previous ones kept" in out
-    assert out.count("thresholds reloaded from") == 1
+    assert out.count("thresholds reloaded from") == 3

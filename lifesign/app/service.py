@@ -106,7 +106,7 @@ class Service:
         )
         self.metrics: MetricsServer | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        self._thresholds_mtime = _mtime(parts.thresholds_path)
+        self._thresholds_mtime = _stamp(parts.thresholds_path, parts.thresholds.includes)
         # Jobs touch the detector and the order store; one lock keeps a manual
         # sweep (demo, tests) from interleaving with a scheduled one.
         self._jobs_lock = threading.Lock()
@@ -136,7 +136,8 @@ class Service:
     def reload_thresholds(self) -> bool:
         """Apply a changed thresholds file; an invalid one is logged and the old kept."""
         path = self.parts.thresholds_path
-        mtime = _mtime(path)
+        # an included file (reviewed `lifesign learn` output) changing is a change too
+        mtime = _stamp(path, self.detector.thresholds.includes)
         if path is None or mtime == self._thresholds_mtime:
             return False
         self._thresholds_mtime = mtime
@@ -146,6 +147,8 @@ class Service:
         except (ConfigError, LookupError) as exc:
             log.error("thresholds not reloaded, previous ones kept: %s", exc)
             return False
+        # the new file may include other files than the old one did: watch those from now on
+        self._thresholds_mtime = _stamp(path, thresholds.includes)
         log.info("thresholds reloaded from %s", path)
         return True
 
@@ -217,6 +220,10 @@ def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:
     connect(client, broker)
     client.loop_start()
     return client
+
+
+def _stamp(path: Path | None, includes: tuple[str, ...]) -> tuple[float | None, ...]:
+    return (_mtime(path), *(_mtime(Path(p)) for p in includes))
 
 
 def _mtime(path: Path | None) -> float | None:

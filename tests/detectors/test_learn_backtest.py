@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from detect_quality import build, default_thresholds, readings
 
-from detectors.learn import learn
+from detectors.learn import LearnSettings, learn
 from lifesign.app.cli import main as cli
 from lifesign.thresholds import Thresholds
 from simulators.dataset import write_dataset
@@ -38,7 +38,7 @@ def test_learned_overrides_fit_each_homes_history_and_never_raise_the_base_load(
     assert len(suggestions) == 40
     for s in suggestions:
         assert s.reason and "\n" not in s.reason
-        assert s.layer.no_usage_hours is not None and 3.0 <= s.layer.no_usage_hours <= 12.0
+        assert s.layer.no_usage_hours is not None and LearnSettings().hours <= s.layer.no_usage_hours <= 12.0
         assert s.layer.min_power_w is None or 80 <= s.layer.min_power_w < defaults.activity.electricity_min_power_w
         night = [w for w in s.layer.windows or () if w.weight <= 0.25]
         assert night, f"{s.household_id}: no quiet hours learned"

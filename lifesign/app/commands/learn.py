@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from detectors.learn import LearnSettings
 from lifesign.app.commands.backtest import add_source_options, load_history
 from lifesign.thresholds import Thresholds
 
@@ -23,24 +24,31 @@ def register(sub: Any) -> None:
     p.add_argument("--thresholds", type=Path, required=True,
                    help="the current thresholds file (time zone, activity, defaults)")
     p.add_argument("-o", "--out", type=Path, required=True, help="the suggestions file to write")
-    p.add_argument("--hours", type=float, default=3.0, help="weighted silence that raises the alarm (default 3)")
-    p.add_argument("--margin", type=float, default=1.15,
-                   help="every normal silence of the history stays under hours / margin (default 1.15)")
+    defaults = LearnSettings()
+    p.add_argument("--hours", type=float, default=defaults.hours,
+                   help=f"weighted silence that raises the alarm (default {defaults.hours:g})")
+    p.add_argument("--margin", type=float, default=None,
+                   help="every normal silence of the history stays under hours / margin "
+                        "(default 1 + 4 / days of history)")
+    p.add_argument("--rhythms", type=int, default=defaults.archetypes,
+                   help=f"shared rhythm profiles, grouped by k-means (default {defaults.archetypes}; 0: one per home)")
     p.set_defaults(handler=_learn)
 
 
 def _learn(args: argparse.Namespace) -> int:
-    from detectors.learn import LearnSettings, learn, to_yaml
+    from detectors.learn import learn, to_yaml
 
-    if not args.hours > 0 or not args.margin >= 1:
-        raise ValueError(f"--hours must be > 0 and --margin >= 1, got {args.hours} and {args.margin}")
+    if not args.hours > 0 or not (args.margin is None or args.margin >= 1) or args.rhythms < 0:
+        raise ValueError(f"--hours must be > 0, --margin >= 1 and --rhythms >= 0, "
+                         f"got {args.hours}, {args.margin} and {args.rhythms}")
     history = load_history(args)
     thresholds = Thresholds.load(args.thresholds)
     batch = history.readings
     if not len(batch):
         raise LookupError(f"no readings in {history.source} for the period asked")
     days = float(batch.ts.max() - batch.ts.min()) / 86400.0
-    suggestions = learn(history.registry, batch, thresholds, LearnSettings(hours=args.hours, margin=args.margin))
+    suggestions = learn(history.registry, batch, thresholds, LearnSettings(hours=args.hours, margin=args.margin,
+                                                                             archetypes=args.rhythms))
     text = to_yaml(suggestions, history.source, days)
     # the file must load as thresholds would include it: a broken suggestion never reaches review
     args.out.write_text(text, encoding="utf-8")

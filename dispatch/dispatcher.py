@@ -21,7 +21,7 @@ from dispatch.orderstores.base import DispatchStore
 from dispatch.orderstores.lifecycle import ACTION_ESCALATED, OrderStateError
 from lifesign.alerts import Alert, AlertState
 from lifesign.clock import Clock
-from lifesign.grid import Household, Tier
+from lifesign.grid import Household, Tier, Worker
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 from lifesign.workorders import ACTIVE, UNACKNOWLEDGED, OrderStatus, Outcome, WorkOrder
@@ -227,7 +227,8 @@ class Dispatcher:
             except LookupError as exc:
                 log.error("cannot escalate order %s: %s", order.order_id, exc)
                 continue
-            if order.escalation_level + 1 >= len(chain):
+            successor_level = next_level(chain, order.escalation_level, order.assignee)
+            if successor_level is None:
                 continue  # chain exhausted: the last level keeps it
             deadline = (
                 self.ack_deadline_s[Tier(order.tier)]
@@ -236,14 +237,15 @@ class Dispatcher:
             )
             if now < self._waiting_since(order) + deadline:
                 continue
-            successor = chain[order.escalation_level + 1]
+            successor = chain[successor_level]
             try:
                 moved = self.store.escalate(
                     order.order_id,
-                    order.escalation_level + 1,
+                    successor_level,
                     successor.worker_id,
                     now,
                     note=f"not acknowledged within {deadline / 60:g} min",
+                    from_level=order.escalation_level,
                 )
             except OrderStateError:
                 continue  # acknowledged or escalated by another process meanwhile
@@ -292,5 +294,20 @@ class Dispatcher:
             return None
 
 
+def next_level(chain: list[Worker], level: int, holder: str) -> int | None:
+    """The level an order at ``level`` escalates to: the next one whose worker is not
+    the one holding it already (a backup who stood in for this level and the next).
+
+    >>> from lifesign.grid import Role
+    >>> gl, desk = Worker("gl", "L", Role.GRID_LEADER, ""), Worker("desk", "D", Role.DUTY_DESK, "")
+    >>> next_level([gl, gl, desk], 0, "gl"), next_level([gl, gl, desk], 2, "desk")
+    (2, None)
+    """
+    for candidate in range(level + 1, len(chain)):
+        if chain[candidate].worker_id != holder:
+            return candidate
+    return None
+
+
 _TIER_VALUES = frozenset(t.value for t in Tier)
-__all__ = ["ACTOR", "UNASSIGNED", "AlertFate", "Dispatcher"]
+__all__ = ["ACTOR", "UNASSIGNED", "AlertFate", "Dispatcher", "next_level"]

@@ -134,7 +134,8 @@ class Roster:
     # -- who answers ----------------------------------------------------------
     def escalation_chain(self, household: Household, at: float | None = None) -> list[Worker]:
         """Grid worker → grid leader → duty desk, skipping levels nobody covers; with
-        ``at``, each level is whoever stands in for it at that time (shifts, leave, backup)."""
+        ``at``, each level is whoever stands in for it at that time (shifts, leave, backup),
+        so one person may stand at two levels."""
         a = household.address
         return self._chain([self._covering(Role.GRID_WORKER, a.building),
                             self._covering(Role.GRID_LEADER, a.grid),
@@ -162,14 +163,11 @@ class Roster:
         return None
 
     def _chain(self, levels: list[Worker | None], at: float | None) -> list[Worker]:
-        chain: list[Worker] = []
-        for worker in levels:
-            if worker is None:
-                continue
-            answering = self.stand_in(worker, at)
-            if answering not in chain:  # a backup who is also the next level answers once
-                chain.append(answering)
-        return chain
+        # One entry per level that someone covers, so a level keeps its position whoever is
+        # on duty: a chain folded by shifts would make escalation skip a level when a shift
+        # changes. A backup standing in for two levels appears twice; escalation passes over
+        # a level its holder already holds.
+        return [self.stand_in(worker, at) for worker in levels if worker is not None]
 
     def responsible_for(self, household: Household, at: float | None = None) -> Worker:
         chain = self.escalation_chain(household, at)

@@ -102,25 +102,27 @@ def apply_transition(
     return replace(order, status=status)
 
 
-def apply_escalation(order: WorkOrder, level: int, assignee: str) -> WorkOrder:
-    """The order moved one level up its escalation chain.
+def apply_escalation(order: WorkOrder, level: int, assignee: str, from_level: int | None = None) -> WorkOrder:
+    """The order moved up its escalation chain, from ``from_level`` (default: the level
+    just below ``level``) to ``level``.
 
-    Only the next level is accepted, and only while nobody has acknowledged it: two
-    dispatchers racing on the same store cannot both escalate, nor escalate an order
-    a person took a moment ago."""
+    Only while the order is still at ``from_level`` and nobody has acknowledged it: two
+    dispatchers racing on the same store cannot both escalate, nor escalate an order a
+    person took a moment ago. A jump of several levels passes over levels held by the
+    same person (a backup standing in for the level above)."""
     if order.status not in UNACKNOWLEDGED:
         raise IllegalEscalationError(
             order.order_id,
             level,
             f"it is {order.status.value}; escalation applies only to unacknowledged orders",
         )
-    if level != order.escalation_level + 1:
-        raise IllegalEscalationError(
-            order.order_id,
-            level,
-            f"it is at level {order.escalation_level}, "
-            f"so the next level is {order.escalation_level + 1}",
-        )
+    expected = level - 1 if from_level is None else from_level
+    if order.escalation_level != expected:
+        hint = (f"so the next level is {order.escalation_level + 1}" if from_level is None
+                else f"not at level {from_level}")
+        raise IllegalEscalationError(order.order_id, level, f"it is at level {order.escalation_level}, {hint}")
+    if level <= expected:
+        raise IllegalEscalationError(order.order_id, level, f"escalation only moves up from level {expected}")
     return replace(order, escalation_level=level, assignee=assignee)
 
 

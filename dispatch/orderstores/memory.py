@@ -102,11 +102,12 @@ class MemoryWorkOrderStore:
             return order
 
     def escalate(
-        self, order_id: int, level: int, assignee: str, at: float, note: str = ""
+        self, order_id: int, level: int, assignee: str, at: float, note: str = "",
+        from_level: int | None = None,
     ) -> WorkOrder:
         with self._lock:
             before = self.get(order_id)
-            order = apply_escalation(before, level, assignee)
+            order = apply_escalation(before, level, assignee, from_level)
             self._orders[order_id] = order
             self._append(
                 order_id,

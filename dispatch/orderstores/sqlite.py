@@ -241,11 +241,12 @@ class SqliteWorkOrderStore:
             return order
 
     def escalate(
-        self, order_id: int, level: int, assignee: str, at: float, note: str = ""
+        self, order_id: int, level: int, assignee: str, at: float, note: str = "",
+        from_level: int | None = None,
     ) -> WorkOrder:
         with self._write() as db:
             before = self._locked_get(db, order_id)
-            order = apply_escalation(before, level, assignee)
+            order = apply_escalation(before, level, assignee, from_level)
             db.execute(
                 "UPDATE orders SET escalation_level = ?, assignee = ? WHERE order_id = ?",
                 (order.escalation_level, order.assignee, order_id),

@@ -236,6 +236,18 @@ def test_escalate_accepts_only_the_next_level_of_an_unacknowledged_order(
     assert store.get(order.order_id).escalation_level == 1
 
 
+def test_escalate_may_pass_over_a_level_but_only_from_the_level_it_is_at(store: DispatchStore) -> None:
+    # a backup who held level 0 also holds level 1: the order goes straight to level 2
+    order, _ = _open(store)
+    moved = store.escalate(order.order_id, 2, "desk-c1", T0 + 900, from_level=0)
+    assert (moved.escalation_level, moved.assignee) == (2, "desk-c1")
+    with pytest.raises(IllegalEscalationError, match="it is at level 2, not at level 0"):
+        store.escalate(order.order_id, 2, "desk-c1", T0 + 901, from_level=0)  # a second dispatcher racing
+    with pytest.raises(IllegalEscalationError, match="only moves up from level 2"):
+        store.escalate(order.order_id, 2, "desk-c1", T0 + 902, from_level=2)
+    assert [e.action for e in store.ledger(order.order_id)].count("escalated") == 1
+
+
 def test_record_usage_resumed_keeps_the_order_open_and_is_recorded_once(
     store: DispatchStore,
 ) -> None:

@@ -6,8 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from dispatch.channels import RecordingChannel
+from dispatch.dispatcher import Dispatcher
+from dispatch.orderstores import MemoryWorkOrderStore
+from lifesign.alerts import Alert, AlertState, EpisodeKey
+from lifesign.clock import ManualClock
 from lifesign.config.errors import ConfigError
-from lifesign.grid import Address, Household, Resident, Tier
+from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.registry import Registry
 from lifesign.roster import Roster
 
 LOCAL = timezone(timedelta(hours=8))
@@ -62,11 +68,48 @@ def test_leave_covers_whole_days_inclusive() -> None:
     assert roster.on_duty("gw-day", at("2026-11-25 08:00")) is True
 
 
+def _escalating_dispatcher(opened_at: str) -> tuple[Dispatcher, ManualClock]:
+    meters = [Meter(f"{u.value[0].upper()}-H1", "H1", u, "GW1") for u in (Utility.WATER, Utility.ELECTRICITY)]
+    clock = ManualClock(at(opened_at))
+    deadlines = {Tier.RED: 900.0, Tier.YELLOW: 3600.0, Tier.GREEN: 14_400.0}
+    dispatcher = Dispatcher(MemoryWorkOrderStore(), Registry.from_records([HOME], meters), Roster.parse(ROSTER),
+                            [RecordingChannel()], clock, deadlines, emergency_contact_step=False)
+    start = clock.now() - 40_000
+    dispatcher.handle([Alert(EpisodeKey("H1", "no_usage", start), AlertState.OPENED, clock.now(),
+                             {"confirmed_silence_s": 40_000.0, "threshold_s": 36_000.0})])
+    return dispatcher, clock
+
+
+def _holders(dispatcher: Dispatcher, clock: ManualClock, minutes: list[float]) -> list[str]:
+    (order,) = dispatcher.store.list()
+    holders = [order.assignee]
+    for m in minutes:
+        clock.advance_to(clock.now() + m * 60)
+        dispatcher.escalate_due()
+        holders.append(dispatcher.store.get(order.order_id).assignee)
+    return holders
+
+
 def test_a_backup_who_is_the_next_level_answers_once() -> None:
+    # Saturday day: the grid leader stands in for the grid worker and is the next level too
     roster = Roster.parse(ROSTER)
     chain = [w.worker_id for w in roster.escalation_chain(HOME, at("2026-11-21 10:00"))]
-    assert chain == ["gl-li", "desk"]
+    assert chain == ["gl-li", "gl-li", "desk"]
     assert [w.worker_id for w in roster.escalation_chain(HOME)] == ["gw-day", "gl-li", "desk"]  # no time: no shifts
+    dispatcher, clock = _escalating_dispatcher("2026-11-21 10:00")
+    assert _holders(dispatcher, clock, [16, 16]) == ["gl-li", "desk", "desk"]  # not gl-li twice
+    (order,) = dispatcher.store.list()
+    assert order.escalation_level == 2
+
+
+def test_escalation_across_a_shift_change_skips_no_level() -> None:
+    # Saturday 07:50 the night worker holds it; at 08:05 the night shift has ended and the
+    # grid worker's line folds into the grid leader: the order must reach the grid leader,
+    # not jump past them to the duty desk.
+    dispatcher, clock = _escalating_dispatcher("2026-11-21 07:50")
+    assert _holders(dispatcher, clock, [15, 15]) == ["gw-night", "gl-li", "desk"]
+    levels = [e.note.split(":")[0] for e in dispatcher.store.ledger() if e.action == "escalated"]
+    assert levels == ["level 1", "level 2"]
 
 
 @pytest.mark.parametrize(("edit", "message"), [

@@ -50,7 +50,7 @@ class OpenEpisode:
 class Detector:
     def __init__(self, registry: Registry, thresholds: Thresholds, rules: list[DetectorRule] | None = None) -> None:
         self.registry = registry
-        self.meters = MeterState(registry.meter_utility)
+        self.meters = MeterState(registry.meter_utility, registry.meter_interval)
         self.households = HouseholdState(registry)
         self.rules = rules if rules is not None else all_rules()
         if len(self.rules) > 8:

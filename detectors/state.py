@@ -7,7 +7,8 @@ household by household. Per household (33 bytes): its settings row, the time up 
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 
-"Activity" is a register increase a person causes: for water and gas at least one
+"Activity" is a register increase a person causes (for an interval-usage meter, the
+interval's usage): for water and gas at least one
 register step; for electricity more than the household's base load (fridge,
 standby) plus one register step over the interval. A register that goes
 backwards (rollover, meter replaced) re-baselines the meter and is counted,
@@ -56,9 +57,13 @@ def activity_steps(activity: ActivitySettings) -> F8:
 class MeterState:
     """Struct of arrays indexed by the registry's meter index."""
 
-    def __init__(self, meter_utility: npt.NDArray[np.int8]) -> None:
+    def __init__(self, meter_utility: npt.NDArray[np.int8],
+                 meter_interval: npt.NDArray[np.bool_] | None = None) -> None:
         n = len(meter_utility)
         self.utility = meter_utility
+        #: interval-usage meters (the registry's column): a value is the usage of the interval
+        #: ending at its time, not a register, so its usage is the value itself
+        self.interval = np.zeros(n, dtype=bool) if meter_interval is None else meter_interval
         self.last_ts = np.full(n, np.nan)
         self.last_value = np.full(n, np.nan)
         #: last interval with activity (NaN: none seen)
@@ -114,7 +119,7 @@ class MeterState:
         new_meters = m[first][np.isnan(self.last_ts[m[first]])]
         new_first_ts = ts[first][np.isnan(self.last_ts[m[first]])]
 
-        delta = value - prev_value
+        delta = np.where(self.interval[m], value, value - prev_value) if self.interval.any() else value - prev_value
         dt = ts - prev_ts
         utility = self.utility[m]
         with np.errstate(invalid="ignore"):

@@ -179,3 +179,26 @@ def test_all_detector_state_is_at_most_64_bytes_per_meter() -> None:
     registry = Registry.from_records(homes, meters)
     detector = Detector(registry, Thresholds.parse(THRESHOLDS))
     assert detector.state_nbytes / registry.n_meters <= 64
+
+
+def test_interval_usage_meters_count_their_values_as_usage_not_register_steps() -> None:
+    # Two homes with interval-usage meters (meters.csv `reading: interval`): each value is the
+    # interval's usage. H1 uses 4 L every other quarter hour and 600 W, H2 sends zeros and
+    # its fridge. Read as registers, H1's flat values would look like silence and H2's
+    # up-and-down values like resets; read as intervals, only H2 is silent.
+    households = [Household(f"H{i}", Address("C1", "G1", "B1", "1", f"10{i}"), Resident("R", 80, "p", "e"), Tier.RED)
+                  for i in (1, 2)]
+    meters = [Meter(f"{u.value[0].upper()}{i}", f"H{i}", u, "GW1", reading="interval") for i in (1, 2)
+              for u in (Utility.WATER, Utility.ELECTRICITY)]
+    registry = Registry.from_records(households, meters)
+    detector = Detector(registry, Thresholds.parse("defaults: {no_usage: {hours: 4}}"))
+    t = T0
+    for k in range(int(6 * 3600 / 900)):
+        t += 900.0
+        detector.observe(ReadingBatch.of(
+            [registry.meter_index[m] for m in ("W1", "E1", "W2", "E2")], [t] * 4,
+            [0.004 * (k % 2), 0.15, 0.0, 0.0125]))  # 600 W and a 50 W fridge over 15 min, in kWh
+    assert [(a.household_id, a.rule) for a in detector.sweep(t)] == [("H2", "no_usage")]
+    assert detector.meters.rebaselines == 0
+    assert detector.meters.last_usage_ts[registry.meter_index["W1"]] == t
+    assert detector.meters.last_usage_ts[registry.meter_index["E1"]] == t

@@ -210,7 +210,8 @@ def main() -> None:
                              or (a.rule == "meter_offline" and a.household_id in offline_expected))})  # type: ignore[attr-defined]
     print(f"meter_offline: raised by the detector for {len(offline_raised & offline_expected)}/{len(offline_expected)} "
           f"homes whose meters stopped; orders on a worker's topic for {len(offline_got & offline_expected)} "
-          f"(dispatch routes maintenance jobs)")
+          f"(a dead meter first waits dispatch.storm.hold_minutes, 180 by default, for its neighbours: "
+          f"a gateway or building fault is one order, not one per home)")
     print(f"unexpected alerts from the detector: {len(wrong)} {wrong[:10]}")
     print(f"unexpected orders (false alerts): {len(unexpected)} {unexpected[:10]}")
 

@@ -1,7 +1,7 @@
 """How fast the simulator generates a city: a million homes, one day of 15-minute readings.
 
-    /tmp/venv/bin/python benchmarks/simulate.py                 # 1M homes, 1 day (about 1.5 min, 8 GB peak)
-    /tmp/venv/bin/python benchmarks/simulate.py --households 100000 --parquet-households 100000
+    .venv/bin/python benchmarks/simulate.py                 # 1M homes, 1 day (about 1 min, 2.1 GB peak)
+    .venv/bin/python benchmarks/simulate.py --households 100000 --parquet-households 100000
 
 Rows of the table, all measured in this run:
 
@@ -12,7 +12,7 @@ Rows of the table, all measured in this run:
   random usage per block and the same reading columns), with no model at all.
 * ``parquet``: writing a dataset of ``--parquet-households`` homes (readings.parquet).
 
-Goal (issue 6): the ``readings`` row under 60 s for a million homes, ≥ 1M readings/s.
+Goal (issue 6): the ``cohort`` and ``readings`` rows together under 60 s for a million homes, ≥ 1M readings/s.
 """
 
 from __future__ import annotations
@@ -99,9 +99,10 @@ def main() -> None:
         rate = n / seconds if n else 0.0
         ratio = f"{rate / base_rate:.2f}x" if n else ""
         print(f"{name:<34} {homes:>10,} {n:>13,} {seconds:>9.2f} {rate:>12,.0f} {ratio:>12}")
-    ok = rows[1][3] < 60.0 and readings / rows[1][3] >= 1e6
-    print(f"\ngoal (1M homes' day < 60 s, >= 1M readings/s): {'met' if ok else 'NOT met'} "
-          f"for {args.households:,} homes")
+    generated_s = rows[0][3] + rows[1][3]  # the cohort is part of generating the day
+    ok = generated_s < 60.0 and readings / rows[1][3] >= 1e6
+    print(f"\ngoal (1M homes' day, cohort + readings, < 60 s; >= 1M readings/s): {'met' if ok else 'NOT met'} "
+          f"for {args.households:,} homes ({generated_s:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ baseline DESIGN.md measured), one joined line-protocol string per chunk through
 (joined line protocol, gzip level 1 or off). Also: read-back speed through the
 export API.
 
-    /tmp/venv/bin/python benchmarks/store_influx.py            # starts its own VictoriaMetrics
-    /tmp/venv/bin/python benchmarks/store_influx.py --url http://127.0.0.1:8428
+    .venv/bin/python benchmarks/store_influx.py            # starts its own VictoriaMetrics
+    .venv/bin/python benchmarks/store_influx.py --url http://127.0.0.1:8428
 
 The server shares this machine's cores with the client: numbers are end to end.
 """

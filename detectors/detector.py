@@ -161,8 +161,8 @@ class Detector:
         weighted = np.maximum(table.home_s, utility)
         # windows stretch a threshold in wall time: a whole day always adds its weighted total,
         # so ceil(T / day total) + 1 days from any start reach T (exact when every weight is 1)
-        uniform = (table.profiles.weights == 1.0).all(axis=1)
-        days = np.ceil(weighted / table.profiles.total) + 1.0
+        uniform = (table.profiles.weights == 1.0).all(axis=1)[table.profile_of]
+        days = np.ceil(weighted / table.profiles.total[table.profile_of]) + 1.0
         wall = np.where(uniform, weighted, days * 86400.0)
         return float(max(wall.max(initial=0.0), table.offline_s.max(initial=0.0)))
 

@@ -12,10 +12,12 @@ For every household with enough history:
   usually up (where an incapacitation happens, so it is seen soonest), while every
   normal silence of its history (nights, naps, late mornings; silences over 14
   wall-clock hours are absences and left out) stays under ``hours / margin``.
-  Weights are rounded *down* to a few levels (short YAML, shared settings rows), so
-  the history still fits.
-* **threshold**: ``hours`` weighted hours (3 by default), or the home's longest
-  weighted normal silence times the margin if that is longer.
+  Weights are rounded *down* to steps of 0.1 (short YAML), so the history still fits;
+  k-means groups the homes into a few dozen shared rhythms (shared settings rows).
+* **threshold**: ``hours`` weighted hours (2.5 by default), or the home's longest
+  weighted normal silence times the margin if that is longer. The margin is
+  ``1 + 4 / days of history`` by default (a short history has not yet seen its longest
+  silences), widened by a quarter for each false alarm staff recorded at the home.
 
 The output is a YAML file of household overrides with a one-line reason each, for
 an operator to review and ``include:`` from thresholds.yaml. Learning never
@@ -36,7 +38,7 @@ from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 from lifesign.thresholds import Layer, Thresholds, Window
 
-#: weights a learned profile may use (few levels: short YAML, shared settings rows)
+#: weights a learned profile may use (steps of 0.1: short YAML; k-means then shares rhythms)
 LEVELS = np.round(np.arange(0.1, 3.05, 0.1), 2)
 ABSENCE_GAP_S = 14 * 3600.0
 MIN_DAYS = 7.0
@@ -70,9 +72,44 @@ class LearnSettings:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """What staff found at a household's door before (resolved orders' outcomes)."""
+
+    false_alarms: int = 0
+    away: int = 0
+
+
+#: each false alarm on record widens a home's margin by this share, up to MAX_MARGIN_SCALE
+FALSE_ALARM_MARGIN = 0.25
+MAX_MARGIN_SCALE = 2.0
+
+
+def outcome_records(outcomes: list[tuple[str, str, str, float]]) -> dict[str, OutcomeRecord]:
+    """Per household, its ``false_alarm`` and ``away`` outcomes of welfare (no_usage) orders.
+
+    >>> outcome_records([("H1", "no_usage", "false_alarm", 0.0), ("H1", "no_usage", "away", 1.0),
+    ...                  ("H2", "meter_offline", "false_alarm", 2.0)])
+    {'H1': OutcomeRecord(false_alarms=1, away=1)}
+    """
+    counts: dict[str, list[int]] = {}
+    for household_id, rule, outcome, _ in outcomes:
+        if rule != "no_usage" or outcome not in ("false_alarm", "away"):
+            continue  # a meter fault or a leak says nothing about the home's rhythm
+        c = counts.setdefault(household_id, [0, 0])
+        c[0 if outcome == "false_alarm" else 1] += 1
+    return {h: OutcomeRecord(*c) for h, c in counts.items()}
+
+
 def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
-          settings: LearnSettings = LearnSettings()) -> list[Suggestion]:
-    """Suggested overrides for every household with at least a week of history."""
+          settings: LearnSettings = LearnSettings(),
+          records: dict[str, OutcomeRecord] | None = None) -> list[Suggestion]:
+    """Suggested overrides for every household with at least a week of history.
+
+    ``records``: what staff found before. A home with false alarms on record gets a wider
+    margin (its history under-states its silences); one often found away is told apart
+    in its reason (an absence to register, not a threshold to raise)."""
+    records = records or {}
     if not len(history):
         return []
     tz = thresholds.tz()
@@ -80,7 +117,8 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     m, ts, value = batch.meter, batch.ts, batch.value
     same = np.zeros(len(m), dtype=bool)
     same[1:] = m[1:] == m[:-1]
-    delta = np.where(same, value - np.roll(value, 1), np.nan)
+    # an interval-usage meter's value is already the interval's usage
+    delta = np.where(same, np.where(registry.meter_interval[m], value, value - np.roll(value, 1)), np.nan)
     dt = np.where(same, ts - np.roll(ts, 1), np.nan)
     utility = registry.meter_utility[m]
     household = registry.meter_household[m]
@@ -124,6 +162,9 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
         return []
     margins = np.array([settings.margin if settings.margin is not None else 1.0 + settings.margin_days / days[h]
                         for h in homes])
+    found = [records.get(str(registry.household_ids[h]), OutcomeRecord()) for h in homes]
+    margins *= np.minimum(1.0 + FALSE_ALARM_MARGIN * np.array([r.false_alarms for r in found], dtype=float),
+                          MAX_MARGIN_SCALE)
     hourly = np.array([_lp_weights(gap_start[bounds[h]:bounds[h + 1]], gap_end[bounds[h]:bounds[h + 1]],
                                    rates[h], tz, settings, settings.hours / margins[k]) for k, h in enumerate(homes)])
     quantized = LEVELS[np.searchsorted(LEVELS, hourly + 1e-9, side="right") - 1]
@@ -151,7 +192,10 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
         reason = (f"{days[h]:.0f} days: longest normal silence {float((ends - starts).max()) / 3600:.1f} h "
                   f"(weighted {longest / 3600:.1f} h), {quiet.sum() / 4:.1f} quiet h a day"
                   + (f", rhythm type {rhythm[k] + 1}" if 0 < settings.archetypes < len(homes) else "")
-                  + (f", base load under {base_w[h]:.0f} W" if base_w[h] < default_w else ""))
+                  + (f", base load under {base_w[h]:.0f} W" if base_w[h] < default_w else "")
+                  + (f", {found[k].false_alarms} false alarm(s) on record: margin x{margins[k]:.2f}"
+                     if found[k].false_alarms else "")
+                  + (f", found away {found[k].away} time(s): ask that absences be reported" if found[k].away else ""))
         suggestions.append(Suggestion(str(registry.household_ids[h]), layer, reason))
     return suggestions
 

@@ -43,8 +43,18 @@ class SettingsTable:
         for row, lay in enumerate(layers):
             for utility, hours in lay.utility_hours or ():
                 self.utility_s[row, UTILITY_CODES[utility]] = max(hours * h, self.home_s[row])
-        self.profiles = Profiles(np.array([profile_weights((w.start_min, w.end_min, w.weight)
-                                                           for w in lay.windows or ()) for lay in layers]))
+        # Rows differ mostly in hours and base load; learned homes share a few dozen rhythms.
+        # Each distinct set of windows is one profile (96 weights + cumulative sums, 1.5 kB),
+        # so a city of learned homes keeps a few dozen profiles, not one per row.
+        windows = [tuple(lay.windows or ()) for lay in layers]
+        distinct: dict[tuple[object, ...], int] = {}
+        self.profile_of = np.array([distinct.setdefault(w, len(distinct)) for w in windows], dtype=np.intp)
+        self.profiles = Profiles(np.array([profile_weights((w.start_min, w.end_min, w.weight) for w in ws)
+                                           for ws in distinct]).reshape(len(distinct), -1))
+
+    def deadline(self, row: npt.NDArray[np.intp], start: F8, amount_s: F8) -> F8:
+        """UTC time when a silence from ``start`` reaches ``amount_s`` under each row's windows."""
+        return self.profiles.deadline(self.profile_of[row], start, amount_s, self.tz)
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -52,7 +62,7 @@ class SettingsTable:
     @property
     def nbytes(self) -> int:
         arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
-                  self.min_power_w, self.utility_s)
+                  self.min_power_w, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
 
     @property

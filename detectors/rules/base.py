@@ -105,7 +105,7 @@ class HouseholdView:
     @cached_property
     def home_deadline(self) -> F8:
         """When the whole home's silence reaches its threshold (weighted by local time)."""
-        return self.table.profiles.deadline(self.row, self.anchor, self.table.home_s[self.row], self.table.tz)
+        return self.table.deadline(self.row, self.anchor, self.table.home_s[self.row])
 
     @cached_property
     def home_silent(self) -> B:

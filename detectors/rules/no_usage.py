@@ -67,7 +67,7 @@ class UtilitySilenceRule:
     def _meter_deadline(self, view: HouseholdView) -> tuple[np.ndarray, np.ndarray]:
         anchor = np.where(np.isnan(view.m_last_usage), view.first_seen[view.owner], view.m_last_usage)
         threshold = view.table.utility_s[view.m_row, view.m_utility]
-        return anchor, view.table.profiles.deadline(view.m_row, anchor, threshold, view.table.tz)
+        return anchor, view.table.deadline(view.m_row, anchor, threshold)
 
     def evaluate(self, view: HouseholdView) -> Verdicts:
         anchor, deadline = self._meter_deadline(view)

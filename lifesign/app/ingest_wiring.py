@@ -15,6 +15,7 @@ from ingest.counters import COUNTS, GAUGES, IngestCounters
 from ingest.historystores.segments import SegmentHistoryStore
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
+from lifesign.clock import Clock
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 from lifesign.site import HistorySettings, IngestSettings, MetricsSettings
@@ -73,8 +74,9 @@ def write_status(data_dir: Path, counters: IngestCounters, extra: dict[str, Any]
 class _IngestCollector:
     """Prometheus collector reading the live counters (no second bookkeeping)."""
 
-    def __init__(self, counters: IngestCounters) -> None:
+    def __init__(self, counters: IngestCounters, clock: Clock | None = None) -> None:
         self.counters = counters
+        self.clock = clock
 
     def collect(self) -> Iterable[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -84,6 +86,12 @@ class _IngestCollector:
             yield CounterMetricFamily(f"lifesign_ingest_{name}", help_text, value=float(snapshot[name]))  # type: ignore[arg-type]
         for name, help_text in GAUGES.items():
             yield GaugeMetricFamily(f"lifesign_ingest_{name}", help_text, value=float(snapshot[name]))  # type: ignore[arg-type]
+        if self.clock is not None:
+            # the number an alert rule wants: how far the newest stored reading is behind now
+            newest = float(snapshot["newest_reading_ts"])  # type: ignore[arg-type]
+            yield GaugeMetricFamily("lifesign_ingest_lag_seconds",
+                                    "service clock minus the event time of the newest reading stored (NaN: none yet)",
+                                    value=self.clock.now() - newest if newest else float("nan"))
         rejected = CounterMetricFamily("lifesign_ingest_rejected", "readings rejected, by reason", labels=["reason"])
         for reason, n in sorted(snapshot["rejected"].items()):  # type: ignore[attr-defined]
             rejected.add_metric([reason], float(n))
@@ -93,11 +101,11 @@ class _IngestCollector:
 class MetricsServer:
     """``/metrics`` on host:port, in a daemon thread; stopped with the service."""
 
-    def __init__(self, settings: MetricsSettings, counters: IngestCounters) -> None:
+    def __init__(self, settings: MetricsSettings, counters: IngestCounters, clock: Clock | None = None) -> None:
         from prometheus_client import CollectorRegistry, start_http_server
 
         self.registry = CollectorRegistry()
-        self.registry.register(_IngestCollector(counters))  # type: ignore[arg-type]
+        self.registry.register(_IngestCollector(counters, clock))  # type: ignore[arg-type]
         self._server, self._thread = start_http_server(settings.port, addr=settings.host, registry=self.registry)
         self.port = int(self._server.server_address[1])
 

@@ -182,7 +182,7 @@ class Service:
             log.info("detector state rebuilt from %d stored readings", replayed)
         self.ingestor.start()
         if self.parts.metrics.port:
-            self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters)
+            self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters, self.clock)
         schedule = self.parts.schedule
         self.scheduler.add_job(self.write_status, "interval", seconds=schedule.status_s, id="status",
                                max_instances=1, coalesce=True)

@@ -14,7 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from detect_quality import build, default_thresholds, readings
 
-from detectors.learn import LearnSettings, learn
+from detectors.learn import LearnSettings, OutcomeRecord, learn
+from dispatch.orderstores import SqliteWorkOrderStore
+from lifesign.alerts import EpisodeKey
+from lifesign.workorders import OrderStatus, Outcome
 from lifesign.app.cli import main as cli
 from lifesign.thresholds import Thresholds
 from simulators.dataset import write_dataset
@@ -47,6 +50,20 @@ def test_learned_overrides_fit_each_homes_history_and_never_raise_the_base_load(
                    for w in night), s
 
 
+def test_false_alarms_on_record_widen_a_homes_margin_and_away_is_named() -> None:
+    cohorts = build(40, 8, 10, seed=2, incidents_per_1000=100)
+    defaults, history = default_thresholds(), readings(cohorts.train)
+    settings = LearnSettings(hours=1.0, archetypes=0)  # low base: each home's own history decides
+    plain = {s.household_id: s for s in learn(cohorts.cohort.registry, history, defaults, settings)}
+    home = "H00003" if "H00003" in plain else sorted(plain)[3]
+    records = {home: OutcomeRecord(false_alarms=4, away=1)}
+    told = {s.household_id: s for s in learn(cohorts.cohort.registry, history, defaults, settings, records)}
+    assert told[home].layer.no_usage_hours > plain[home].layer.no_usage_hours
+    assert "4 false alarm(s) on record: margin x" in told[home].reason and "found away 1 time(s)" in told[home].reason
+    others = sorted(set(plain) - {home})
+    assert [told[h].layer for h in others] == [plain[h].layer for h in others]
+
+
 def test_learn_writes_a_reviewable_file_and_changes_nothing_else(datasets: tuple[Path, Path], tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     train, _ = datasets
@@ -62,6 +79,24 @@ def test_learn_writes_a_reviewable_file_and_changes_nothing_else(datasets: tuple
     thresholds.write_text(before.decode() + "include: [learned.yaml]\n")
     included = Thresholds.load(thresholds)
     assert len(included.households) == 40
+
+
+def test_learn_reads_outcomes_from_an_order_store(datasets: tuple[Path, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    train, _ = datasets
+    orders = SqliteWorkOrderStore(tmp_path / "orders.sqlite")
+    home = str(pd.read_csv(train / "households.csv")["household_id"].iloc[0])
+    for k, outcome in enumerate((Outcome.FALSE_ALARM, Outcome.AWAY)):
+        order, _ = orders.open_order(EpisodeKey(home, "no_usage", 1e9 + k), "gw-1", "red", 1e9 + k, {})
+        orders.transition(order.order_id, OrderStatus.ACKNOWLEDGED, 1e9 + k + 1, "gw-1")
+        orders.transition(order.order_id, OrderStatus.RESOLVED, 1e9 + k + 2, "gw-1", "", outcome)
+    orders.close()
+    out = tmp_path / "learned.yaml"
+    assert cli(["learn", "--dataset", str(train), "--thresholds", str(ROOT / "configs/thresholds.yaml"),
+                "-o", str(out), "--orders", str(tmp_path / "orders.sqlite")]) == 0
+    assert "outcomes on record: 1 false alarms, 1 found away, in 1 households" in capsys.readouterr().out
+    (line,) = [line for line in out.read_text().splitlines() if line.startswith(f"  {home}:")]
+    assert "1 false alarm(s) on record" in line and "found away 1 time(s)" in line
 
 
 def test_backtest_reports_recall_false_alarms_and_plots_a_household(datasets: tuple[Path, Path], tmp_path: Path,

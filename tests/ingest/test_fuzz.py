@@ -157,6 +157,7 @@ class HostileStream:
         ])()
 
     def message(self) -> tuple[str, list[str], int, bytes]:
+        """(gateway, the valid points it carries as 'meter@ts=value', how many rejections, payload)."""
         r = self.rng
         gateway = r.choice(sorted(METERS_OF))
         kind = r.choice(["rows", "single", "columnar", "garbage", "mutant"])
@@ -168,8 +169,10 @@ class HostileStream:
         if kind == "mutant":  # a valid message, cut short: never decodes, so it holds no valid reading
             whole = orjson.dumps({"readings": [{"meter": m, "ts": NOW - 60, "value": 1.0} for m in METERS_OF[gateway]]})
             return gateway, [], 1, whole[: r.randrange(1, len(whole) - 1)]
-        valid_meters = [r.choice(METERS_OF[gateway]) for _ in range(r.randrange(0, 7))]
-        valid = [{"meter": m, "ts": _fresh_ts(), "value": round(r.uniform(0, 1e6), 3)} for m in valid_meters]
+        valid = [{"meter": r.choice(METERS_OF[gateway]), "ts": _fresh_ts(), "value": round(r.uniform(0, 1e6), 3)}
+                 for _ in range(r.randrange(0, 7))]
+        # what the message carries that must be stored: exact (meter, ts, value) points
+        valid_meters = [f"{v['meter']}@{v['ts']}={v['value']!r}" for v in valid]
         if kind == "single":
             if valid:
                 return gateway, valid_meters[:1], 0, orjson.dumps(valid[0])
@@ -209,7 +212,8 @@ def test_ingestor_survives_ten_thousand_hostile_payloads_and_keeps_every_valid_r
                             Reason.BAD_TIMESTAMP, Reason.FUTURE_TIMESTAMP, Reason.BAD_VALUE}
     sent = Counter(m for msg in messages for m in msg[1])
     stored = store.read()
-    assert Counter(str(REGISTRY.meter_ids[m]) for m in stored.meter.tolist()) == sent
+    assert Counter(f"{REGISTRY.meter_ids[m]}@{t!r}={v!r}"
+                   for m, t, v in zip(stored.meter.tolist(), stored.ts.tolist(), stored.value.tolist())) == sent
     assert ingestor.counters.failed_batches == 0 and ingestor.counters.readings_stored == sum(sent.values())
     assert ingestor.counters.rejected == dict(reasons)
 

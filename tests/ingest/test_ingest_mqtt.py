@@ -334,3 +334,62 @@ def test_acked_messages_are_not_delivered_again_after_restart(
     finally:
         second.stop()
         gateway.close()
+
+
+def test_a_register_that_goes_backwards_is_stored_counted_and_flagged(
+    mqtt_broker: BrokerSettings, registry: Registry, gateway: MqttProbe
+) -> None:
+    flagged = MqttProbe(mqtt_broker.port, "flagged-probe", subscribe="lifesign/v1/_flagged")
+    store = MemoryHistoryStore()
+    ingestor = started(mqtt_broker, registry, store, RecordingSink())
+    try:
+        # a replaced meter: its register starts again near zero
+        gateway.publish(readings_topic("GW-A"), orjson.dumps(
+            {"meters": ["W-0001", "W-0001"], "ts": [NOW - 900, NOW - 600], "values": [812.5, 0.25]}))
+        eventually(lambda: ingestor.counters.messages_acked == 1, "the message acked")
+        eventually(lambda: len(flagged.messages()) == 1, "one register-reset flag")
+        (topic, body), = flagged.messages()
+        doc = orjson.loads(body)
+        assert (topic, doc["flag"], doc["count"]) == ("lifesign/v1/_flagged", "register_reset", 1)
+        assert doc["readings"][0]["meter"] == "W-0001" and doc["readings"][0]["value"] == 0.25
+        assert store.count() == 2 and ingestor.counters.register_resets == 1
+    finally:
+        ingestor.stop()
+        flagged.close()
+
+
+def test_a_full_spool_stops_the_acks_and_the_broker_holds_the_rest(
+    mqtt_broker: BrokerSettings, registry: Registry, gateway: MqttProbe, tmp_path: Path
+) -> None:
+    from ingest.historystores.framelog import HEADER, ROW_BYTES
+    from ingest.spool import Spool
+
+    store = DiskFullHistoryStore()
+    # room for exactly two 10-reading batches
+    spool = Spool(tmp_path / "spool", list(registry.meter_ids), 2 * (HEADER.size + 10 * ROW_BYTES))
+    counters = IngestCounters()
+    ingestor = MqttIngestor(mqtt_broker, ReadingDecoder(registry), store, [RecordingSink()], ManualClock(NOW),
+                            counters=counters, spool=spool)
+    ingestor.start()
+
+    def message(k: int) -> bytes:
+        return orjson.dumps({"meters": ["W-0001"] * 10, "ts": [NOW - 3000 + 100 * k + i for i in range(10)],
+                             "values": [float(10 * k + i) for i in range(10)]})
+
+    try:
+        assert ingestor.wait_subscribed(10)
+        for k in range(2):  # the store is down: these are spooled, and so acked
+            gateway.publish(readings_topic("GW-A"), message(k))
+            eventually(lambda k=k: counters.messages_acked == k + 1, f"message {k} acked from the spool")
+        assert (counters.spooled, len(spool), store.count()) == (20, 20, 0)
+        for k in range(2, 4):
+            gateway.publish(readings_topic("GW-A"), message(k))
+        # the spool is full: the worker retries the batch in hand and acks nothing more
+        eventually(lambda: counters.failed_batches >= 2, "the worker retrying against the full spool")
+        assert counters.messages_acked == 2
+        store.free_space()
+        eventually(lambda: counters.messages_acked == 4, "every message acked once the store is back")
+        eventually(lambda: len(spool) == 0, "the spool drained")
+        assert store.count() == 40 and counters.readings_stored == 40
+    finally:
+        ingestor.stop()

@@ -62,6 +62,7 @@ def test_metrics_endpoint_and_status_command_count_what_ingest_did(
         assert metric(body, "lifesign_ingest_readings_stored_total") == 2
         assert metric(body, "lifesign_ingest_duplicates_total") == 2
         assert metric(body, "lifesign_ingest_store_up") == 1
+        assert metric(body, "lifesign_ingest_lag_seconds") == 900
         assert 'lifesign_ingest_rejected_total{reason="malformed_json"} 1.0' in body
         assert 'lifesign_ingest_rejected_total{reason="unknown_meter"} 1.0' in body
 

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from detectors.learn import LearnSettings
+from detectors.learn import LearnSettings, OutcomeRecord, outcome_records
 from lifesign.app.commands.backtest import add_source_options, load_history
 from lifesign.thresholds import Thresholds
 
@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
                         "(default 1 + 4 / days of history)")
     p.add_argument("--rhythms", type=int, default=defaults.archetypes,
                    help=f"shared rhythm profiles, grouped by k-means (default {defaults.archetypes}; 0: one per home)")
+    p.add_argument("--orders", type=Path, default=None,
+                   help="orders.sqlite whose recorded outcomes (false alarms, found away) inform the margins "
+                        "(default with -c: the service's own, if there)")
     p.set_defaults(handler=_learn)
 
 
@@ -47,8 +50,9 @@ def _learn(args: argparse.Namespace) -> int:
     if not len(batch):
         raise LookupError(f"no readings in {history.source} for the period asked")
     days = float(batch.ts.max() - batch.ts.min()) / 86400.0
-    suggestions = learn(history.registry, batch, thresholds, LearnSettings(hours=args.hours, margin=args.margin,
-                                                                             archetypes=args.rhythms))
+    records = _outcome_records(args)
+    suggestions = learn(history.registry, batch, thresholds,
+                        LearnSettings(hours=args.hours, margin=args.margin, archetypes=args.rhythms), records)
     text = to_yaml(suggestions, history.source, days)
     # the file must load as thresholds would include it: a broken suggestion never reaches review
     args.out.write_text(text, encoding="utf-8")
@@ -58,5 +62,29 @@ def _learn(args: argparse.Namespace) -> int:
     print(f"{len(suggestions)} households learned from {days:.0f} days of {history.source}"
           f"{f' ({skipped} with under a week of history left out)' if skipped else ''}; "
           f"suggestions written to {args.out}")
+    if records:
+        print(f"outcomes on record: {sum(r.false_alarms for r in records.values())} false alarms, "
+              f"{sum(r.away for r in records.values())} found away, in {len(records)} households")
     print(f"review it, then add `include: [{args.out.name}]` to {args.thresholds} to use it")
     return 0
+
+
+def _outcome_records(args: argparse.Namespace) -> dict[str, OutcomeRecord]:
+    from dispatch.orderstores import SqliteWorkOrderStore
+    from lifesign.app.service import ORDERS_FILE
+    from lifesign.site import SiteConfig
+
+    path = args.orders
+    if path is None and args.config is not None:
+        path = SiteConfig.load(args.config).data_dir / ORDERS_FILE
+        if not path.exists():
+            return {}
+    if path is None:
+        return {}
+    if not path.exists():
+        raise LookupError(f"--orders {path} does not exist")
+    store = SqliteWorkOrderStore(path)
+    try:
+        return outcome_records(store.outcomes())
+    finally:
+        store.close()

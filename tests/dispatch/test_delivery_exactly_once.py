@@ -1,12 +1,15 @@
-"""Real mosquitto + a real local HTTP server: receivers down for a while, then up, get
-every notification exactly once (counted by idempotency key), across a restart."""
+"""Real mosquitto + a real local HTTP server: receivers down for a while (the broker
+stopped, the HTTP server not listening, then answering errors), then up, get every
+notification exactly once (counted by idempotency key), across a dispatcher restart."""
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from brokers import free_port
+from brokers import free_port, run_mosquitto
 from receiver import Receiver
 
 from dispatch.channels.base import Channel
@@ -43,15 +46,17 @@ class WorkerPhones:
     def __init__(self, port: int) -> None:
         self.keys: Counter[str] = Counter()
         self._lock = threading.Condition()
-        subscribed = threading.Event()
+        #: set each time the subscription is (re)granted, e.g. after a broker restart
+        self.subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"p-{uuid.uuid4().hex[:8]}",
                                   protocol=mqtt.MQTTv311)
+        self.client.reconnect_delay_set(0.1, 0.5)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("lifesign/v1/workorders/#", qos=1)
-        self.client.on_subscribe = lambda c, u, mid, rc, p: subscribed.set()
+        self.client.on_subscribe = lambda c, u, mid, rc, p: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        assert subscribed.wait(WAIT_S)
+        assert self.subscribed.wait(WAIT_S)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -73,19 +78,34 @@ def opened(household_id: str) -> Alert:
                  {"confirmed_silence_s": 50_000.0, "threshold_s": 43_200.0})
 
 
+def wait_until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def test_receivers_down_then_up_get_each_notification_exactly_once(
-    tmp_path: Path, mosquitto_port: int, registry: Registry, roster: Roster
+    tmp_path: Path, registry: Registry, roster: Roster
 ) -> None:
     clock = ManualClock(T0)
+    port = free_port()
+    broker = ExitStack()
+    broker.enter_context(run_mosquitto(port, tmp_path / "broker"))  # our own broker: this test stops it
     http = Receiver(free_port())  # nothing listens there yet: connections are refused
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dispatch-test", protocol=mqtt.MQTTv311)
+    publisher.reconnect_delay_set(0.1, 0.5)
+    publisher.connect("127.0.0.1", port)
+    publisher.loop_start()
+    phones = WorkerPhones(port)
+    broker.close()  # the broker goes down under a connected publisher
+    wait_until(lambda: not publisher.is_connected(), "the publisher to notice the broker is gone")
     channels: list[Channel] = [
-        MqttChannel(publisher, timeout_s=5.0),  # not connected yet: the broker is "down" for us
+        MqttChannel(publisher, timeout_s=5.0),
         WebhookChannel(f"{http.url}/hook", timeout_s=2.0),
         WeComChannel(f"{http.url}/wecom?key=k", timeout_s=2.0),
         DingTalkChannel(f"{http.url}/dingtalk?access_token=t", secret="SECx", timeout_s=2.0),
     ]
-    phones = WorkerPhones(mosquitto_port)
     stores: list[SqliteWorkOrderStore] = []
 
     def dispatcher() -> Dispatcher:
@@ -106,8 +126,10 @@ def test_receivers_down_then_up_get_each_notification_exactly_once(
         assert d.deliver_pending() == 0
 
         # receivers come back, the HTTP one answering errors first; the dispatcher restarts
-        publisher.connect("127.0.0.1", mosquitto_port)
-        publisher.loop_start()
+        phones.subscribed.clear()
+        broker.enter_context(run_mosquitto(port, tmp_path / "broker"))
+        assert phones.subscribed.wait(WAIT_S), "the phones never resubscribed on the restarted broker"
+        wait_until(publisher.is_connected, "the publisher to reconnect by itself")
         http.start()
         http.fail_next("/hook", (503, {}), (502, {}))
         http.fail_next("/wecom", (200, {"errcode": 45009, "errmsg": "api freq out of limit"}))
@@ -126,6 +148,8 @@ def test_receivers_down_then_up_get_each_notification_exactly_once(
         steps = [(orders["H0001"], 0), (orders["H0001"], 1), (orders["H0002"], 0)]
         expected = {name: Counter({idempotency_key(o, level, name): 1 for o, level in steps})
                     for name in ("mqtt", "webhook", "wecom", "dingtalk")}
+        phones.wait_for(3)
+        time.sleep(0.5)  # a late repeat would arrive now (a bound for a local broker, not a speed check)
         assert phones.wait_for(3) == expected["mqtt"]
         assert http.counts("/hook") == expected["webhook"]
         assert http.counts("/wecom") == expected["wecom"]
@@ -143,5 +167,6 @@ def test_receivers_down_then_up_get_each_notification_exactly_once(
         phones.stop()
         publisher.disconnect()
         publisher.loop_stop()
+        broker.close()
         for store in stores:
             store.close()

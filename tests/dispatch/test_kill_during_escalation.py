@@ -40,6 +40,20 @@ class Trial:
     seed: int
     kills: int
     duplicates: int
+    #: escalation steps already in the ledger at each kill, and in the end
+    steps_at_kills: list[int]
+    steps_in_the_end: int
+
+
+def escalation_steps(data_dir: Path) -> int:
+    path = data_dir / "orders.sqlite"
+    if not path.exists():
+        return 0
+    store = SqliteWorkOrderStore(path)
+    try:
+        return sum(1 for e in store.ledger() if e.action == "escalated")
+    finally:
+        store.close()
 
 
 def run_child(data_dir: Path, url: str, base_wall: float) -> subprocess.Popen[str]:
@@ -61,6 +75,7 @@ def trial(seed: int, tmp: Path, http: Receiver, registry: Registry, roster: Rost
     url = f"{http.url}/trial-{seed}"
     base_wall = time.time()
     kills = 0
+    steps_at_kills = []
     for _ in range(KILLS_PER_TRIAL):
         child = run_child(data_dir, url, base_wall)
         wait_ready(child)
@@ -69,6 +84,7 @@ def trial(seed: int, tmp: Path, http: Receiver, registry: Registry, roster: Rost
             child.send_signal(signal.SIGKILL)
             kills += 1
         child.wait()
+        steps_at_kills.append(escalation_steps(data_dir))
     child = run_child(data_dir, url, base_wall)
     wait_ready(child)
     _, err = child.communicate(timeout=FINISH_TIMEOUT_S)
@@ -99,7 +115,7 @@ def trial(seed: int, tmp: Path, http: Receiver, registry: Registry, roster: Rost
     # delivery after the restart (same idempotency key): at most one per kill.
     duplicates = sum(received.values()) - len(received)
     assert duplicates <= kills, (seed, received)
-    return Trial(seed, kills, duplicates)
+    return Trial(seed, kills, duplicates, steps_at_kills, escalation_steps(data_dir))
 
 
 def test_sigkill_during_escalation_neither_skips_nor_repeats_a_step(
@@ -114,7 +130,11 @@ def test_sigkill_during_escalation_neither_skips_nor_repeats_a_step(
         http.stop()
     assert len(trials) == 10
     assert sum(t.kills for t in trials) >= 10  # the kills really happened mid-run
-    print("kills:", sum(t.kills for t in trials), "receiver duplicates:", sum(t.duplicates for t in trials))
+    # and some of them in the middle of escalating: some steps taken, others still to come
+    mid = [(t.seed, k) for t in trials for k in t.steps_at_kills if 0 < k < t.steps_in_the_end]
+    assert len(mid) >= 3, [(t.steps_at_kills, t.steps_in_the_end) for t in trials]
+    print("kills:", sum(t.kills for t in trials), "mid-escalation:", len(mid),
+          "receiver duplicates:", sum(t.duplicates for t in trials))
 
 
 @pytest.fixture

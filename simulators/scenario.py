@@ -340,16 +340,26 @@ def pick_incidents(
     away: dict[str, list[tuple[float, float]]] = {}
     for absence in avoid:
         away.setdefault(absence.household_id, []).append((absence.start - MIN_LEAD_S, absence.end))
+    def at_home_awake(index: int) -> list[tuple[float, float]]:
+        household_id = str(cohort.registry.household_ids[index])
+        windows = _waking_windows(float(cohort.homes.wake_hour[index]), float(cohort.homes.sleep_hour[index]),
+                                  lo, hi, offset_s)
+        return _minus(windows, sorted(away.get(household_id, [])))
+
+    # a home away for the whole window cannot hold an incident: another home takes its place,
+    # drawn from a stream of its own, so the other picks (and their times) stay as they were
+    spare = iter(np.random.default_rng([seed, _STREAM_INCIDENTS, 1]).permutation(np.setdiff1d(candidates, chosen)))
     incidents = []
     for index in chosen:
+        windows = at_home_awake(int(index))
+        while not windows:
+            index = next(spare, None)
+            if index is None:
+                raise ValueError(
+                    f"pick_incidents: fewer than {n} households are ever awake at home between "
+                    f"{_iso(lo, utc_offset_hours)} and {_iso(hi, utc_offset_hours)}; give the scenario more days")
+            windows = at_home_awake(int(index))
         household_id = str(cohort.registry.household_ids[index])
-        windows = _waking_windows(float(cohort.homes.wake_hour[index]), float(cohort.homes.sleep_hour[index]), lo, hi, offset_s)
-        windows = _minus(windows, sorted(away.get(household_id, [])))
-        if not windows:
-            raise ValueError(
-                f"pick_incidents: household {household_id} is never awake at home between "
-                f"{_iso(lo, utc_offset_hours)} and {_iso(hi, utc_offset_hours)}; give the scenario more days"
-            )
         lengths = np.array([b - a for a, b in windows])
         a, b = windows[int(rng.choice(len(windows), p=lengths / lengths.sum()))]
         incidents.append(Incident(household_id, kind, float(np.floor(a + rng.random() * (b - a)))))

@@ -96,6 +96,8 @@ class IngestProcess:
             self.args += ["--influx", influx]
         self.args += list(extra)
         self.proc: subprocess.Popen[str] | None = None
+        #: readings the last start rebuilt its state from (the rest it applied live)
+        self.replayed = 0
         self.log = data_dir / "child.log"
         data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -107,6 +109,7 @@ class IngestProcess:
         if not line.startswith("ready"):
             self.proc.kill()
             raise AssertionError(f"ingest child did not start: {line!r}; log: {self.log.read_text()[-2000:]}")
+        self.replayed = int(line.split()[1])
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -69,7 +69,7 @@ class Profiles:
         day = np.floor(effective / total)
         rest = effective - day * total
         unique = np.unique(profile)
-        if len(unique) <= 32:
+        if len(unique) <= 64:  # learned homes share 32 rhythms (plus the defaults' few)
             # few distinct profiles (the usual case): a binary search per profile
             q = np.empty(len(profile), dtype=np.intp)
             for p in unique:

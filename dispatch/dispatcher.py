@@ -18,7 +18,7 @@ from dispatch.delivering import Deliverer
 from dispatch.mutes.records import AlertFate, Storm, area_of
 from dispatch.mutes.stage import MuteStage
 from dispatch.orderstores.base import DispatchStore
-from dispatch.orderstores.lifecycle import ACTION_ESCALATED, OrderStateError
+from dispatch.orderstores.lifecycle import ACTION_ESCALATED, OrderStateError, escalation_hands
 from lifesign.alerts import Alert, AlertState
 from lifesign.clock import Clock
 from lifesign.grid import Household, Tier, Worker
@@ -227,7 +227,9 @@ class Dispatcher:
             except LookupError as exc:
                 log.error("cannot escalate order %s: %s", order.order_id, exc)
                 continue
-            successor_level = next_level(chain, order.escalation_level, order.assignee)
+            escalations = [e for e in self.store.ledger(order.order_id) if e.action == ACTION_ESCALATED]
+            held_by = {order.assignee, *(w for e in escalations for w in escalation_hands(e.note))}
+            successor_level = next_level(chain, order.escalation_level, held_by)
             if successor_level is None:
                 continue  # chain exhausted: the last level keeps it
             deadline = (
@@ -235,7 +237,7 @@ class Dispatcher:
                 if order.tier in _TIER_VALUES
                 else min(self.ack_deadline_s.values())
             )
-            if now < self._waiting_since(order) + deadline:
+            if now < max((e.at for e in escalations), default=order.opened_at) + deadline:
                 continue
             successor = chain[successor_level]
             try:
@@ -255,13 +257,6 @@ class Dispatcher:
                             moved.order_id, moved.assignee, successor.phone)
             escalated.append(moved)
         return escalated
-
-    def _waiting_since(self, order: WorkOrder) -> float:
-        """When the current assignee got the order: opening, or the last escalation."""
-        if order.escalation_level == 0:
-            return order.opened_at
-        times = [e.at for e in self.store.ledger(order.order_id) if e.action == ACTION_ESCALATED]
-        return max(times, default=order.opened_at)
 
     # -- people ----------------------------------------------------------------
     def ack(self, order_id: int, actor: str, note: str = "") -> WorkOrder:
@@ -294,17 +289,20 @@ class Dispatcher:
             return None
 
 
-def next_level(chain: list[Worker], level: int, holder: str) -> int | None:
-    """The level an order at ``level`` escalates to: the next one whose worker is not
-    the one holding it already (a backup who stood in for this level and the next).
+def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None:
+    """The level an order at ``level`` escalates to: the next one whose worker has not
+    held it yet (a backup who stood in for a lower level is not asked a second time).
 
     >>> from lifesign.grid import Role
     >>> gl, desk = Worker("gl", "L", Role.GRID_LEADER, ""), Worker("desk", "D", Role.DUTY_DESK, "")
-    >>> next_level([gl, gl, desk], 0, "gl"), next_level([gl, gl, desk], 2, "desk")
+    >>> kin = Worker("contact:H1", "Son", Role.DUTY_DESK, "")
+    >>> next_level([gl, gl, desk], 0, {"gl"}), next_level([gl, gl, desk], 2, {"gl", "desk"})
     (2, None)
+    >>> next_level([desk, gl, desk, kin], 1, {"desk", "gl"})  # the desk stood in at level 0
+    3
     """
     for candidate in range(level + 1, len(chain)):
-        if chain[candidate].worker_id != holder:
+        if chain[candidate].worker_id not in held_by:
             return candidate
     return None
 

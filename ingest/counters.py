@@ -67,6 +67,14 @@ class IngestCounters:
                     raise KeyError(f"no ingest gauge named {name!r}")
                 self._gauges[name] = float(value)
 
+    def raise_to(self, **gauges: float) -> None:
+        """Set gauges that only grow (a newest time): a smaller value leaves them as they are."""
+        with self._lock:
+            for name, value in gauges.items():
+                if name not in self._gauges:
+                    raise KeyError(f"no ingest gauge named {name!r}")
+                self._gauges[name] = max(self._gauges[name], float(value))
+
     def reject(self, reason: str, n: int = 1) -> None:
         with self._lock:
             self._rejected[reason] = self._rejected.get(reason, 0) + n

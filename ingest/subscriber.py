@@ -141,7 +141,7 @@ class MqttIngestor:
         """Tell the duplicate filter what the store already holds (at start)."""
         self.seen.commit(stored)
         if len(stored):
-            self.counters.set(newest_reading_ts=float(stored.ts.max()))
+            self.counters.raise_to(newest_reading_ts=float(stored.ts.max()))
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:
@@ -398,7 +398,8 @@ class MqttIngestor:
             duplicates=sorted_.duplicates, late=sorted_.late, register_resets=len(sorted_.resets),
         )
         if len(new):
-            self.counters.set(newest_reading_ts=float(self.seen.newest_ts[new.meter].max()))
+            # a slow gateway's batch never moves the newest time back (the lag gauge would flap)
+            self.counters.raise_to(newest_reading_ts=float(self.seen.newest_ts[new.meter].max()))
         if len(sorted_.resets):
             self._flag_resets(new, sorted_.resets)
         if rejections:

@@ -50,3 +50,30 @@ def test_an_edited_override_applies_at_the_next_sweep_and_a_broken_file_keeps_th
     assert "households.H00004.no_usage.windows[0].to must be a local time from 00:00 to 24:00, got '25:00'" in out
     assert "thresholds not reloaded, previous ones kept" in out
     assert out.count("thresholds reloaded from") == 3
+
+
+@pytest.mark.mosquitto
+def test_mending_a_broken_newly_included_file_is_picked_up(tmp_path: Path, mosquitto_port: int) -> None:
+    # The include is only known once the file parses; while it is broken, mending the
+    # included file alone must still trigger the next reload (called here by hand).
+    import os
+
+    from lifesign.app.service import Service, ServiceParts
+    from lifesign.clock import ManualClock
+    from lifesign.site import SiteConfig
+
+    service = Service(ServiceParts.from_site(SiteConfig.load(write_site(tmp_path, mosquitto_port))),
+                      ManualClock(time.time()))
+    try:
+        thresholds, learned = tmp_path / "thresholds.yaml", tmp_path / "learned.yaml"
+        learned.write_text("households:\n  H00005: {no_usage: {hours: -1}}\n")
+        thresholds.write_text(thresholds.read_text() + "include: [learned.yaml]\n")
+        assert service.reload_thresholds() is False  # refused: hours must be > 0
+        assert service.reload_thresholds() is False  # nothing changed since: not tried again
+        learned.write_text("households:\n  H00005: {no_usage: {hours: 3}}\n")
+        stamp = learned.stat().st_mtime_ns + 10**7
+        os.utime(learned, ns=(stamp, stamp))  # a coarse file-system clock must not hide the edit
+        assert service.reload_thresholds() is True
+        assert service.detector.thresholds.households["H00005"].no_usage_hours == 3.0
+    finally:
+        service.stop()

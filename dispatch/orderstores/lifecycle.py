@@ -129,3 +129,14 @@ def apply_escalation(order: WorkOrder, level: int, assignee: str, from_level: in
 def escalation_note(previous: str, order: WorkOrder, note: str) -> str:
     text = f"level {order.escalation_level}: {previous} -> {order.assignee}"
     return f"{text}; {note}" if note else text
+
+
+def escalation_hands(note: str) -> tuple[str, str]:
+    """(previous holder, new holder) of an escalation's ledger note (see :func:`escalation_note`).
+
+    >>> escalation_hands("level 2: gw-night -> gl-li; not acknowledged within 15 min")
+    ('gw-night', 'gl-li')
+    """
+    hands = note.split(";", 1)[0].split(": ", 1)[1]
+    previous, _, new = hands.partition(" -> ")
+    return previous, new

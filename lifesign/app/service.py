@@ -106,7 +106,9 @@ class Service:
         )
         self.metrics: MetricsServer | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        self._thresholds_mtime = _stamp(parts.thresholds_path, parts.thresholds.includes)
+        #: the files whose change means "reload": the thresholds file and what it includes
+        self._watched = _watch_list(parts.thresholds_path, parts.thresholds.includes)
+        self._thresholds_mtime = _stamp(self._watched)
         # Jobs touch the detector and the order store; one lock keeps a manual
         # sweep (demo, tests) from interleaving with a scheduled one.
         self._jobs_lock = threading.Lock()
@@ -137,18 +139,23 @@ class Service:
         """Apply a changed thresholds file; an invalid one is logged and the old kept."""
         path = self.parts.thresholds_path
         # an included file (reviewed `lifesign learn` output) changing is a change too
-        mtime = _stamp(path, self.detector.thresholds.includes)
+        mtime = _stamp(self._watched)
         if path is None or mtime == self._thresholds_mtime:
             return False
-        self._thresholds_mtime = mtime
         try:
             thresholds = Thresholds.load(path)
             self.detector.apply_thresholds(thresholds)
         except (ConfigError, LookupError) as exc:
             log.error("thresholds not reloaded, previous ones kept: %s", exc)
+            # the broken part may be a file it now includes, unknown until it parses: watch
+            # every YAML file beside it too, so mending that file is seen (and logged once)
+            self._watched = tuple(dict.fromkeys(
+                (*self._watched, *sorted(path.parent.glob("*.y*ml")))))
+            self._thresholds_mtime = _stamp(self._watched)
             return False
         # the new file may include other files than the old one did: watch those from now on
-        self._thresholds_mtime = _stamp(path, thresholds.includes)
+        self._watched = _watch_list(path, thresholds.includes)
+        self._thresholds_mtime = _stamp(self._watched)
         log.info("thresholds reloaded from %s", path)
         return True
 
@@ -222,8 +229,12 @@ def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:
     return client
 
 
-def _stamp(path: Path | None, includes: tuple[str, ...]) -> tuple[float | None, ...]:
-    return (_mtime(path), *(_mtime(Path(p)) for p in includes))
+def _watch_list(path: Path | None, includes: tuple[str, ...]) -> tuple[Path, ...]:
+    return () if path is None else (path, *(Path(p) for p in includes))
+
+
+def _stamp(files: tuple[Path, ...]) -> tuple[float | None, ...]:
+    return tuple(_mtime(p) for p in files)
 
 
 def _mtime(path: Path | None) -> float | None:

@@ -86,10 +86,12 @@ def test_learn_reads_outcomes_from_an_order_store(datasets: tuple[Path, Path], t
     train, _ = datasets
     orders = SqliteWorkOrderStore(tmp_path / "orders.sqlite")
     home = str(pd.read_csv(train / "households.csv")["household_id"].iloc[0])
-    for k, outcome in enumerate((Outcome.FALSE_ALARM, Outcome.AWAY)):
-        order, _ = orders.open_order(EpisodeKey(home, "no_usage", 1e9 + k), "gw-1", "red", 1e9 + k, {})
-        orders.transition(order.order_id, OrderStatus.ACKNOWLEDGED, 1e9 + k + 1, "gw-1")
-        orders.transition(order.order_id, OrderStatus.RESOLVED, 1e9 + k + 2, "gw-1", "", outcome)
+    recent = float(pd.read_parquet(train / "readings.parquet", columns=["ts"])["ts"].max())
+    # two outcomes within the history, and a false alarm from years before it (not counted)
+    for at, outcome in ((recent, Outcome.FALSE_ALARM), (recent + 10, Outcome.AWAY), (1e9, Outcome.FALSE_ALARM)):
+        order, _ = orders.open_order(EpisodeKey(home, "no_usage", at - 50_000), "gw-1", "red", at, {})
+        orders.transition(order.order_id, OrderStatus.ACKNOWLEDGED, at + 1, "gw-1")
+        orders.transition(order.order_id, OrderStatus.RESOLVED, at + 2, "gw-1", "", outcome)
     orders.close()
     out = tmp_path / "learned.yaml"
     assert cli(["learn", "--dataset", str(train), "--thresholds", str(ROOT / "configs/thresholds.yaml"),

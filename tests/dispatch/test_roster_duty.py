@@ -128,3 +128,18 @@ def test_bad_duty_entries_are_refused_naming_file_line_and_field(edit: tuple[str
     with pytest.raises(ConfigError) as caught:
         Roster.parse(ROSTER.replace(*edit, 1), "roster.yaml")
     assert str(caught.value) == message
+
+
+def test_a_worker_who_stood_in_below_is_not_asked_again_above() -> None:
+    # the duty desk stands in for the grid worker (both off) and is also the level above the
+    # grid leader: after the leader the order goes on to the emergency contact
+    roster = Roster.parse(ROSTER.replace("backup: gl-li", "backup: desk"))
+    meters = [Meter("W-H1", "H1", Utility.WATER, "GW1")]
+    clock = ManualClock(at("2026-11-21 10:00"))  # Saturday day: gw-day and gw-night are off
+    dispatcher = Dispatcher(MemoryWorkOrderStore(), Registry.from_records([HOME], meters), roster,
+                            [RecordingChannel()], clock, {Tier.RED: 900.0, Tier.YELLOW: 3600.0, Tier.GREEN: 14_400.0})
+    assert [w.worker_id for w in dispatcher.assigner.chain("H1", "no_usage", clock.now())] == [
+        "desk", "gl-li", "desk", "contact:H1"]
+    dispatcher.handle([Alert(EpisodeKey("H1", "no_usage", clock.now() - 40_000), AlertState.OPENED, clock.now(),
+                             {"confirmed_silence_s": 40_000.0, "threshold_s": 36_000.0})])
+    assert _holders(dispatcher, clock, [16, 16, 16]) == ["desk", "gl-li", "contact:H1", "contact:H1"]

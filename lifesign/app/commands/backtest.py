@@ -199,11 +199,13 @@ def plot_household(registry: Registry, batch: ReadingBatch, alerts: list[Any], h
         ts, value = batch.ts[order], batch.value[order]
         utility = registry.meter(meter).utility.value
         when = pd.to_datetime(ts[1:], unit="s", utc=True)
+        # an interval-usage meter's value is already the interval's usage
+        used = value[1:] if registry.meter_interval[meter] else np.diff(value)
         if utility == "electricity":
-            ax.step(when, np.diff(value) * 3.6e6 / np.maximum(np.diff(ts), 1.0), where="pre", lw=0.7)
+            ax.step(when, used * 3.6e6 / np.maximum(np.diff(ts), 1.0), where="pre", lw=0.7)
             ax.set_ylabel("power W")
         else:
-            ax.step(when, np.diff(value) * 1000.0, where="pre", lw=0.7)
+            ax.step(when, used * 1000.0, where="pre", lw=0.7)
             ax.set_ylabel(f"{utility} L")
         ax.set_title(f"{household_id} {registry.meter_ids[meter]} ({utility})", fontsize=9, loc="left")
     episodes: dict[Any, float] = {}

@@ -50,7 +50,8 @@ def _learn(args: argparse.Namespace) -> int:
     if not len(batch):
         raise LookupError(f"no readings in {history.source} for the period asked")
     days = float(batch.ts.max() - batch.ts.min()) / 86400.0
-    records = _outcome_records(args)
+    # outcomes from before the history says nothing of the rhythm learned from it
+    records = _outcome_records(args, since=float(batch.ts.min()))
     suggestions = learn(history.registry, batch, thresholds,
                         LearnSettings(hours=args.hours, margin=args.margin, archetypes=args.rhythms), records)
     text = to_yaml(suggestions, history.source, days)
@@ -69,7 +70,7 @@ def _learn(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outcome_records(args: argparse.Namespace) -> dict[str, OutcomeRecord]:
+def _outcome_records(args: argparse.Namespace, since: float) -> dict[str, OutcomeRecord]:
     from dispatch.orderstores import SqliteWorkOrderStore
     from lifesign.app.service import ORDERS_FILE
     from lifesign.site import SiteConfig
@@ -85,6 +86,6 @@ def _outcome_records(args: argparse.Namespace) -> dict[str, OutcomeRecord]:
         raise LookupError(f"--orders {path} does not exist")
     store = SqliteWorkOrderStore(path)
     try:
-        return outcome_records(store.outcomes())
+        return outcome_records(store.outcomes(since))
     finally:
         store.close()

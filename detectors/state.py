@@ -64,6 +64,7 @@ class MeterState:
         #: interval-usage meters (the registry's column): a value is the usage of the interval
         #: ending at its time, not a register, so its usage is the value itself
         self.interval = np.zeros(n, dtype=bool) if meter_interval is None else meter_interval
+        self._any_interval = bool(self.interval.any())  # most cities have none: skip the where
         self.last_ts = np.full(n, np.nan)
         self.last_value = np.full(n, np.nan)
         #: last interval with activity (NaN: none seen)
@@ -119,7 +120,7 @@ class MeterState:
         new_meters = m[first][np.isnan(self.last_ts[m[first]])]
         new_first_ts = ts[first][np.isnan(self.last_ts[m[first]])]
 
-        delta = np.where(self.interval[m], value, value - prev_value) if self.interval.any() else value - prev_value
+        delta = np.where(self.interval[m], value, value - prev_value) if self._any_interval else value - prev_value
         dt = ts - prev_ts
         utility = self.utility[m]
         with np.errstate(invalid="ignore"):

@@ -227,7 +227,9 @@ class Dispatcher:
             except LookupError as exc:
                 log.error("cannot escalate order %s: %s", order.order_id, exc)
                 continue
-            escalations = [e for e in self.store.ledger(order.order_id) if e.action == ACTION_ESCALATED]
+            # an order at level 0 was never escalated: no ledger read for the common case
+            escalations = [] if order.escalation_level == 0 else [
+                e for e in self.store.ledger(order.order_id) if e.action == ACTION_ESCALATED]
             held_by = {order.assignee, *(w for e in escalations for w in escalation_hands(e.note))}
             successor_level = next_level(chain, order.escalation_level, held_by)
             if successor_level is None:

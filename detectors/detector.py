@@ -17,6 +17,7 @@ stopped ingest) does not conjure silences or offline meters the data doesn't sho
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy.typing as npt
 from detectors.rules.abnormal_high import AbnormalHighRule
 from detectors.rules.base import DetectorRule, HouseholdView, Verdicts
 from detectors.rules.continuous_flow import ContinuousFlowRule
-from detectors.rules.meter_offline import MeterOfflineRule
+from detectors.rules.meter_offline import MeterOfflineRule, MeterStuckRule
 from detectors.rules.no_usage import NoUsageRule, UtilitySilenceRule
 from detectors.settings import SettingsTable, resolve_settings
 from detectors.state import HouseholdState, MeterState, activity_steps
@@ -36,7 +37,8 @@ from lifesign.thresholds import Thresholds
 
 
 def all_rules() -> list[DetectorRule]:
-    return [NoUsageRule(), UtilitySilenceRule(), MeterOfflineRule(), ContinuousFlowRule(), AbnormalHighRule()]
+    return [NoUsageRule(), UtilitySilenceRule(), MeterOfflineRule(), MeterStuckRule(), ContinuousFlowRule(),
+            AbnormalHighRule()]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,13 @@ class OpenEpisode:
     severity: Severity
     utilities: tuple[str, ...]
     evidence: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _ActivityModel:
+    base_flow_after_s: float
+    stuck_min_steps: float
+    min_change_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
 
 
 class Detector:
@@ -68,8 +77,10 @@ class Detector:
         """Swap thresholds atomically; raises (and keeps the old ones) if they don't fit the registry."""
         table, rows = resolve_settings(self.registry, thresholds)
         step = activity_steps(thresholds.activity)
+        activity = _ActivityModel(thresholds.activity.water_base_flow_after_minutes * 60.0,
+                                  thresholds.activity.stuck_min_steps, self._min_change_w)
         with self._lock:
-            self.table, self._step = table, step
+            self.table, self._step, self._activity = table, step, activity
             self.households.settings_row = rows
             self.thresholds = thresholds
             # every household is looked at again under the new thresholds
@@ -79,13 +90,20 @@ class Detector:
     # -- data ------------------------------------------------------------------
     def observe(self, batch: ReadingBatch) -> None:
         with self._lock:
-            touched, new_meters, first_ts = self.meters.observe(batch, self._step, self._base_load_w, self.table.tz)
+            touched, new_meters, first_ts = self.meters.observe(batch, self._step, self._activity, self.table.tz)
             self.households.saw_first(new_meters, first_ts)
             self.households.refresh(self.meters, touched, self.table)
 
-    def _base_load_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+    def activity_in(self, history: ReadingBatch) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+        """(meter, time) of every reading in ``history`` that shows activity, observed into this
+        detector's state (use a fresh detector: learning and backtests, not the service)."""
+        with self._lock:
+            self.meters.observe(history, self._step, self._activity, self.table.tz)
+            return self.meters.last_activity
+
+    def _min_change_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         rows = self.households.settings_row[self.registry.meter_household[meters]]
-        return self.table.min_power_w[rows]
+        return self.table.min_change_w[rows]
 
     # -- sweep -----------------------------------------------------------------
     def due(self, now: float) -> npt.NDArray[np.intp]:

@@ -2,11 +2,8 @@
 
 For every household with enough history:
 
-* **base load** (electricity): a two-component Gaussian mixture over its 15-minute
-  average power separates the fridge + standby from use; the suggested
-  ``min_power_w`` clears the base component's 99.9th percentile by 20 W (never
-  below 80 W, never above the file's default: a lower threshold must not let a
-  fridge pass for a person).
+* **activity**: the detector's own activity model (changes of state, water above a
+  constant flow), replayed over the history.
 * **rhythm**: a weight for every local hour (how much an hour of silence counts),
   from a linear programme: as much weight as possible on the hours the home is
   usually up (where an incapacitation happens, so it is seen soonest), while every
@@ -115,28 +112,9 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     tz = thresholds.tz()
     batch = history.sorted_by_meter_time()
     m, ts, value = batch.meter, batch.ts, batch.value
-    same = np.zeros(len(m), dtype=bool)
-    same[1:] = m[1:] == m[:-1]
-    # an interval-usage meter's value is already the interval's usage
-    delta = np.where(same, np.where(registry.meter_interval[m], value, value - np.roll(value, 1)), np.nan)
-    dt = np.where(same, ts - np.roll(ts, 1), np.nan)
-    utility = registry.meter_utility[m]
     household = registry.meter_household[m]
     n = registry.n_households
-    default_w = thresholds.activity.electricity_min_power_w
-
-    local_hour = ((ts + utc_offsets(tz, ts)) % DAY_S) / 3600.0
-    base_w = _base_loads(household, utility, delta, dt, local_hour, n, default_w, settings.seed)
-    step = activity_steps(thresholds.activity)
-    with np.errstate(invalid="ignore"):
-        active = (delta >= step[utility] + np.where(utility == ELECTRICITY, base_w[household] / 3.6e6, 0.0) * dt) \
-            & (dt <= 3600.0)
-    act_h, act_t = household[active], ts[active]
-    order = np.lexsort((act_t, act_h))
-    act_h, act_t = act_h[order], act_t[order]
-    keep = np.ones(len(act_h), dtype=bool)
-    keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
-    act_h, act_t = act_h[keep], act_t[keep]
+    act_h, act_t = _activity(registry, batch, thresholds)
 
     first = np.full(n, np.inf)
     last = np.full(n, -np.inf)
@@ -187,12 +165,10 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
         need_h = max(settings.hours, longest * margins[k] / 3600.0)
         hours = float(min(np.ceil(need_h * 4) / 4, settings.max_hours))
         quiet = weights <= 0.25
-        layer = Layer(no_usage_hours=hours, windows=_windows(weights),
-                      min_power_w=float(base_w[h]) if base_w[h] < default_w else None)
+        layer = Layer(no_usage_hours=hours, windows=_windows(weights))
         reason = (f"{days[h]:.0f} days: longest normal silence {float((ends - starts).max()) / 3600:.1f} h "
                   f"(weighted {longest / 3600:.1f} h), {quiet.sum() / 4:.1f} quiet h a day"
                   + (f", rhythm type {rhythm[k] + 1}" if 0 < settings.archetypes < len(homes) else "")
-                  + (f", base load under {base_w[h]:.0f} W" if base_w[h] < default_w else "")
                   + (f", {found[k].false_alarms} false alarm(s) on record: margin x{margins[k]:.2f}"
                      if found[k].false_alarms else "")
                   + (f", found away {found[k].away} time(s): ask that absences be reported" if found[k].away else ""))
@@ -233,41 +209,20 @@ def _lp_weights(starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], 
     return np.asarray(result.x)
 
 
-def _base_loads(household: npt.NDArray[np.int32], utility: npt.NDArray[np.int8], delta: npt.NDArray[np.float64],
-                dt: npt.NDArray[np.float64], local_hour: npt.NDArray[np.float64], n: int, default_w: float,
-                seed: int) -> npt.NDArray[np.float64]:
-    """Per household, the power above which electricity use is a person (W): above the
-    base-load component of a two-Gaussian mixture and above everything seen between
-    01:00 and 04:00 (fridge and standby alone), by 20 W."""
-    from sklearn.mixture import GaussianMixture
+def _activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
+              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """(household, time) of every activity in ``history``, sorted, by the detector's own
+    activity model: what learning calls a sign of life is what the detector will."""
+    from detectors.detector import Detector  # the detector's state, not a second definition
 
-    base = np.full(n, default_w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok = (utility == ELECTRICITY) & (dt > 0) & (dt <= 3600.0) & (delta >= 0)
-        power = np.where(ok, delta * 3.6e6 / dt, np.nan)
-    rows = np.flatnonzero(ok)
-    homes = household[rows]
-    order = np.argsort(homes, kind="stable")
-    rows, homes = rows[order], homes[order]
-    bounds = np.flatnonzero(np.diff(homes)) + 1
-    rng = np.random.default_rng(seed)
-    for part in np.split(np.arange(len(rows)), bounds):
-        if len(part) < 200:
-            continue
-        samples = power[rows[part]]
-        hours = local_hour[rows[part]]
-        night = samples[(hours >= 1.0) & (hours < 4.0)]
-        if len(night) < 20:
-            continue
-        if len(samples) > 3000:
-            samples = rng.choice(samples, 3000, replace=False)
-        x = np.log1p(samples)[:, None]
-        mixture = GaussianMixture(n_components=2, random_state=seed).fit(x)
-        low = int(np.argmin(mixture.means_[:, 0]))
-        in_base = mixture.predict(x) == low
-        ceiling = max(float(np.quantile(samples[in_base], 0.999)), float(night.max())) + 20.0
-        base[homes[part[0]]] = float(np.clip(np.ceil(ceiling / 10.0) * 10.0, 80.0, default_w))
-    return base
+    detector = Detector(registry, thresholds)
+    meters, times = detector.activity_in(history)
+    household = registry.meter_household[meters]
+    order = np.lexsort((times, household))
+    act_h, act_t = household[order].astype(np.int32), times[order]
+    keep = np.ones(len(act_h), dtype=bool)
+    keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
+    return act_h[keep], act_t[keep]
 
 
 def _activity_rates(act_h: npt.NDArray[np.int32], act_t: npt.NDArray[np.float64], n: int,
@@ -315,7 +270,7 @@ def to_yaml(suggestions: list[Suggestion], source: str, days: float) -> str:
             ws = ", ".join(f'{{from: "{_hhmm(w.start_min)}", to: "{_hhmm(w.end_min)}", weight: {w.weight:g}}}'
                            for w in s.layer.windows)
             parts.append(f"windows: [{ws}]")
-        extra = f", activity: {{electricity: {{min_power_w: {s.layer.min_power_w:g}}}}}" if s.layer.min_power_w else ""
+        extra = f", activity: {{electricity: {{min_change_w: {s.layer.min_change_w:g}}}}}" if s.layer.min_change_w else ""
         lines.append(f"  {s.household_id}: {{no_usage: {{{', '.join(parts)}}}{extra}}}  # {s.reason}")
     return "\n".join(lines) + "\n"
 

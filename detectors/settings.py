@@ -36,7 +36,8 @@ class SettingsTable:
         self.flow_s = np.array([lay.flow_hours for lay in layers], dtype=np.float64) * h
         self.high_factor = np.array([lay.high_factor for lay in layers], dtype=np.float64)
         self.high_min_m3 = np.array([lay.high_min_m3 for lay in layers], dtype=np.float64)
-        self.min_power_w = np.array([lay.min_power_w for lay in layers], dtype=np.float64)
+        self.min_change_w = np.array([lay.min_change_w for lay in layers], dtype=np.float64)
+        self.stuck_s = np.array([lay.stuck_hours for lay in layers], dtype=np.float64) * h
         #: per utility code; inf = that utility is not watched on its own. Never shorter than
         #: the whole-home threshold: one utility never alerts before the whole home would.
         self.utility_s = np.full((len(layers), N_UTILITIES), np.inf)
@@ -62,7 +63,7 @@ class SettingsTable:
     @property
     def nbytes(self) -> int:
         arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
-                  self.min_power_w, self.utility_s, self.profile_of)
+                  self.min_change_w, self.stuck_s, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
 
     @property

@@ -1,25 +1,45 @@
 """Meter and household state as arrays, updated from columnar batches.
 
-Per meter (struct of arrays, 38 bytes): time and register of the last reading,
+Per meter (struct of arrays, 41 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
-reading, today's usage and the running daily norm; plus 4 bytes laying meters out
+reading, the last interval's rate, how long its usage has repeated exactly,
+today's usage and the running daily norm; plus 4 bytes laying meters out
 household by household. Per household (33 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 
-"Activity" is a register increase a person causes (for an interval-usage meter, the
-interval's usage): for water and gas at least one
-register step; for electricity more than the household's base load (fridge,
-standby) plus one register step over the interval. A register that goes
-backwards (rollover, meter replaced) re-baselines the meter and is counted,
-never taken as usage. A reading at or before a meter's last one (late,
-duplicate, replayed) never moves its state backwards: it is counted and dropped.
+"Activity" is what the home's automatic loads cannot explain:
+
+* electricity: a *change of state*. The interval's mean power differs from the
+  previous interval's by more than a fridge, freezer, standby or thermostat can
+  make it move (``min_change_w`` at 15-minute intervals; cycles average out over
+  longer intervals, so the floor shrinks with sqrt(15 min / interval), and it is
+  never below 1.5 register steps of power, the quantisation noise). A level is
+  never activity: a light, TV or heater left on counts once, when it was switched.
+* water and gas: at least one register step above the home's constant flow. Once
+  water has flowed in every interval for ``base_flow_after_minutes`` (a running
+  toilet, a dripping tap), the lower of this and the previous interval's rate is
+  taken as that constant flow and only usage above it counts; continuous_flow
+  still reports the run.
+
+Both are pure functions of a meter's readings (no recursive estimate), so a replay
+in any batch sizes gives the same activity and the same episode keys.
+
+A meter whose interval usage repeats exactly (at least ``stuck_min_steps``
+register steps, the same every interval: a filled gap or a stuck pulse counter)
+accumulates ``stuck_h``; past the stuck limit it is ``meter_stuck`` and no longer
+confirms a silence (its data shows neither life nor its absence).
+
+A register that goes backwards (rollover, meter replaced) re-baselines the meter
+and is counted, never taken as usage. A reading at or before a meter's last one
+(late, duplicate, replayed) never moves its state backwards: it is counted and
+dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import tzinfo
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +53,7 @@ from lifesign.thresholds import ActivitySettings
 
 F8 = npt.NDArray[np.float64]
 I4 = npt.NDArray[np.int32]
+B = npt.NDArray[np.bool_]
 WATER = UTILITY_CODES[Utility.WATER]
 ELECTRICITY = UTILITY_CODES[Utility.ELECTRICITY]
 # Tolerance for float noise in register differences (registers are sums of decimals).
@@ -40,18 +61,62 @@ _EPS = 1e-9
 #: a reporting interval longer than this breaks a run of continuous flow (we can't
 #: say water flowed in "every interval" across a gap in the data)
 FLOW_MAX_INTERVAL_S = 1800.0
+#: the daily norm's memory, in completed days (norm_days is one byte)
+NORM_MAX_DAYS = 255
+NORM_KEEP_DAYS = 128
 #: daily usage is counted in steps of this many register units (1 L of water or gas, 1 Wh)
 USAGE_UNIT = 0.001
 
 
+#: the interval at which ``min_change_w`` applies as written (cold-appliance cycles are 30-90 min)
+CHANGE_REFERENCE_S = 900.0
+#: a change must exceed this many register steps of power (quantisation alone moves one step)
+CHANGE_MIN_STEPS = 1.5
+
+
 def activity_steps(activity: ActivitySettings) -> F8:
-    """Per utility code, the register increase that is activity on its own (before base load)."""
+    """Per utility code, one register step (the resolution; water and gas: the activity step)."""
     a = np.zeros(len(UTILITY_CODES))
     a[UTILITY_CODES[Utility.WATER]] = activity.water_min_delta_m3 - _EPS
     a[UTILITY_CODES[Utility.GAS]] = activity.gas_min_delta_m3 - _EPS
-    # plus one step so a lone fridge step never counts
-    a[UTILITY_CODES[Utility.ELECTRICITY]] = activity.electricity_resolution_kwh + 1e-6
+    a[UTILITY_CODES[Utility.ELECTRICITY]] = max(activity.electricity_resolution_kwh, 1e-6)
     return a
+
+
+def change_threshold_kw(min_change_w: F8, dt: F8, step_kwh: float) -> F8:
+    """The change of mean power (kW) between two intervals that automatic loads can't explain.
+
+    >>> import numpy as np
+    >>> [round(float(x), 3) for x in change_threshold_kw(np.full(3, 300.0), np.array([900.0, 3600.0, 60.0]), 0.01)]
+    [0.3, 0.15, 0.9]
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        floor = min_change_w / 1000.0 * np.sqrt(np.minimum(1.0, CHANGE_REFERENCE_S / dt))
+        return np.maximum(floor, CHANGE_MIN_STEPS * step_kwh * 3600.0 / dt)
+
+
+class ActivityModel(Protocol):
+    """Per-meter settings of the activity model (the detector maps meters to their settings row)."""
+
+    base_flow_after_s: float
+    stuck_min_steps: float
+
+    def min_change_w(self, meters: I4) -> F8: ...
+
+
+def _runs(flag: B, dt: F8, first: B, carried_s: F8) -> F8:
+    """Per row, the seconds of the run of consecutive ``flag`` rows it ends (0 where not flagged);
+    a run at a meter's first row continues the state's ``carried_s``."""
+    n = len(flag)
+    continues = np.zeros(n, dtype=bool)
+    continues[1:] = flag[1:] & flag[:-1] & ~first[1:]
+    begins = flag & ~continues
+    step = np.where(flag, dt, 0.0)
+    total = np.cumsum(step)
+    begin_index = np.maximum.accumulate(np.where(begins, np.arange(n), 0))
+    before = total[begin_index] - step[begin_index]
+    carried = np.where(first[begin_index], carried_s[begin_index], 0.0)
+    return np.where(flag, total - before + carried, 0.0)
 
 
 class MeterState:
@@ -71,25 +136,32 @@ class MeterState:
         self.last_usage_ts = np.full(n, np.nan)
         #: water flowing in every interval for this long, up to last_ts (0: last interval dry)
         self.flow_run_s = np.zeros(n, dtype=np.float32)
+        #: the last interval's rate, register units per hour (kW for electricity; NaN: unknown)
+        self.rate = np.full(n, np.nan, dtype=np.float16)
+        #: hours the interval usage has repeated exactly, up to last_ts (a stuck meter or filled gap)
+        self.stuck_h = np.zeros(n, dtype=np.float16)
         #: usage since local midnight of last_ts's day, in USAGE_UNIT steps (integers: exact,
         #: so the sum is the same whatever the batches)
         self.day_usage = np.zeros(n, dtype=np.uint32)
         #: completed days' usage (USAGE_UNIT steps) and their count: the daily norm is their mean
         self.norm_total = np.zeros(n, dtype=np.uint32)
-        self.norm_days = np.zeros(n, dtype=np.uint16)
+        #: (at most NORM_MAX_DAYS: then both halve, so the norm keeps a long but finite memory)
+        self.norm_days = np.zeros(n, dtype=np.uint8)
         #: newest reading time seen from any meter (bounds the detector's "now")
         self.newest_ts = float("-inf")
         self.late_readings = 0
         self.rebaselines = 0
+        #: the (meters, times) that showed activity in the last observed batch (for learning)
+        self.last_activity: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
 
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_ts, self.flow_run_s,
-                                      self.day_usage, self.norm_total, self.norm_days))
+                                      self.rate, self.stuck_h, self.day_usage, self.norm_total, self.norm_days))
 
-    def observe(self, batch: ReadingBatch, step: F8, base_load_w: Callable[[I4], F8], tz: tzinfo) -> tuple[I4, I4, F8]:
-        """Apply a batch. ``step`` is per utility code (:func:`activity_steps`), ``base_load_w``
-        maps meter indexes to their household's base load (W).
+    def observe(self, batch: ReadingBatch, step: F8, activity: ActivityModel, tz: tzinfo) -> tuple[I4, I4, F8]:
+        """Apply a batch. ``step`` is one register step per utility code (:func:`activity_steps`),
+        ``activity`` the per-meter settings of the activity model.
 
         Returns the meters whose state changed, the meters seen for the first time, and
         their first reading times."""
@@ -123,27 +195,60 @@ class MeterState:
         delta = np.where(self.interval[m], value, value - prev_value) if self._any_interval else value - prev_value
         dt = ts - prev_ts
         utility = self.utility[m]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             backwards = delta < 0
-            base = np.where(utility == ELECTRICITY, base_load_w(m) / 3.6e6, 0.0)
-            active = delta >= step[utility] + base * dt  # NaN (no previous reading) is never active
+            # rates are kept in float16 (3 significant digits: a register step is a far larger
+            # difference), rounded here too so a batch boundary never changes a comparison
+            rate = np.where(backwards | ~(dt > 0), np.nan, delta / dt * 3600.0).astype(np.float16).astype(np.float64)
+        prev_rate = np.empty_like(rate)
+        prev_rate[1:] = rate[:-1]
+        prev_rate[first] = self.rate[m[first]].astype(np.float64)
         self.rebaselines += int(backwards.sum())
         used = np.rint(np.where(np.isnan(delta) | backwards, 0.0, delta) / USAGE_UNIT).astype(np.int64)
 
-        self._flow(m, ts, prev_ts, dt, active & (utility == WATER), first, last)
+        electric = utility == ELECTRICITY
+        with np.errstate(invalid="ignore"):
+            wet = ~electric & (delta >= step[utility])  # NaN (no previous reading) is never wet
+        run = self._flow(m, ts, prev_ts, dt, wet & (utility == WATER), first, last)
+        active = self._active(m, delta, dt, rate, prev_rate, run, wet, electric, step, activity)
+        # a switch-off shows as a quieter interval after a busier one: the person was last seen
+        # at the boundary between them, not at the end of the quiet interval
+        with np.errstate(invalid="ignore"):
+            seen_at = np.where(electric & (rate < prev_rate), prev_ts, ts)
+        self._stuck(m, dt, rate, prev_rate, delta, step[utility], first, last, activity)
         self._days(m, ts, prev_ts, used, first, last, tz)
 
         touched = m[last]
         self.last_ts[touched] = ts[last]
         self.last_value[touched] = value[last]
+        self.rate[touched] = rate[last]
+        self.last_activity = (m[active], seen_at[active])
         if active.any():
-            # rows are sorted by time within a meter, so fmax keeps the latest activity
-            np.fmax.at(self.last_usage_ts, m[active], ts[active])
+            np.fmax.at(self.last_usage_ts, m[active], seen_at[active])
         return touched, new_meters, new_first_ts
 
-    def _flow(self, m: I4, ts: F8, prev_ts: F8, dt: F8, flowing: npt.NDArray[np.bool_],
-              first: npt.NDArray[np.bool_], last: npt.NDArray[np.bool_]) -> None:
-        """Runs of intervals that all show water, carried across batches."""
+    def _active(self, m: I4, delta: F8, dt: F8, rate: F8, prev_rate: F8, run: F8, wet: B,
+                electric: B, step: F8, activity: ActivityModel) -> B:
+        """Which readings show activity (see the module docstring)."""
+        with np.errstate(invalid="ignore"):
+            threshold = change_threshold_kw(activity.min_change_w(m), dt, float(step[ELECTRICITY]))
+            changed = electric & (np.abs(rate - prev_rate) > threshold)  # NaN rates never change
+            # water that has run on long enough has a constant part: the lower of two intervals' rates
+            constant = run - dt >= activity.base_flow_after_s
+            base = np.where(constant, np.fmin(rate, prev_rate), 0.0) * dt / 3600.0
+            above = delta - np.where(np.isnan(base), 0.0, base) >= step[self.utility[m]]
+        return changed | (wet & above)
+
+    def _stuck(self, m: I4, dt: F8, rate: F8, prev_rate: F8, delta: F8, step: F8, first: B, last: B,
+               activity: ActivityModel) -> None:
+        """Hours of exactly repeated interval usage, carried across batches."""
+        with np.errstate(invalid="ignore"):
+            same = (np.abs(rate - prev_rate) <= 1e-4 * np.abs(rate)) & (delta >= activity.stuck_min_steps * step)
+        run = _runs(same, dt, first, self.stuck_h[m].astype(np.float64) * 3600.0)
+        self.stuck_h[m[last]] = np.minimum(run[last] / 3600.0, 60000.0).astype(np.float16)
+
+    def _flow(self, m: I4, ts: F8, prev_ts: F8, dt: F8, flowing: B, first: B, last: B) -> F8:
+        """Runs of intervals that all show water, carried across batches; the run at each row."""
         flowing = flowing & (dt <= FLOW_MAX_INTERVAL_S)
         carried = first & flowing & (self.flow_run_s[m] > 0)
         continues = np.zeros(len(m), dtype=bool)
@@ -155,6 +260,7 @@ class MeterState:
         start_of_row = run_start[begin_index]
         run = np.where(flowing, ts - start_of_row, 0.0)
         self.flow_run_s[m[last]] = run[last].astype(np.float32)
+        return run
 
     def _days(self, m: I4, ts: F8, prev_ts: F8, used: npt.NDArray[np.int64], first: npt.NDArray[np.bool_],
               last: npt.NDArray[np.bool_], tz: tzinfo) -> None:
@@ -175,13 +281,21 @@ class MeterState:
         seg_usage[seg_id[continues_state]] += self.day_usage[m[continues_state]].astype(np.int64)
         # completed days: a state day followed by a new day, and every segment but the meter's last
         state_done = first & new_day & ~np.isnan(prev_day)
-        np.add.at(self.norm_total, m[state_done], self.day_usage[m[state_done]])
-        np.add.at(self.norm_days, m[state_done], 1)
         seg_last = np.zeros(len(seg_usage), dtype=bool)
         seg_last[seg_id[last]] = True
         done = ~seg_last
-        np.add.at(self.norm_total, seg_meter[done], seg_usage[done].astype(np.uint32))
-        np.add.at(self.norm_days, seg_meter[done], 1)
+        done_meters = np.concatenate([m[state_done], seg_meter[done]])
+        if len(done_meters):
+            done_usage = np.concatenate([self.day_usage[m[state_done]].astype(np.int64), seg_usage[done]])
+            meters, inverse = np.unique(done_meters, return_inverse=True)
+            days = self.norm_days[meters].astype(np.int64) + np.bincount(inverse)
+            total = self.norm_total[meters].astype(np.int64) + np.bincount(inverse, weights=done_usage).astype(np.int64)
+            # past NORM_MAX_DAYS the norm keeps its mean over NORM_KEEP_DAYS: older days fade out
+            over = days > NORM_MAX_DAYS
+            total[over] = total[over] * NORM_KEEP_DAYS // days[over]
+            days[over] = NORM_KEEP_DAYS
+            self.norm_days[meters] = days
+            self.norm_total[meters] = np.minimum(total, np.iinfo(np.uint32).max)
         self.day_usage[seg_meter[seg_last]] = seg_usage[seg_last].astype(np.uint32)
 
 
@@ -224,6 +338,8 @@ class HouseholdState:
         return self.order[slots].astype(np.intp), owner, offsets
 
     def refresh(self, meters: MeterState, touched: I4, settings: SettingsTable) -> None:
+        """Recompute confirmation for the households of ``touched`` meters. A meter past its
+        offline limit, or stuck past its stuck limit, no longer confirms a silence."""
         if not len(touched):
             return
         households = np.unique(self.meter_household[touched])
@@ -233,8 +349,9 @@ class HouseholdState:
         with np.errstate(invalid="ignore"):
             newest = np.fmax.reduceat(last_ts, offsets)
             # a meter silent past its offline limit no longer holds the confirmation back
-            offline_s = settings.offline_s[self.settings_row[households]]
-            live = last_ts >= (newest - offline_s)[owner]
+            rows = self.settings_row[households]
+            live = (last_ts >= (newest - settings.offline_s[rows])[owner]) \
+                & (meters.stuck_h[picked].astype(np.float64) * 3600.0 < settings.stuck_s[rows][owner])
             self.confirmed_until[households] = np.fmin.reduceat(np.where(live, last_ts, np.nan), offsets)
         self.next_check[households] = -np.inf
 

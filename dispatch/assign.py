@@ -67,7 +67,7 @@ class Assigner:
             return self.roster.area_chain(community, grid, at,
                                           maintenance=rule.startswith(f"infrastructure:{Rule.METER_OFFLINE.value}"))
         household = self.registry.household_by_id(subject)
-        if rule == Rule.METER_OFFLINE.value:
+        if rule in (Rule.METER_OFFLINE.value, Rule.METER_STUCK.value):
             return self.roster.maintenance_chain(household, at)
         chain = self.roster.escalation_chain(household, at)
         if chain and self.emergency_contact_step and household.resident.emergency_contact.strip():

@@ -25,6 +25,7 @@ SUGGESTED_ACTION: dict[Tier, str] = {
 RULE_TITLES: dict[str, str] = {
     "no_usage": "No utility usage",
     "meter_offline": "Meter offline",
+    "meter_stuck": "Meter stuck",
     "continuous_flow": "Water running on",
     "abnormal_high": "Unusually high usage",
 }
@@ -34,6 +35,11 @@ RULE_ACTIONS: dict[str, str] = {
     "meter_offline": (
         "Maintenance job: check the meter, its power and the gateway link; this is not a "
         "welfare visit (the home's other meters still speak for the resident)."
+    ),
+    "meter_stuck": (
+        "Maintenance job: the meter repeats exactly the same usage hour after hour (a stuck "
+        "counter or a gateway filling gaps); check it. Not a welfare visit, but its readings "
+        "no longer count for or against the resident until it varies again."
     ),
     "continuous_flow": (
         "Water has been running for hours: call the resident now; if no answer, go to the "

@@ -17,6 +17,8 @@ class Rule(str, Enum):
     NO_USAGE = "no_usage"
     #: no readings at all: a maintenance job, never a welfare visit
     METER_OFFLINE = "meter_offline"
+    #: the same interval usage repeated for hours (a stuck pulse counter, filled gaps): maintenance
+    METER_STUCK = "meter_stuck"
     #: water flowing in every interval for too long (tap left on, a fall in the shower, a leak)
     CONTINUOUS_FLOW = "continuous_flow"
     #: daily usage far above the home's norm

@@ -4,9 +4,10 @@
 
     timezone: Asia/Shanghai              # local time of the windows below (IANA name or UTC+8)
     activity:                            # what counts as a sign of life
-      water: {min_delta_m3: 0.001}       # one register step (1 L)
-      electricity: {min_power_w: 150, resolution_kwh: 0.01}  # average power above fridge + standby
+      water: {min_delta_m3: 0.001, base_flow_after_minutes: 60}  # 1 L above a flow that runs on
+      electricity: {min_change_w: 300, resolution_kwh: 0.01}     # a switch, not a level
       gas: {min_delta_m3: 0.001}
+      stuck_min_steps: 10                # identical interval usage of >= 10 steps: meter_stuck
     defaults:
       no_usage:
         hours: 12                        # whole home silent this long (weighted hours): critical
@@ -15,6 +16,7 @@
         max_data_lag_minutes: 20         # readings must confirm the silence up to this close
         utilities: {water: {hours: 24}}  # one utility silent this long: a warning
       meter_offline: {hours: 6}          # no readings at all: maintenance
+      meter_stuck: {hours: 6}            # the same interval usage repeated this long: maintenance
       continuous_flow: {hours: 2}        # water in every interval this long
       abnormal_high: {factor: 4, min_m3: 0.5}  # water per local day vs the home's norm
     tiers:
@@ -24,7 +26,7 @@
     grids:
       G01: {no_usage: {windows: []}}     # an empty list removes the windows
     households:
-      H0042: {no_usage: {hours: 6}, activity: {electricity: {min_power_w: 90}}}
+      H0042: {no_usage: {hours: 6}, activity: {electricity: {min_change_w: 200}}}
 
 Every layer may set any field; a household takes the most specific value of each
 field. Household ids (and community / grid names) are checked against the registry
@@ -58,11 +60,17 @@ class Window:
 @dataclass(frozen=True)
 class ActivitySettings:
     water_min_delta_m3: float = 0.001
-    electricity_min_power_w: float = 150.0
-    #: one register step; an increase of one step is never activity on its own, because
-    #: a fridge alone moves the register one step every few minutes
+    #: water that has flowed in every interval this long has a constant part that is not activity
+    water_base_flow_after_minutes: float = 60.0
+    #: a change of mean power between two 15-minute intervals larger than cold appliances
+    #: (up to about 250 W), standby and thermostats make: someone switched something
+    electricity_min_change_w: float = 300.0
+    #: one register step: a change of less than 1.5 steps of power is quantisation noise
     electricity_resolution_kwh: float = 0.01
     gas_min_delta_m3: float = 0.001
+    #: identical interval usage of at least this many register steps, repeated, is a stuck meter
+    #: (natural loads of that size always vary; a constant standby of a step or two may not)
+    stuck_min_steps: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,8 @@ class Layer:
     flow_hours: float | None = None
     high_factor: float | None = None
     high_min_m3: float | None = None
-    min_power_w: float | None = None
+    min_change_w: float | None = None
+    stuck_hours: float | None = None
 
     def over(self, below: Layer) -> Layer:
         """This layer on top of ``below``: every field this layer sets wins."""
@@ -96,7 +105,8 @@ class Layer:
 #: what a file without a value for a field gets
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
-    offline_hours=6.0, flow_hours=2.0, high_factor=4.0, high_min_m3=0.5, min_power_w=150.0,
+    offline_hours=6.0, flow_hours=2.0, high_factor=4.0, high_min_m3=0.5, min_change_w=300.0,
+    stuck_hours=6.0,
 )
 
 
@@ -115,7 +125,7 @@ class Thresholds:
 
     def resolve(self, tier: Tier, community: str, grid: str, household_id: str) -> Layer:
         """The settings of one household, every field filled."""
-        layer = self.defaults.over(replace(BUILTIN, min_power_w=self.activity.electricity_min_power_w))
+        layer = self.defaults.over(replace(BUILTIN, min_change_w=self.activity.electricity_min_change_w))
         for more in (self.tiers.get(tier), self.communities.get(community), self.grids.get(grid),
                      self.households.get(household_id)):
             if more is not None:
@@ -201,7 +211,7 @@ def _included_households(path: Path) -> dict[str, Layer]:
     return {name: _layer(n) for name, n in top["households"].mapping().items()}
 
 
-_LAYER_KEYS = ["no_usage", "meter_offline", "continuous_flow", "abnormal_high", "activity"]
+_LAYER_KEYS = ["no_usage", "meter_offline", "meter_stuck", "continuous_flow", "abnormal_high", "activity"]
 
 
 def _layer(node: ConfigNode) -> Layer:
@@ -223,6 +233,8 @@ def _layer(node: ConfigNode) -> Layer:
             )
     if "meter_offline" in rules:
         kwargs["offline_hours"] = _hours(rules["meter_offline"])
+    if "meter_stuck" in rules:
+        kwargs["stuck_hours"] = _hours(rules["meter_stuck"])
     if "continuous_flow" in rules:
         kwargs["flow_hours"] = _hours(rules["continuous_flow"])
     if "abnormal_high" in rules:
@@ -233,8 +245,8 @@ def _layer(node: ConfigNode) -> Layer:
             kwargs["high_min_m3"] = high["min_m3"].number(gt=0)
     if "activity" in rules:
         per = rules["activity"].mapping(["electricity"])
-        electricity = per["electricity"].mapping(["min_power_w"], required=["min_power_w"])
-        kwargs["min_power_w"] = electricity["min_power_w"].number(gt=0)
+        electricity = per["electricity"].mapping(["min_change_w"], required=["min_change_w"])
+        kwargs["min_change_w"] = electricity["min_change_w"].number(gt=0)
     return Layer(**kwargs)  # type: ignore[arg-type]
 
 
@@ -264,13 +276,20 @@ def _window(node: ConfigNode) -> Window:
 
 
 def _activity(node: ConfigNode) -> ActivitySettings:
-    per_utility = node.mapping([u.value for u in Utility])
+    per_utility = node.mapping([u.value for u in Utility] + ["stuck_min_steps"])
     kwargs: dict[str, float] = {}
     if "water" in per_utility:
-        kwargs["water_min_delta_m3"] = per_utility["water"].mapping(["min_delta_m3"], required=["min_delta_m3"])["min_delta_m3"].number(gt=0)
+        water = per_utility["water"].mapping(["min_delta_m3", "base_flow_after_minutes"])
+        if "min_delta_m3" in water:
+            kwargs["water_min_delta_m3"] = water["min_delta_m3"].number(gt=0)
+        if "base_flow_after_minutes" in water:
+            kwargs["water_base_flow_after_minutes"] = water["base_flow_after_minutes"].number(ge=15, le=24 * 60)
+    if "stuck_min_steps" in per_utility:
+        kwargs["stuck_min_steps"] = per_utility["stuck_min_steps"].number(ge=1)
     if "electricity" in per_utility:
-        electricity = per_utility["electricity"].mapping(["min_power_w", "resolution_kwh"], required=["min_power_w"])
-        kwargs["electricity_min_power_w"] = electricity["min_power_w"].number(gt=0)
+        electricity = per_utility["electricity"].mapping(["min_change_w", "resolution_kwh"])
+        if "min_change_w" in electricity:
+            kwargs["electricity_min_change_w"] = electricity["min_change_w"].number(gt=0)
         if "resolution_kwh" in electricity:
             kwargs["electricity_resolution_kwh"] = electricity["resolution_kwh"].number(ge=0)
     if "gas" in per_utility:

@@ -60,6 +60,7 @@ SCENARIOS = {
     "meter_offline": Scenario("meter_offline", "H4", "meter_offline", "meter_offline", "warning", ("water",)),
     "continuous_flow": Scenario("continuous_flow", "H1", "continuous_flow", "continuous_flow", "critical", ("water",)),
     "abnormal_high": Scenario("abnormal_high", "H1", "abnormal_high", "abnormal_high", "warning", ("water",)),
+    "meter_stuck": Scenario("meter_stuck", "H2", "meter_stuck", "meter_stuck", "warning", ("electricity",)),
 }
 
 
@@ -87,10 +88,14 @@ def readings(reg: Registry, scenario: str, days: int = 5, late_meter_home: str |
                 report_water[(ts > T0 + DAY + 12 * H) & (ts <= T0 + 2 * DAY + 8 * H)] = False
             elif scenario == "continuous_flow":
                 water_l[(ts > T0 + DAY + 14 * H) & (ts <= T0 + DAY + 17 * H)] = 3.0
+            elif scenario == "meter_stuck":
+                # a gateway fills a day's gap with the same 400 Wh every quarter hour
+                power_w[(ts > T0 + DAY + 12 * H) & (ts <= T0 + 2 * DAY + 12 * H)] = 1600.0
             elif scenario == "abnormal_high":
                 water_l[(day == 3) & awake & on_the_hour] = 60.0
         water = 1234.567 + np.floor(np.cumsum(water_l)) / 1000.0
-        kwh = 5678.9 + np.floor(np.cumsum(power_w * STEP / H / 1000.0) * 100) / 100.0
+        # whole watt-hours, so equal quarter hours give exactly equal register steps
+        kwh = 5678.9 + np.floor(np.cumsum(power_w * STEP / H) / 10.0) / 100.0
         w, e = reg.meter_index[f"W-{h}"], reg.meter_index[f"E-{h}"]
         starts = T0 + 2 * DAY if h == late_meter_home else -np.inf
         seen = ts >= starts

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -33,20 +35,22 @@ def make_registry() -> Registry:
 
 
 def feed(detector: Detector, registry: Registry, hours: float, *, active: set[str], start: float = T0,
-         water: dict[str, float] | None = None, power_w: float = 50.0, step_s: float = 900.0) -> float:
-    """Feed 15-minute readings for `hours`; households in `active` use water every interval."""
+         water: dict[str, float] | None = None, power_w: float | Callable[[int], float] = 50.0,
+         step_s: float = 900.0) -> float:
+    """Feed 15-minute readings for `hours`; households in `active` use water every other interval
+    (a flow that never varies is a running toilet, not a person). ``power_w`` may depend on the step."""
     water = water if water is not None else {}
     kwh = {}
     t = start
     n = int(hours * 3600 / step_s)
-    for _ in range(n):
+    for k in range(n):
         t += step_s
         meters, ts, values = [], [], []
         for hh in ("H1", "H2", "H3"):
-            if hh in active:
+            if hh in active and k % 2 == 0:
                 water[hh] = water.get(hh, 10.0) + 0.006
             meters += [registry.meter_index[f"W{hh[1:]}"], registry.meter_index[f"E{hh[1:]}"]]
-            kwh[hh] = kwh.get(hh, 100.0) + power_w * step_s / 3.6e6
+            kwh[hh] = kwh.get(hh, 100.0) + (power_w(k) if callable(power_w) else power_w) * step_s / 3.6e6
             ts += [t, t]
             values += [round(water.get(hh, 10.0), 3), round(kwh[hh], 2)]
         detector.observe(ReadingBatch.of(meters, ts, values))
@@ -91,14 +95,18 @@ def test_usage_resuming_clears_the_episode_and_a_new_silence_is_a_new_episode() 
     assert len(again) == 1 and again[0].key.episode_start > first[0].key.episode_start
 
 
-def test_electricity_above_base_load_is_activity_and_base_load_is_not() -> None:
+def test_a_load_left_on_is_not_life_but_switching_is() -> None:
     registry = make_registry()
+    # A fridge alone, a 400 W heater left on, a 190 W fridge-freezer cycling: levels and cycles
+    # of automatic loads, not a person. H3 (4 h) falls silent in each case.
+    for power in (60.0, 400.0, lambda k: 40.0 + 190.0 * (k % 3 == 0)):
+        detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+        t = feed(detector, registry, 5, active=set(), power_w=power)
+        assert [a.household_id for a in detector.sweep(t)] == ["H3"], power
+    # A kettle (2 kW for one quarter hour) every 3 hours: someone is there.
     detector = Detector(registry, Thresholds.parse(THRESHOLDS))
-    t = feed(detector, registry, 5, active=set(), power_w=400.0)
-    assert detector.sweep(t) == []  # 400 W for hours: someone is cooking/ironing, not silent
-    detector2 = Detector(registry, Thresholds.parse(THRESHOLDS))
-    t = feed(detector2, registry, 5, active=set(), power_w=60.0)
-    assert [a.household_id for a in detector2.sweep(t)] == ["H3"]
+    t = feed(detector, registry, 5, active=set(), power_w=lambda k: 60.0 + 2000.0 * (k % 12 == 5))
+    assert detector.sweep(t) == []
 
 
 def test_a_meter_that_stops_reporting_does_not_extend_the_silence() -> None:
@@ -197,7 +205,7 @@ def test_interval_usage_meters_count_their_values_as_usage_not_register_steps() 
         t += 900.0
         detector.observe(ReadingBatch.of(
             [registry.meter_index[m] for m in ("W1", "E1", "W2", "E2")], [t] * 4,
-            [0.004 * (k % 2), 0.15, 0.0, 0.0125]))  # 600 W and a 50 W fridge over 15 min, in kWh
+            [0.004 * (k % 2), 0.15 if k % 2 else 0.025, 0.0, 0.0125]))  # 600/100 W and a 50 W fridge
     assert [(a.household_id, a.rule) for a in detector.sweep(t)] == [("H2", "no_usage")]
     assert detector.meters.rebaselines == 0
     assert detector.meters.last_usage_ts[registry.meter_index["W1"]] == t

@@ -28,7 +28,7 @@ communities:
 grids:
   G3: {no_usage: {hours: 8}}
 households:
-  H4: {no_usage: {hours: 5}, activity: {electricity: {min_power_w: 90}}}
+  H4: {no_usage: {hours: 5}, activity: {electricity: {min_change_w: 200}}}
 """
 
 
@@ -49,7 +49,7 @@ def test_each_household_takes_the_most_specific_value_of_every_field() -> None:
     offline = table.offline_s[rows] / H
     assert list(hours) == [12, 10, 8, 5]  # default, tier, grid over community over tier, household
     assert list(offline) == [6, 6, 2, 2]  # community wins where nothing closer sets it
-    assert list(table.min_power_w[rows]) == [150, 150, 150, 90]
+    assert list(table.min_change_w[rows]) == [300, 300, 300, 200]
     # a single utility never alerts before the whole home would: water 20 h stays 20 h
     assert list(table.utility_s[rows, 0] / H) == [20, 20, 20, 20]
     assert np.isinf(table.utility_s[rows, 1]).all()  # electricity is not watched alone
@@ -106,7 +106,7 @@ def test_an_included_learned_file_lies_under_the_operators_own_overrides() -> No
     thresholds = Thresholds.load(TESTDATA / "thresholds_with_include.yaml")
     assert thresholds.no_usage_hours(Tier.GREEN, "H1") == 5
     assert thresholds.no_usage_hours(Tier.GREEN, "H2") == 3
-    assert thresholds.resolve(Tier.GREEN, "C1", "G1", "H2").min_power_w == 90
+    assert thresholds.resolve(Tier.GREEN, "C1", "G1", "H2").min_change_w == 200
 
 
 def test_the_shipped_files_parse() -> None:

@@ -92,17 +92,48 @@ class Profiles:
             return out
         p, s, a = profile[ok], start[ok], amount_s[ok]
         offset = utc_offsets(tz, s)
-        local_end = self.inverse(p, self.effective(p, s + offset) + a)
-        end = local_end - offset
-        # a daylight-saving change inside the silence: take the offset at the end instead
-        later = utc_offsets(tz, end)
-        out[ok] = np.where(later != offset, local_end - later, end)
+        end = self.inverse(p, self.effective(p, s + offset) + a) - offset
+        # A daylight-saving change inside the silence: a silence is measured in real seconds
+        # (weights by local hour), so count up to the change on the old offset and the rest
+        # on the new one; the local clock would add or drop an hour of silence.
+        changed = np.flatnonzero(utc_offsets(tz, end) != offset)
+        if len(changed):
+            c = transition(tz, s[changed], end[changed])
+            q = p[changed]
+            before = self.effective(q, c + offset[changed]) - self.effective(q, s[changed] + offset[changed])
+            after_offset = utc_offsets(tz, c)
+            local_end = self.inverse(q, self.effective(q, c + after_offset) + a[changed] - before)
+            end[changed] = local_end - after_offset
+        out[ok] = end
         return out
 
     def effective_between(self, profile: npt.NDArray[np.intp], start: F8, end: F8, tz: tzinfo | float) -> F8:
-        """Effective seconds of a silence from ``start`` to ``end`` (UTC)."""
-        return (self.effective(profile, end + utc_offsets(tz, end))
-                - self.effective(profile, start + utc_offsets(tz, start)))
+        """Effective seconds of a silence from ``start`` to ``end`` (UTC), in real time."""
+        start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
+        at_start, at_end = utc_offsets(tz, start), utc_offsets(tz, end)
+        total = self.effective(profile, end + at_end) - self.effective(profile, start + at_start)
+        changed = np.flatnonzero(at_start != at_end)
+        if len(changed):
+            # the local clock jumped inside: integrate up to the change and from it separately
+            c = transition(tz, start[changed], end[changed])
+            q = profile[changed] if np.ndim(profile) else profile
+            total[changed] = (self.effective(q, c + at_start[changed]) - self.effective(q, start[changed] + at_start[changed])
+                              + self.effective(q, end[changed] + at_end[changed]) - self.effective(q, c + utc_offsets(tz, c)))
+        return total
+
+
+def transition(tz: tzinfo | float, lo: F8, hi: F8) -> F8:
+    """The first instant in (lo, hi] whose UTC offset differs from lo's (bisection, to the second)."""
+    lo, hi = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+    base = utc_offsets(tz, lo)
+    for _ in range(64):  # ~40 halvings reach a second from any span of years
+        if not (hi - lo > 1.0).any():
+            break
+        mid = np.floor((lo + hi) / 2.0)
+        moved = utc_offsets(tz, mid) != base
+        hi = np.where(moved, mid, hi)
+        lo = np.where(moved, lo, mid)
+    return hi
 
 
 def utc_offsets(tz: tzinfo | float, ts: F8) -> F8:

@@ -74,13 +74,13 @@ def test_night_hours_count_half_toward_a_silence() -> None:
 
 def test_deadlines_follow_the_time_zone_and_daylight_saving() -> None:
     # Europe/Berlin: 2025-03-30 02:00 CET becomes 03:00 CEST. A night window 00:00-06:00 local
-    # at half weight: from 22:00 local, 6 effective hours end at 06:00 local + 2 h = 08:00 local.
+    # at half weight counts the *real* hours that fall in it: that night has only five.
     berlin = parse_timezone("Europe/Berlin")
     night = Profiles(np.array([profile_weights([(0, 6 * 60, 0.5)])]))
     start = np.array([1743282000.0])  # 2025-03-29 22:00 CET = 21:00 UTC
     deadline = night.deadline(np.array([0]), start, np.array([6 * H]), berlin)
-    # 22:00-24:00 = 2 h, 00:00-06:00 local = 3 h (only 5 wall hours that night), 06:00-07:00 = 1 h
-    assert deadline[0] == pytest.approx(1743310800.0)  # 2025-03-30 07:00 CEST = 05:00 UTC
+    # 22:00-24:00 = 2 h, 00:00-06:00 local = 5 real hours x 0.5 = 2.5 h, 06:00-07:30 = 1.5 h
+    assert deadline[0] == pytest.approx(1743312600.0)  # 2025-03-30 07:30 CEST = 05:30 UTC
     assert utc_offsets(berlin, np.array([start[0], deadline[0]])).tolist() == [3600.0, 7200.0]
     assert utc_offsets(parse_timezone("UTC+8"), np.array([0.0]))[0] == 8 * H
 

@@ -57,7 +57,7 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 
 
 def thresholds() -> Thresholds:
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
     return Thresholds.parse(text, "defaults/thresholds.yaml")
 
 

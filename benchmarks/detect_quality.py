@@ -94,7 +94,7 @@ def readings(scenario: Scenario) -> ReadingBatch:
 
 
 def default_thresholds() -> Thresholds:
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
     return Thresholds.parse(text, "defaults/thresholds.yaml")
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
 
-from lifesign.app.service import Service, ServiceParts
+from app.service import Service, ServiceParts
 from lifesign.clock import WallClock
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lifesign.app.cli import main
+from app.cli import main
 from lifesign.config.errors import ConfigError
 from lifesign.registry import Registry
 from lifesign.roster import Roster

@@ -58,7 +58,7 @@ def test_mending_a_broken_newly_included_file_is_picked_up(tmp_path: Path, mosqu
     # included file alone must still trigger the next reload (called here by hand).
     import os
 
-    from lifesign.app.service import Service, ServiceParts
+    from app.service import Service, ServiceParts
     from lifesign.clock import ManualClock
     from lifesign.site import SiteConfig
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lifesign.app.demo import default_thresholds
-from lifesign.app.service import Service, ServiceParts
+from app.demo import default_thresholds
+from app.service import Service, ServiceParts
 from lifesign.clock import WallClock
 from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
 from simulators.scenario_file import ScenarioSpec

@@ -14,7 +14,7 @@ from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard, StormSettings
 from dispatch.orderstores import SqliteWorkOrderStore
-from lifesign.app.demo import default_thresholds
+from app.demo import default_thresholds
 from lifesign.clock import ManualClock
 from lifesign.grid import Role, Tier
 from simulators.cohort import make_cohort

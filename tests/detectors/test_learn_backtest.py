@@ -18,7 +18,7 @@ from detectors.learn import LearnSettings, OutcomeRecord, learn
 from dispatch.orderstores import SqliteWorkOrderStore
 from lifesign.alerts import EpisodeKey
 from lifesign.workorders import OrderStatus, Outcome
-from lifesign.app.cli import main as cli
+from app.cli import main as cli
 from lifesign.thresholds import Thresholds
 from simulators.dataset import write_dataset
 
@@ -107,7 +107,7 @@ def test_backtest_reports_recall_false_alarms_and_plots_a_household(datasets: tu
     truth = pd.read_csv(run / "ground_truth.csv", keep_default_na=False)
     victim = str(truth[truth["kind"] == "incapacitated"]["household_id"].iloc[0])
     png, alerts = tmp_path / "plot.png", tmp_path / "alerts.csv"
-    code = cli(["backtest", "--dataset", str(run), "--thresholds", str(ROOT / "lifesign/app/defaults/thresholds.yaml"),
+    code = cli(["backtest", "--dataset", str(run), "--thresholds", str(ROOT / "app/defaults/thresholds.yaml"),
                 "--plot", victim, "--plot-out", str(png), "--alerts-out", str(alerts), "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0, out

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.orderstores import MemoryWorkOrderStore
-from lifesign.app.dispatch_wiring import build_dispatcher, open_mute_store
+from app.dispatch_wiring import build_dispatcher, open_mute_store
 from lifesign.clock import ManualClock
 from lifesign.config.errors import ConfigError
 from lifesign.grid import Tier

@@ -15,9 +15,9 @@ from brokers import free_port
 from receiver import Receiver
 
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
-from lifesign.app.cli import main as cli
-from lifesign.app.demo import default_thresholds
-from lifesign.app.service import Service, ServiceParts
+from app.cli import main as cli
+from app.demo import default_thresholds
+from app.service import Service, ServiceParts
 from lifesign.clock import ManualClock
 from lifesign.dispatch_config import ChannelSettings
 from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings

@@ -23,7 +23,7 @@ from ingest_testkit import default_thresholds, state_arrays
 
 from detectors.detector import Detector
 from ingest.subscriber import MqttIngestor
-from lifesign.app.ingest_wiring import open_history_store, open_spool, rebuild, seen_from
+from app.ingest_wiring import open_history_store, open_spool, rebuild, seen_from
 from lifesign.clock import WallClock
 from lifesign.registry import Registry
 from lifesign.site import BrokerSettings, HistorySettings, InfluxSettings, IngestSettings

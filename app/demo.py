@@ -18,8 +18,8 @@ from typing import TextIO
 
 import paho.mqtt.client as mqtt
 
-from lifesign.app.embedded_broker import EmbeddedBroker
-from lifesign.app.service import Service, ServiceParts
+from app.embedded_broker import EmbeddedBroker
+from app.service import Service, ServiceParts
 from lifesign.clock import ManualClock
 from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
 from lifesign.thresholds import Thresholds
@@ -32,8 +32,8 @@ LOCAL = timezone(timedelta(hours=8))
 
 
 def default_thresholds() -> Thresholds:
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
-    return Thresholds.parse(text, "lifesign/app/defaults/thresholds.yaml")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    return Thresholds.parse(text, "app/defaults/thresholds.yaml")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from detectors.learn import LearnSettings, OutcomeRecord, outcome_records
-from lifesign.app.commands.backtest import add_source_options, load_history
+from app.commands.backtest import add_source_options, load_history
 from lifesign.thresholds import Thresholds
 
 
@@ -72,7 +72,7 @@ def _learn(args: argparse.Namespace) -> int:
 
 def _outcome_records(args: argparse.Namespace, since: float) -> dict[str, OutcomeRecord]:
     from dispatch.orderstores import SqliteWorkOrderStore
-    from lifesign.app.service import ORDERS_FILE
+    from app.service import ORDERS_FILE
     from lifesign.site import SiteConfig
 
     path = args.orders

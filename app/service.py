@@ -20,8 +20,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from detectors.detector import Detector
 from dispatch.orderstores.sqlite import SqliteWorkOrderStore
 from ingest.subscriber import MqttIngestor
-from lifesign.app.dispatch_wiring import build_dispatcher, open_mute_store
-from lifesign.app.ingest_wiring import (
+from app.dispatch_wiring import build_dispatcher, open_mute_store
+from app.ingest_wiring import (
     MetricsServer,
     open_history_store,
     open_spool,

@@ -7,7 +7,7 @@ import getpass
 from datetime import datetime
 from pathlib import Path
 
-from lifesign.app.demo import LOCAL
+from app.demo import LOCAL
 from lifesign.site import SiteConfig
 
 

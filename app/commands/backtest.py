@@ -62,7 +62,7 @@ class History:
 def load_history(args: argparse.Namespace) -> History:
     start, end = _instant(args.start, "--from"), _instant(args.end, "--to")
     if args.config is not None:
-        from lifesign.app.ingest_wiring import open_history_store
+        from app.ingest_wiring import open_history_store
         from lifesign.site import SiteConfig
 
         site = SiteConfig.load(args.config)

@@ -20,9 +20,11 @@ import paho.mqtt.client as mqtt
 
 from app.embedded_broker import EmbeddedBroker
 from app.service import Service, ServiceParts
+from app.site import DispatchSettings, ScheduleSettings
+from detectors.thresholds import Thresholds
+from dispatch.escalation import responsible_for
 from lifesign.clock import ManualClock
-from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
-from lifesign.thresholds import Thresholds
+from lifesign.mqttclient import BrokerSettings
 from lifesign.workorders import WorkOrder
 from simulators.cohort import make_cohort
 from simulators.gateways import GatewayPublisher
@@ -107,7 +109,7 @@ def run_demo(
     finally:
         if embedded is not None:
             embedded.stop()
-    expected = {i.household_id: cohort.roster.responsible_for(cohort.registry.household_by_id(i.household_id)).worker_id
+    expected = {i.household_id: responsible_for(cohort.roster, cohort.registry.household_by_id(i.household_id)).worker_id
                 for i in chosen}
     return DemoResult(workdir, chosen, orders, expected)
 

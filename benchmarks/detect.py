@@ -24,9 +24,9 @@ from importlib import resources
 import numpy as np
 
 from detectors.detector import Detector
+from detectors.thresholds import Thresholds
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds
 
 T0 = 1_763_568_000.0
 

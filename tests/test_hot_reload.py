@@ -59,8 +59,8 @@ def test_mending_a_broken_newly_included_file_is_picked_up(tmp_path: Path, mosqu
     import os
 
     from app.service import Service, ServiceParts
+    from app.site import SiteConfig
     from lifesign.clock import ManualClock
-    from lifesign.site import SiteConfig
 
     service = Service(ServiceParts.from_site(SiteConfig.load(write_site(tmp_path, mosquitto_port))),
                       ManualClock(time.time()))

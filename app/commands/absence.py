@@ -79,8 +79,8 @@ def _absence(args: argparse.Namespace) -> int:
         if args.absence_command == "add":
             start, end = window(args, now)
             if args.config is not None:  # with the site's registry at hand, catch a typo in the id
+                from app.site import SiteConfig
                 from lifesign.registry import Registry
-                from lifesign.site import SiteConfig
 
                 site = SiteConfig.load(args.config)
                 Registry.load(site.households_csv, site.meters_csv).household_by_id(args.household_id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.demo import LOCAL
-from lifesign.site import SiteConfig
+from app.site import SiteConfig
 
 
 def add_data_dir_options(parser: argparse.ArgumentParser) -> None:

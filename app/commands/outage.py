@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lifesign.absences import OutageScope
 from app.commands.absence import add_window_options, window
 from app.commands.common import add_data_dir_options, data_dir, user, when
+from dispatch.absences import OutageScope
 from lifesign.clock import WallClock
 from lifesign.grid import Utility
 

@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from app.site import SiteConfig
 from lifesign.clock import WallClock
-from lifesign.site import SiteConfig
 
 
 def register(sub: Any) -> None:

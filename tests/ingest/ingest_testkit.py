@@ -109,7 +109,7 @@ def default_thresholds() -> object:
     """The thresholds the service ships with (app/defaults/thresholds.yaml)."""
     from importlib import resources
 
-    from lifesign.thresholds import Thresholds
+    from detectors.thresholds import Thresholds
 
     text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
     return Thresholds.parse(text, "app/defaults/thresholds.yaml")

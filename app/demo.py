@@ -27,8 +27,10 @@ from lifesign.clock import ManualClock
 from lifesign.mqttclient import BrokerSettings
 from lifesign.workorders import WorkOrder
 from simulators.cohort import make_cohort
+from simulators.dataset import write_ground_truth
 from simulators.gateways import GatewayPublisher
-from simulators.scenario import Incident, Scenario, pick_incidents, write_ground_truth
+from simulators.incidents import Incident
+from simulators.scenario import Scenario, pick_incidents
 
 LOCAL = timezone(timedelta(hours=8))
 

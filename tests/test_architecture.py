@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp  # import-linter's own graph builder
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,3 +51,52 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path: Path, module: str, sta
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert f"{CONTRACT} BROKEN" in result.stdout, result.stdout
+
+
+def import_cycles(imports: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of modules (Tarjan), each a circle of imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(imports[module]):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1 or module in imports[module]:
+                cycles.append(sorted(group))
+
+    for module in sorted(imports):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    # a finder that returns nothing would pass every tree (STYLE.md: test the helpers too)
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles() -> None:
+    # Counts every import grimp sees, also those only under TYPE_CHECKING and inside
+    # functions: a circle hidden that way is still two modules that cannot be read apart.
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    imports = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+    assert import_cycles(imports) == []

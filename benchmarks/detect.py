@@ -24,9 +24,9 @@ from importlib import resources
 import numpy as np
 
 from detectors.detector import Detector
+from detectors.thresholds import Thresholds
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds
 
 T0 = 1_763_568_000.0
 
@@ -57,7 +57,7 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 
 
 def thresholds() -> Thresholds:
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
     return Thresholds.parse(text, "defaults/thresholds.yaml")
 
 

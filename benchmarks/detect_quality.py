@@ -32,11 +32,11 @@ import pandas as pd
 from detectors.backtest import Score, normalise_ground_truth, replay, score, windows
 from detectors.detector import Detector
 from detectors.learn import LearnSettings, learn
+from detectors.thresholds import Thresholds
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Rule, Severity
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds
 from simulators.absences import draw_absences
 from simulators.cohort import Cohort, make_cohort
 from simulators.dataset import ground_truth_rows
@@ -94,7 +94,7 @@ def readings(scenario: Scenario) -> ReadingBatch:
 
 
 def default_thresholds() -> Thresholds:
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
     return Thresholds.parse(text, "defaults/thresholds.yaml")
 
 

@@ -34,11 +34,12 @@ import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
 
-from lifesign.app.service import Service, ServiceParts
+from app.service import Service, ServiceParts
+from app.site import DispatchSettings, ScheduleSettings
+from detectors.thresholds import Thresholds
 from lifesign.clock import WallClock
 from lifesign.grid import UTILITY_CODES, Utility
-from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
-from lifesign.thresholds import Thresholds
+from lifesign.mqttclient import BrokerSettings
 from lifesign.wire import encode_columnar, readings_topic
 from simulators.cohort import make_cohort
 

@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.state import ELECTRICITY, activity_steps
+from detectors.thresholds import Layer, Thresholds, Window
 from detectors.timeweights import DAY_S, QUARTER_S, QUARTERS, Profiles, utc_offsets
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Layer, Thresholds, Window
 
 #: weights a learned profile may use (steps of 0.1: short YAML; k-means then shares rhythms)
 LEVELS = np.round(np.arange(0.1, 3.05, 0.1), 2)

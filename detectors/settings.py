@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from detectors.thresholds import Layer, Thresholds
 from detectors.timeweights import Profiles, profile_weights
 from lifesign.grid import TIER_BY_CODE, UTILITY_CODES
 from lifesign.registry import Registry
-from lifesign.thresholds import Layer, Thresholds
 
 F8 = npt.NDArray[np.float64]
 N_UTILITIES = len(UTILITY_CODES)

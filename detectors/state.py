@@ -45,11 +45,11 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.settings import SettingsTable
+from detectors.thresholds import ActivitySettings
 from detectors.timeweights import local_day
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import ActivitySettings
 
 F8 = npt.NDArray[np.float64]
 I4 = npt.NDArray[np.int32]

@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from dispatch.escalation import area_chain, escalation_chain, maintenance_chain
 from dispatch.mutes.records import area_of
 from lifesign.alerts import Rule
 from lifesign.grid import Household, Role, Tier, Worker
@@ -64,12 +65,12 @@ class Assigner:
         area = area_of(subject)
         if area is not None:
             community, grid = self.area_place(*area)
-            return self.roster.area_chain(community, grid, at,
-                                          maintenance=rule.startswith(f"infrastructure:{Rule.METER_OFFLINE.value}"))
+            return area_chain(self.roster, community, grid, at,
+                              maintenance=rule.startswith(f"infrastructure:{Rule.METER_OFFLINE.value}"))
         household = self.registry.household_by_id(subject)
         if rule in (Rule.METER_OFFLINE.value, Rule.METER_STUCK.value):
-            return self.roster.maintenance_chain(household, at)
-        chain = self.roster.escalation_chain(household, at)
+            return maintenance_chain(self.roster, household, at)
+        chain = escalation_chain(self.roster, household, at)
         if chain and self.emergency_contact_step and household.resident.emergency_contact.strip():
             chain.append(self.contact(household))
         return chain

@@ -29,25 +29,14 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from ingest.counters import IngestCounters
+from ingest.decode import BatchBuilder, ReadingDecoder, Reason, Rejection, encode_rejection, excerpt
 from ingest.seen import SeenReadings
 from ingest.spool import Spool, SpoolFull
 from lifesign.clock import Clock
-from lifesign.mqttclient import connect, make_client
+from lifesign.mqttclient import BrokerSettings, connect, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
-from lifesign.site import BrokerSettings
 from lifesign.stores import HistoryStore
-from lifesign.wire import (
-    FLAGGED_TOPIC,
-    READINGS_SUBSCRIPTION,
-    BatchBuilder,
-    ReadingDecoder,
-    Reason,
-    Rejection,
-    encode_rejection,
-    excerpt,
-    gateway_of,
-    rejected_topic,
-)
+from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION, gateway_of, rejected_topic
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """lifesign: utility meters as signs of life.
 
-This package holds the vocabulary every stage speaks (grid hierarchy, registry,
-readings, alerts, work orders, clock, config, wire format, store protocols) and,
-apart from it in :mod:`lifesign.app`, the composition root that wires the stages.
-Vocabulary modules import no stage package; CI enforces that with import-linter.
+This package is the bottom floor, the vocabulary every stage speaks: grid hierarchy,
+registry, roster, readings, alerts, work orders, clock, topics and wire format, config
+errors and the strict loader, store protocols and the shared MQTT client. It imports
+nothing above it: not the stages (``ingest``, ``detectors``, ``dispatch``,
+``simulators``), not the app (``app``); CI enforces that with import-linter.
 """
 
 __version__ = "0.1.0"

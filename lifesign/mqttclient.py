@@ -1,17 +1,44 @@
-"""paho clients built from :class:`~lifesign.site.BrokerSettings`: one place for the
-protocol version, persistent sessions, credentials and TLS, used by ingest, the
-dispatch publisher and the simulators alike."""
+"""paho clients built from :class:`BrokerSettings`: one place for the protocol version,
+persistent sessions, credentials and TLS, used by ingest, the dispatch publisher and
+the simulators alike. The settings live here, not in the app's site config, because
+ingest builds its own client from them."""
 
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from lifesign.site import BrokerSettings
+
+@dataclass(frozen=True)
+class TlsSettings:
+    #: CA bundle that signed the broker's certificate (None: the system's CAs)
+    ca_file: Path | None = None
+    #: client certificate and key, for brokers that require them
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: skip the host-name check (a test broker's self-signed certificate); never in production
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "lifesign-ingest"
+    keepalive_s: int = 30
+    username: str | None = None
+    password: str | None = None
+    #: "3.1.1" (default: paho receives about twice as fast) or "5"
+    protocol: str = "3.1.1"
+    #: MQTT 5 only: how long the broker keeps our session (and unacked messages) while we are away
+    session_expiry_s: int = 7 * 86400
+    tls: TlsSettings | None = None
 
 
 def make_client(broker: BrokerSettings, client_id: str, *, persistent: bool = False,

@@ -31,12 +31,8 @@
         phone: "+86 21 0000 0001"
         communities: [C1]
 
-The escalation chain of a household is its building's grid worker, its grid's
-leader, its community's duty desk; at each level a worker who is off duty (outside
-every shift, or on leave) is replaced by their backup (and the backup's backup) who
-is on duty. If nobody in that line is on duty, the worker keeps it (and the order
-escalates on its deadline as usual). Dispatch adds the resident's emergency contact
-after the duty desk.
+Who answers an alert, level by level, is dispatch's policy (:mod:`dispatch.escalation`);
+this module only reads and holds the roster.
 """
 
 from __future__ import annotations
@@ -47,7 +43,7 @@ from pathlib import Path
 
 from lifesign.config.errors import ConfigError
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
-from lifesign.grid import Household, Role, Worker
+from lifesign.grid import Role, Worker
 
 _WORKER_KEYS = ("id", "name", "role", "phone", "communities", "grids", "buildings", "backup",
                 "shifts", "leave")
@@ -99,12 +95,6 @@ class Roster:
     duty: dict[str, Duty] = field(default_factory=dict)
     utc_offset_hours: float = 8.0
 
-    def _covering(self, role: Role, area: str) -> Worker | None:
-        for worker in self.workers.values():
-            if worker.role is role and area in _coverage(worker, role):
-                return worker
-        return None
-
     # -- duty -----------------------------------------------------------------
     def on_duty(self, worker_id: str, at: float) -> bool:
         duty = self.duty.get(worker_id)
@@ -116,68 +106,6 @@ class Roster:
             return True
         local = datetime.fromtimestamp(at, timezone(timedelta(hours=self.utc_offset_hours)))
         return any(s.covers(local) for s in duty.shifts)
-
-    def stand_in(self, worker: Worker, at: float | None) -> Worker:
-        """The worker, or the first backup down their line who is on duty at ``at``."""
-        if at is None:
-            return worker
-        seen: set[str] = set()
-        current: Worker | None = worker
-        while current is not None and current.worker_id not in seen:
-            if self.on_duty(current.worker_id, at):
-                return current
-            seen.add(current.worker_id)
-            backup = self.duty.get(current.worker_id, Duty()).backup
-            current = self.workers.get(backup) if backup else None
-        return worker
-
-    # -- who answers ----------------------------------------------------------
-    def escalation_chain(self, household: Household, at: float | None = None) -> list[Worker]:
-        """Grid worker → grid leader → duty desk, skipping levels nobody covers; with
-        ``at``, each level is whoever stands in for it at that time (shifts, leave, backup),
-        so one person may stand at two levels."""
-        a = household.address
-        return self._chain([self._covering(Role.GRID_WORKER, a.building),
-                            self._covering(Role.GRID_LEADER, a.grid),
-                            self._covering(Role.DUTY_DESK, a.community)], at)
-
-    def area_chain(self, community: str, grid: str, at: float | None = None,
-                   maintenance: bool = False) -> list[Worker]:
-        """An infrastructure job: grid leader (or maintenance) → duty desk."""
-        first = (self.maintenance_for(community, grid, None) if maintenance
-                 else self._covering(Role.GRID_LEADER, grid))
-        return self._chain([first, self._covering(Role.DUTY_DESK, community)], at)
-
-    def maintenance_chain(self, household: Household, at: float | None = None) -> list[Worker]:
-        """A meter or gateway fault: maintenance covering the home → duty desk."""
-        a = household.address
-        return self._chain([self.maintenance_for(a.community, a.grid, a.building),
-                            self._covering(Role.DUTY_DESK, a.community)], at)
-
-    def maintenance_for(self, community: str, grid: str, building: str | None) -> Worker | None:
-        for worker in self.workers.values():
-            if worker.role is Role.MAINTENANCE and (
-                    (building is not None and building in worker.buildings)
-                    or grid in worker.grids or community in worker.communities):
-                return worker
-        return None
-
-    def _chain(self, levels: list[Worker | None], at: float | None) -> list[Worker]:
-        # One entry per level that someone covers, so a level keeps its position whoever is
-        # on duty: a chain folded by shifts would make escalation skip a level when a shift
-        # changes. A backup standing in for two levels appears twice; escalation passes over
-        # a level its holder already holds.
-        return [self.stand_in(worker, at) for worker in levels if worker is not None]
-
-    def responsible_for(self, household: Household, at: float | None = None) -> Worker:
-        chain = self.escalation_chain(household, at)
-        if not chain:
-            raise LookupError(
-                f"No worker in the roster covers household {household.household_id!r} "
-                f"(building {household.address.building!r}, grid {household.address.grid!r}, "
-                f"community {household.address.community!r})"
-            )
-        return chain[0]
 
     def get(self, worker_id: str) -> Worker:
         try:
@@ -248,15 +176,6 @@ class Roster:
             if backup:
                 lines.append(f"    backup: {backup}")
         return "\n".join(lines) + "\n"
-
-
-def _coverage(worker: Worker, role: Role) -> tuple[str, ...]:
-    return {
-        Role.GRID_WORKER: worker.buildings,
-        Role.GRID_LEADER: worker.grids,
-        Role.DUTY_DESK: worker.communities,
-        Role.MAINTENANCE: worker.communities + worker.grids + worker.buildings,
-    }[role]
 
 
 def _clock_minutes(node: ConfigNode) -> int:

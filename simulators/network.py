@@ -43,7 +43,7 @@ from simulators.meters import MeterCadence
 from simulators.scenario import Round
 
 GARBAGE_KINDS = ("not_json", "truncated_json", "bad_shape", "unknown_meter", "bad_value", "bad_timestamp")
-#: the rejection reason (lifesign.wire.Reason) each garbage payload earns, once
+#: the rejection reason (ingest.decode.Reason) each garbage payload earns, once
 GARBAGE_REASONS = {
     "not_json": "malformed_json",
     "truncated_json": "malformed_json",

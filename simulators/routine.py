@@ -34,7 +34,8 @@ import numpy.typing as npt
 
 from simulators.accrual import RoundGrid, Windows
 from simulators.cohort import HomeProfiles
-from simulators.effects import Effects, Spans
+from simulators.dayplan import DayPlan
+from simulators.effects import Effects
 from simulators.extras import lifestyle_extras
 from simulators.lifestyle import LIFESTYLE_COLUMNS, Lifestyle, season, weekday
 from simulators.usage import Usage, accrue_usage
@@ -56,23 +57,6 @@ WATER_HEATER_W = 2000.0
 GAS_COOKING_LPH = (350.0, 450.0)
 GAS_WATER_HEATER_LPH = 2000.0
 _STREAM_DAY, _STREAM_WAKE, _STREAM_SLEEP, _STREAM_LIFE = 0x44415920, 0x57414B45, 0x534C4550, 0x4C494645
-
-
-@dataclass(frozen=True)
-class DayPlan:
-    """All events of one local day for every household (rows), as epoch seconds."""
-
-    day: int
-    wake: FloatArray
-    sleep: FloatArray
-    #: (households, events): instant water events and their litres (0 = no event)
-    water_t: FloatArray
-    water_l: FloatArray
-    #: (households, episodes): appliance episodes [start, end) and their draw
-    episode_start: FloatArray
-    episode_end: FloatArray
-    episode_w: FloatArray
-    episode_gas_lph: FloatArray
 
 
 class _Uniforms:
@@ -319,7 +303,11 @@ class Routine:
     def usage_matrix(self, grid: RoundGrid, rows: slice | None = None, effects: Effects | None = None) -> Usage:
         """Water litres, electricity Wh and gas litres of a block of homes in every round of ``grid``."""
         block = slice(0, self.n) if rows is None else slice(*rows.indices(self.n)[:2])
-        return accrue_usage(self, grid, block, effects or Effects())
+        # A day's events lie within [midnight - 4 h, midnight + 25 h].
+        first = self.local_day(grid.start - 25.0 * HOUR) + 1
+        last = self.local_day(grid.end + 4.0 * HOUR - 1e-3)
+        plans = [self.plan(day, block) for day in range(max(first, 0), last + 1)]
+        return accrue_usage(plans, self.homes, self.lifestyle.fridge_cycles, grid, block, effects or Effects())
 
     def usage(self, t0: float, t1: float, active_until: FloatArray | None = None) -> Usage:
         """Water litres, electricity Wh and gas litres of every household in [t0, t1).
@@ -341,4 +329,4 @@ class Routine:
         return Usage(water_l=used.water_l[:, 0], electricity_wh=used.electricity_wh[:, 0], gas_l=used.gas_l[:, 0])
 
 
-__all__ = ["MAX_NIGHT_H", "DayPlan", "Effects", "Routine", "Spans", "Usage"]
+__all__ = ["DAY", "HOUR", "MAX_NIGHT_H", "Routine"]

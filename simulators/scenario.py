@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +32,11 @@ from lifesign.readings import ReadingBatch
 from simulators.absences import Absence
 from simulators.accrual import RoundGrid, Windows
 from simulators.cohort import Cohort
+from simulators.effects import Effects, Spans
 from simulators.incidents import KINDS, STOPPING_KINDS, Incident
 from simulators.lifestyle import Lifestyle
 from simulators.meters import MeterCadence, registers_to_values
-from simulators.routine import DAY, HOUR, Effects, Routine, Spans
+from simulators.routine import DAY, HOUR, Routine
 
 FloatArray = npt.NDArray[np.float64]
 #: an incident starts this long before the end at the latest (16 h threshold + margin)
@@ -374,33 +374,8 @@ def _minus(windows: list[tuple[float, float]], holes: list[tuple[float, float]])
     return out
 
 
-def write_ground_truth(scenario: Scenario, path: str | Path) -> None:
-    """See :func:`simulators.dataset.write_ground_truth` (kept here for older callers)."""
-    from simulators.dataset import write_ground_truth as write
-
-    write(scenario, path)
-
-
-def write_dataset(scenario: Scenario, folder: str | Path, rounds_per_chunk: int = 96,
-                  formats: tuple[str, ...] = ("csv",)) -> Path:
-    """See :func:`simulators.dataset.write_dataset`."""
-    from simulators.dataset import write_dataset as write
-
-    return write(scenario, folder, rounds_per_chunk, formats)
-
-
 def _iso(ts: float, utc_offset_hours: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone(timedelta(hours=utc_offset_hours))).isoformat()
 
 
-__all__ = [
-    "KINDS",
-    "MIN_LEAD_S",
-    "Incident",
-    "RegisterBlock",
-    "Round",
-    "Scenario",
-    "pick_incidents",
-    "write_dataset",
-    "write_ground_truth",
-]
+__all__ = ["MIN_LEAD_S", "RegisterBlock", "Round", "Scenario", "pick_incidents"]

@@ -4,7 +4,6 @@ accrued into reporting rounds (:mod:`simulators.accrual`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +17,9 @@ from simulators.accrual import (
     episodes_to_changes,
     zero_between,
 )
+from simulators.cohort import HomeProfiles
+from simulators.dayplan import DayPlan
 from simulators.effects import Effects, thinned
-
-if TYPE_CHECKING:
-    from simulators.routine import Routine
 
 FloatArray = npt.NDArray[np.float64]
 HOUR, DAY = 3600.0, 86400.0
@@ -37,13 +35,11 @@ class Usage:
     gas_l: FloatArray
 
 
-def accrue_usage(routine: Routine, grid: RoundGrid, block: slice, effects: Effects) -> Usage:
-    """Water litres, electricity Wh and gas litres of the homes in ``block`` per round of ``grid``."""
+def accrue_usage(plans: list[DayPlan], homes: HomeProfiles, fridge_cycles: bool, grid: RoundGrid,
+                 block: slice, effects: Effects) -> Usage:
+    """Water litres, electricity Wh and gas litres of the homes in ``block`` per round of ``grid``,
+    from the day plans of that block that cover the grid."""
     m = block.stop - block.start
-    # A day's events lie within [midnight - 4 h, midnight + 25 h].
-    first = routine.local_day(grid.start - 25.0 * HOUR) + 1
-    last = routine.local_day(grid.end + 4.0 * HOUR - 1e-3)
-    plans = [routine.plan(day, block) for day in range(max(first, 0), last + 1)]
     water_t = np.concatenate([p.water_t for p in plans], axis=1)
     water_l = np.concatenate([p.water_l for p in plans], axis=1)
     ep_start = np.concatenate([p.episode_start for p in plans], axis=1)
@@ -67,7 +63,7 @@ def accrue_usage(routine: Routine, grid: RoundGrid, block: slice, effects: Effec
             gone = thinned(ep_start, a, b, keep)
             ep_end = np.where(gone, ep_start, ep_end)
     # Electricity: appliances, the fridge and the standby (from before the grid, never ending).
-    base = routine.homes.standby_w[block] if routine.lifestyle.fridge_cycles else routine.homes.base_load_w[block]
+    base = homes.standby_w[block] if fridge_cycles else homes.base_load_w[block]
     electric = [*episode_parts(ep_start, ep_end, ep_w), (np.full((m, 1), grid.start - DAY), base[:, None])]
     if effects.power_off is not None:
         e_t, e_d = np.concatenate([t for t, _ in electric], axis=1), np.concatenate([d for _, d in electric], axis=1)
@@ -90,14 +86,14 @@ def accrue_usage(routine: Routine, grid: RoundGrid, block: slice, effects: Effec
     water = accrue_events(water_t, water_l, grid)
     if w_t.shape[1]:
         water = water + accrue_rates(w_t, w_d, grid)
-    gas_homes = routine.homes.has_gas[block]
+    gas_homes = homes.has_gas[block]
     gas = np.zeros((m, grid.n))
     if gas_homes.any():  # most homes have no gas meter: skip them
         rows = np.flatnonzero(gas_homes)
         gas[rows] = accrue_rate_parts(episode_parts(ep_start[rows], ep_end[rows], ep_gas[rows]), grid) / HOUR
     electricity_wh = accrue_rate_parts(electric, grid) / HOUR
-    if routine.lifestyle.fridge_cycles:
-        electricity_wh = electricity_wh + _fridge_wh(routine, grid, block, effects)
+    if fridge_cycles:
+        electricity_wh = electricity_wh + _fridge_wh(homes, grid, block, effects)
     return Usage(water_l=water, electricity_wh=electricity_wh, gas_l=gas)
 
 
@@ -108,10 +104,10 @@ def _running_s(t: FloatArray, period: FloatArray, phase: FloatArray, duty: Float
     return period * (whole * duty + np.minimum(u - whole, duty))
 
 
-def _fridge_wh(routine: Routine, grid: RoundGrid, block: slice, effects: Effects) -> FloatArray:
+def _fridge_wh(homes: HomeProfiles, grid: RoundGrid, block: slice, effects: Effects) -> FloatArray:
     """The cycling fridge's Wh per round, in closed form (the same cycles as the day plans
     list, without a change point per cycle: a million homes run 70 M cycles a day)."""
-    h = routine.homes.rows(block)
+    h = homes.rows(block)
     period = (h.fridge_period_min * 60.0)[:, None]
     phase, duty = h.fridge_phase[:, None], h.fridge_duty[:, None]
     bounds = np.broadcast_to(grid.start + np.arange(grid.n + 1) * grid.interval_s, (len(h), grid.n + 1))

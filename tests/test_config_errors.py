@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from lifesign.app.cli import main
+from app.cli import main
+from app.site import SiteConfig
+from detectors.thresholds import Thresholds
 from lifesign.config.errors import ConfigError
 from lifesign.registry import Registry
 from lifesign.roster import Roster
-from lifesign.site import SiteConfig
-from lifesign.thresholds import Thresholds
 
 BAD = Path(__file__).parent / "testdata" / "bad"
 

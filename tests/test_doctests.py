@@ -15,7 +15,7 @@ def _has_runnable_example(path: Path) -> bool:
     return any(">>>" in line and "+SKIP" not in line for line in path.read_text(encoding="utf-8").splitlines())
 
 
-PACKAGES = ("lifesign", "ingest", "detectors", "dispatch", "simulators")
+PACKAGES = ("app", "lifesign", "ingest", "detectors", "dispatch", "simulators")
 MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts)
     for package in PACKAGES

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifesign.app.demo import run_demo
+from app.demo import run_demo
 from lifesign.grid import Role
 from simulators.cohort import make_cohort
 

@@ -58,9 +58,9 @@ def test_mending_a_broken_newly_included_file_is_picked_up(tmp_path: Path, mosqu
     # included file alone must still trigger the next reload (called here by hand).
     import os
 
-    from lifesign.app.service import Service, ServiceParts
+    from app.service import Service, ServiceParts
+    from app.site import SiteConfig
     from lifesign.clock import ManualClock
-    from lifesign.site import SiteConfig
 
     service = Service(ServiceParts.from_site(SiteConfig.load(write_site(tmp_path, mosquitto_port))),
                       ManualClock(time.time()))

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from probes import MqttProbe, eventually
 
-from lifesign.app.cli import main as cli
+from app.cli import main as cli
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 LIFESIGN = str(Path(sys.executable).with_name("lifesign"))

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from lifesign.app.demo import default_thresholds
-from lifesign.app.service import Service, ServiceParts
+from app.demo import default_thresholds
+from app.service import Service, ServiceParts
+from app.site import DispatchSettings, ScheduleSettings
 from lifesign.clock import WallClock
-from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
+from lifesign.mqttclient import BrokerSettings
 from simulators.scenario_file import ScenarioSpec
 
 SCENARIO = Path(__file__).resolve().parents[1] / "configs" / "scenarios" / "live-faults.yaml"

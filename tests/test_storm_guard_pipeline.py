@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.demo import default_thresholds
 from detectors.detector import Detector
 from dispatch.channels import RecordingChannel
 from dispatch.dispatcher import Dispatcher
@@ -14,7 +15,6 @@ from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard, StormSettings
 from dispatch.orderstores import SqliteWorkOrderStore
-from lifesign.app.demo import default_thresholds
 from lifesign.clock import ManualClock
 from lifesign.grid import Role, Tier
 from simulators.cohort import make_cohort

@@ -30,16 +30,17 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 from brokers import free_port, run_mosquitto
 
 from detectors.detector import Detector
+from detectors.thresholds import Thresholds
+from ingest.decode import ReadingDecoder
 from ingest.historystores.segments import SegmentHistoryStore
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import WallClock
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.mqttclient import BrokerSettings
 from lifesign.registry import Registry
-from lifesign.site import BrokerSettings
-from lifesign.thresholds import Thresholds
-from lifesign.wire import ReadingDecoder, encode_columnar, readings_topic
+from lifesign.wire import encode_columnar, readings_topic
 
-THRESHOLDS = (ROOT / "lifesign" / "app" / "defaults" / "thresholds.yaml")
+THRESHOLDS = (ROOT / "app" / "defaults" / "thresholds.yaml")
 
 
 def registry(gateways: int, meters_per_gateway: int) -> Registry:

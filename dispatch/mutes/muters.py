@@ -12,10 +12,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from dispatch.absences import Absence, Outage, OutageScope
 from dispatch.mutes.records import Storm, TrackedAlert
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard
-from lifesign.absences import Absence, Outage, OutageScope
 from lifesign.alerts import Rule
 
 #: rules an outage can explain: a cut utility looks like silence or like a dead meter

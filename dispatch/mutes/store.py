@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
+from dispatch.absences import Absence, Outage, OutageScope
 from dispatch.mutes.records import AlertFate, MuteLogEntry, Storm, TrackedAlert
-from lifesign.absences import Absence, Outage, OutageScope
 from lifesign.alerts import EpisodeKey
 
 SCHEMA_VERSION = 1

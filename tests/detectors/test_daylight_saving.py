@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from detectors.detector import Detector
-from lifesign.thresholds import Thresholds, parse_timezone
+from detectors.thresholds import Thresholds, parse_timezone
 from detectors.timeweights import Profiles, profile_weights
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.readings import ReadingBatch

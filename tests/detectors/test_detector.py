@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from detectors.detector import Detector
+from detectors.thresholds import Thresholds
 from lifesign.alerts import AlertState
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds
 
 T0 = 1_763_700_000.0
 H = 3600.0

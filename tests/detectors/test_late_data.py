@@ -7,9 +7,9 @@ import numpy as np
 from homes import DAY, T0, THRESHOLDS, H, registry
 
 from detectors.detector import Detector
+from detectors.thresholds import Thresholds
 from lifesign.alerts import AlertState
 from lifesign.readings import ReadingBatch
-from lifesign.thresholds import Thresholds
 
 STEP = 900.0
 

@@ -14,12 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from detect_quality import build, default_thresholds, readings
 
+from app.cli import main as cli
 from detectors.learn import LearnSettings, OutcomeRecord, learn
+from detectors.thresholds import Thresholds
 from dispatch.orderstores import SqliteWorkOrderStore
 from lifesign.alerts import EpisodeKey
 from lifesign.workorders import OrderStatus, Outcome
-from lifesign.app.cli import main as cli
-from lifesign.thresholds import Thresholds
 from simulators.dataset import write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def test_learn_writes_a_reviewable_file_and_changes_nothing_else(datasets: tuple
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     train, _ = datasets
     thresholds = tmp_path / "thresholds.yaml"
-    shutil.copy(ROOT / "lifesign" / "app" / "defaults" / "thresholds.yaml", thresholds)
+    shutil.copy(ROOT / "app" / "defaults" / "thresholds.yaml", thresholds)
     before = thresholds.read_bytes()
     out = tmp_path / "learned.yaml"
     assert cli(["learn", "--dataset", str(train), "--thresholds", str(thresholds), "-o", str(out)]) == 0
@@ -106,7 +106,7 @@ def test_backtest_reports_recall_false_alarms_and_plots_a_household(datasets: tu
     truth = pd.read_csv(run / "ground_truth.csv", keep_default_na=False)
     victim = str(truth[truth["kind"] == "incapacitated"]["household_id"].iloc[0])
     png, alerts = tmp_path / "plot.png", tmp_path / "alerts.csv"
-    code = cli(["backtest", "--dataset", str(run), "--thresholds", str(ROOT / "lifesign/app/defaults/thresholds.yaml"),
+    code = cli(["backtest", "--dataset", str(run), "--thresholds", str(ROOT / "app/defaults/thresholds.yaml"),
                 "--plot", victim, "--plot-out", str(png), "--alerts-out", str(alerts), "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0, out

@@ -8,10 +8,10 @@ import pytest
 from homes import DAY, HOMES, SCENARIOS, T0, THRESHOLDS, H, hourly_chunks, readings, registry
 
 from detectors.detector import Detector, all_rules
+from detectors.thresholds import Thresholds
 from lifesign.alerts import Alert, AlertState
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds
 
 NAMES = sorted(SCENARIOS)
 

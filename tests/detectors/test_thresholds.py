@@ -9,11 +9,11 @@ import pytest
 from homes import DAY, T0, H
 
 from detectors.settings import resolve_settings
+from detectors.thresholds import Thresholds, parse_timezone
 from detectors.timeweights import Profiles, profile_weights, utc_offsets
 from lifesign.config.errors import ConfigError
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds, parse_timezone
 
 TESTDATA = Path(__file__).parent / "testdata"
 
@@ -111,6 +111,6 @@ def test_an_included_learned_file_lies_under_the_operators_own_overrides() -> No
 
 def test_the_shipped_files_parse() -> None:
     root = Path(__file__).resolve().parents[2]
-    for path in (root / "configs" / "thresholds.yaml", root / "lifesign" / "app" / "defaults" / "thresholds.yaml"):
+    for path in (root / "configs" / "thresholds.yaml", root / "app" / "defaults" / "thresholds.yaml"):
         assert Thresholds.load(path).no_usage_hours(Tier.RED, "") == 10
     assert DAY == 24 * H

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.absences import OutageScope
 from dispatch.channels import RecordingChannel
 from dispatch.dispatcher import Dispatcher
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.orderstores import SqliteWorkOrderStore
-from lifesign.absences import OutageScope
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
 from lifesign.clock import ManualClock
 from lifesign.grid import Tier

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from app.dispatch_wiring import build_dispatcher, open_mute_store
+from app.site import SiteConfig
 from dispatch.orderstores import MemoryWorkOrderStore
-from lifesign.app.dispatch_wiring import build_dispatcher, open_mute_store
 from lifesign.clock import ManualClock
 from lifesign.config.errors import ConfigError
 from lifesign.grid import Tier
 from lifesign.registry import Registry
 from lifesign.roster import Roster
-from lifesign.site import SiteConfig
 
 HEAD = """registry: {households: h.csv, meters: m.csv}
 roster: roster.yaml

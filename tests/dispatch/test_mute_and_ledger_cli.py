@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main as cli
+from dispatch.absences import OutageScope
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.orderstores import SqliteWorkOrderStore
-from lifesign.absences import OutageScope
 from lifesign.alerts import EpisodeKey
-from lifesign.app.cli import main as cli
 from lifesign.workorders import OrderStatus, Outcome
 
 T0 = 1_763_700_000.0

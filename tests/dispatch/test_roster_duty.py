@@ -8,6 +8,7 @@ import pytest
 
 from dispatch.channels import RecordingChannel
 from dispatch.dispatcher import Dispatcher
+from dispatch.escalation import escalation_chain, responsible_for
 from dispatch.orderstores import MemoryWorkOrderStore
 from lifesign.alerts import Alert, AlertState, EpisodeKey
 from lifesign.clock import ManualClock
@@ -58,7 +59,7 @@ def at(text: str) -> float:
 ], ids=["start", "end-eps", "night", "weekend", "leave-day", "leave-night"])
 def test_the_first_on_duty_down_the_backup_line_answers(when: str, answering: str) -> None:
     roster = Roster.parse(ROSTER)
-    assert roster.responsible_for(HOME, at(when)).worker_id == answering
+    assert responsible_for(roster, HOME, at(when)).worker_id == answering
 
 
 def test_leave_covers_whole_days_inclusive() -> None:
@@ -93,9 +94,9 @@ def _holders(dispatcher: Dispatcher, clock: ManualClock, minutes: list[float]) -
 def test_a_backup_who_is_the_next_level_answers_once() -> None:
     # Saturday day: the grid leader stands in for the grid worker and is the next level too
     roster = Roster.parse(ROSTER)
-    chain = [w.worker_id for w in roster.escalation_chain(HOME, at("2026-11-21 10:00"))]
+    chain = [w.worker_id for w in escalation_chain(roster, HOME, at("2026-11-21 10:00"))]
     assert chain == ["gl-li", "gl-li", "desk"]
-    assert [w.worker_id for w in roster.escalation_chain(HOME)] == ["gw-day", "gl-li", "desk"]  # no time: no shifts
+    assert [w.worker_id for w in escalation_chain(roster, HOME)] == ["gw-day", "gl-li", "desk"]  # no time: no shifts
     dispatcher, clock = _escalating_dispatcher("2026-11-21 10:00")
     assert _holders(dispatcher, clock, [16, 16]) == ["gl-li", "desk", "desk"]  # not gl-li twice
     (order,) = dispatcher.store.list()

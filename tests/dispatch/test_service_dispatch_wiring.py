@@ -14,13 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from brokers import free_port
 from receiver import Receiver
 
+from app.cli import main as cli
+from app.demo import default_thresholds
+from app.service import Service, ServiceParts
+from app.site import DispatchSettings, ScheduleSettings
+from dispatch.config import ChannelSettings
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
-from lifesign.app.cli import main as cli
-from lifesign.app.demo import default_thresholds
-from lifesign.app.service import Service, ServiceParts
 from lifesign.clock import ManualClock
-from lifesign.dispatch_config import ChannelSettings
-from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
+from lifesign.mqttclient import BrokerSettings
 from simulators.cohort import make_cohort
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ingest_testkit import make_registry
 
+from lifesign.mqttclient import BrokerSettings
 from lifesign.registry import Registry
-from lifesign.site import BrokerSettings
 
 
 @pytest.fixture

@@ -21,13 +21,14 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from ingest_testkit import default_thresholds, state_arrays
 
+from app.ingest_wiring import open_history_store, open_spool, rebuild, seen_from
+from app.site import HistorySettings, InfluxSettings, IngestSettings
 from detectors.detector import Detector
+from ingest.decode import ReadingDecoder
 from ingest.subscriber import MqttIngestor
-from lifesign.app.ingest_wiring import open_history_store, open_spool, rebuild, seen_from
 from lifesign.clock import WallClock
+from lifesign.mqttclient import BrokerSettings
 from lifesign.registry import Registry
-from lifesign.site import BrokerSettings, HistorySettings, InfluxSettings, IngestSettings
-from lifesign.wire import ReadingDecoder
 
 
 class _DieAfterWrite:

@@ -106,10 +106,10 @@ def state_arrays(detector: object) -> dict[str, object]:
 
 
 def default_thresholds() -> object:
-    """The thresholds the service ships with (lifesign/app/defaults/thresholds.yaml)."""
+    """The thresholds the service ships with (app/defaults/thresholds.yaml)."""
     from importlib import resources
 
-    from lifesign.thresholds import Thresholds
+    from detectors.thresholds import Thresholds
 
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
-    return Thresholds.parse(text, "lifesign/app/defaults/thresholds.yaml")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    return Thresholds.parse(text, "app/defaults/thresholds.yaml")

@@ -12,12 +12,13 @@ import pytest
 from brokers import free_port, run_mosquitto
 from ingest_testkit import NOW, RecordingSink, eventually, make_registry
 
+from app.site import SiteConfig
+from ingest.decode import ReadingDecoder
 from ingest.historystores.memory import MemoryHistoryStore
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import ManualClock
-from lifesign.mqttclient import connect, make_client
-from lifesign.site import BrokerSettings, SiteConfig, TlsSettings
-from lifesign.wire import ReadingDecoder, readings_topic
+from lifesign.mqttclient import BrokerSettings, TlsSettings, connect, make_client
+from lifesign.wire import readings_topic
 
 pytestmark = pytest.mark.mosquitto
 

@@ -10,7 +10,7 @@ import pytest
 from ingest_testkit import MqttProbe, eventually
 from paho.mqtt.enums import CallbackAPIVersion
 
-from lifesign.app.embedded_broker import EmbeddedBroker, EmbeddedBrokerError
+from app.embedded_broker import EmbeddedBroker, EmbeddedBrokerError
 
 
 def accepts(port: int) -> bool:

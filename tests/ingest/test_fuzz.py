@@ -24,11 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_testkit import NOW, MqttProbe, RecordingSink, eventually, make_registry
 
+from ingest.decode import ReadingDecoder, Reason
 from ingest.historystores.segments import SegmentHistoryStore
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import ManualClock
-from lifesign.site import BrokerSettings
-from lifesign.wire import ReadingDecoder, Reason, readings_topic
+from lifesign.mqttclient import BrokerSettings
+from lifesign.wire import readings_topic
 
 REASONS = {v for k, v in vars(Reason).items() if k.isupper()}
 REGISTRY = make_registry()

@@ -7,10 +7,11 @@ from pathlib import Path
 import orjson
 from ingest_testkit import NOW
 
+from ingest.decode import ReadingDecoder, Reason
 from ingest.historystores.segments import SegmentHistoryStore
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.wire import ReadingDecoder, Reason, encode_columnar
+from lifesign.wire import encode_columnar
 
 
 def test_three_payload_shapes_land_in_the_store_with_registry_indexes(

@@ -10,14 +10,15 @@ import pytest
 from ingest_testkit import NOW, DiskFullHistoryStore, MqttProbe, RecordingSink, eventually
 
 from ingest.counters import IngestCounters
+from ingest.decode import ReadingDecoder, Reason
 from ingest.historystores.memory import MemoryHistoryStore
 from ingest.historystores.segments import SegmentHistoryStore
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import ManualClock
+from lifesign.mqttclient import BrokerSettings
 from lifesign.registry import Registry
-from lifesign.site import BrokerSettings
 from lifesign.stores import HistoryStore
-from lifesign.wire import ReadingDecoder, Reason, encode_columnar, readings_topic
+from lifesign.wire import encode_columnar, readings_topic
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 from brokers import free_port
 from ingest_testkit import NOW, MqttProbe, eventually
 
-from lifesign.app.cli import main as cli
-from lifesign.app.service import Service, ServiceParts
+from app.cli import main as cli
+from app.service import Service, ServiceParts
+from app.site import SiteConfig
 from lifesign.clock import ManualClock
-from lifesign.site import SiteConfig
 from lifesign.wire import readings_topic
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

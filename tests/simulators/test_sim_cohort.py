@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dispatch.escalation import escalation_chain, responsible_for
 from lifesign.grid import Role, Tier, Utility
 from lifesign.registry import Registry
 from lifesign.roster import Roster
@@ -44,9 +45,9 @@ def test_every_household_has_a_grid_worker_leader_and_duty_desk() -> None:
     registry, roster = cohort.registry, cohort.roster
     for i in range(registry.n_households):
         household = registry.household(i)
-        chain = roster.escalation_chain(household)
+        chain = escalation_chain(roster, household)
         assert [w.role for w in chain] == [Role.GRID_WORKER, Role.GRID_LEADER, Role.DUTY_DESK], household
-        assert roster.responsible_for(household).worker_id.startswith("gw-")
+        assert responsible_for(roster, household).worker_id.startswith("gw-")
     roles = [w.role for w in roster.workers.values()]
     n_buildings = len(set(registry.building))
     n_grids = len(set(registry.grid))

@@ -11,9 +11,10 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
+from ingest.decode import ReadingDecoder
 from lifesign.clock import ManualClock
 from lifesign.readings import ReadingBatch
-from lifesign.wire import READINGS_SUBSCRIPTION, ReadingDecoder, gateway_of
+from lifesign.wire import READINGS_SUBSCRIPTION, gateway_of
 from simulators.cohort import make_cohort
 from simulators.gateways import GatewayPublisher, GatewayPublishError
 from simulators.routine import DAY, HOUR

@@ -13,7 +13,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from lifesign.wire import ReadingDecoder, gateway_of
+from ingest.decode import ReadingDecoder
+from lifesign.wire import gateway_of
 from simulators.cohort import make_cohort
 from simulators.meters import MeterCadence
 from simulators.network import GARBAGE_KINDS, GatewayFaults, GatewayNetwork, Message

@@ -11,14 +11,10 @@ import pytest
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 from simulators.cohort import make_cohort
+from simulators.dataset import write_dataset, write_ground_truth
+from simulators.incidents import Incident
 from simulators.routine import DAY, HOUR
-from simulators.scenario import (
-    Incident,
-    Scenario,
-    pick_incidents,
-    write_dataset,
-    write_ground_truth,
-)
+from simulators.scenario import Scenario, pick_incidents
 
 # 2024-11-20 00:00 local (UTC+8)
 START = 20047 * DAY - 8 * HOUR

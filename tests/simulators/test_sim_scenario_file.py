@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from lifesign.app.cli import main as cli
+from app.cli import main as cli
 from lifesign.config import ConfigError
 from simulators.incidents import KINDS
 from simulators.scenario_file import ScenarioSpec
@@ -91,7 +91,7 @@ def test_the_same_seed_writes_the_same_bytes_in_separate_processes(tmp_path: Pat
 
     def run(folder: Path, hash_seed: str) -> None:
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        done = subprocess.run([sys.executable, "-m", "lifesign.app.cli", "simulate", "--scenario",
+        done = subprocess.run([sys.executable, "-m", "app.cli", "simulate", "--scenario",
                                str(SCENARIOS / "cohort-60d.yaml"), "--out", str(folder), "--days", "3",
                                "--households", "90", "--start", "2026-11-20T00:00:00+08:00",
                                "--format", "csv", "--format", "parquet"],

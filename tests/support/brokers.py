@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lifesign.app.embedded_broker import EmbeddedBroker
+from app.embedded_broker import EmbeddedBroker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MOSQUITTO_CONF = REPO_ROOT / "configs" / "mosquitto.conf"

@@ -7,8 +7,8 @@ import getpass
 from datetime import datetime
 from pathlib import Path
 
-from lifesign.app.demo import LOCAL
-from lifesign.site import SiteConfig
+from app.demo import LOCAL
+from app.site import SiteConfig
 
 
 def add_data_dir_options(parser: argparse.ArgumentParser) -> None:

@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from app.site import SiteConfig
 from lifesign.clock import WallClock
-from lifesign.site import SiteConfig
 
 
 def register(sub: Any) -> None:
@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lifesign.app.service import Service, ServiceParts
+    from app.service import Service, ServiceParts
 
     site = SiteConfig.load(args.config)
     service = Service(ServiceParts.from_site(site), WallClock())

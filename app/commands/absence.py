@@ -8,8 +8,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from lifesign.app.commands.common import add_data_dir_options, data_dir, user, when
-from lifesign.app.demo import LOCAL
+from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.demo import LOCAL
 from lifesign.clock import WallClock
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
@@ -69,7 +69,7 @@ def register(sub: Any) -> None:
 
 
 def _absence(args: argparse.Namespace) -> int:
-    from lifesign.app.dispatch_wiring import open_mute_store
+    from app.dispatch_wiring import open_mute_store
 
     folder = data_dir(args)
     folder.mkdir(parents=True, exist_ok=True)
@@ -79,8 +79,8 @@ def _absence(args: argparse.Namespace) -> int:
         if args.absence_command == "add":
             start, end = window(args, now)
             if args.config is not None:  # with the site's registry at hand, catch a typo in the id
+                from app.site import SiteConfig
                 from lifesign.registry import Registry
-                from lifesign.site import SiteConfig
 
                 site = SiteConfig.load(args.config)
                 Registry.load(site.households_csv, site.meters_csv).household_by_id(args.household_id)

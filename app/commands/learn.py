@@ -13,9 +13,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.commands.backtest import add_source_options, load_history
 from detectors.learn import LearnSettings, OutcomeRecord, outcome_records
-from lifesign.app.commands.backtest import add_source_options, load_history
-from lifesign.thresholds import Thresholds
+from detectors.thresholds import Thresholds
 
 
 def register(sub: Any) -> None:
@@ -71,9 +71,9 @@ def _learn(args: argparse.Namespace) -> int:
 
 
 def _outcome_records(args: argparse.Namespace, since: float) -> dict[str, OutcomeRecord]:
+    from app.service import ORDERS_FILE
+    from app.site import SiteConfig
     from dispatch.orderstores import SqliteWorkOrderStore
-    from lifesign.app.service import ORDERS_FILE
-    from lifesign.site import SiteConfig
 
     path = args.orders
     if path is None and args.config is not None:

@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from lifesign.app.demo import print_report, run_demo
+    from app.demo import print_report, run_demo
 
     print(f"lifesign demo: {args.households} homes, {args.days:g} simulated days, "
           f"{args.incidents} injected incidents, embedded broker", flush=True)

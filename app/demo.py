@@ -18,22 +18,26 @@ from typing import TextIO
 
 import paho.mqtt.client as mqtt
 
-from lifesign.app.embedded_broker import EmbeddedBroker
-from lifesign.app.service import Service, ServiceParts
+from app.embedded_broker import EmbeddedBroker
+from app.service import Service, ServiceParts
+from app.site import DispatchSettings, ScheduleSettings
+from detectors.thresholds import Thresholds
+from dispatch.escalation import responsible_for
 from lifesign.clock import ManualClock
-from lifesign.site import BrokerSettings, DispatchSettings, ScheduleSettings
-from lifesign.thresholds import Thresholds
+from lifesign.mqttclient import BrokerSettings
 from lifesign.workorders import WorkOrder
 from simulators.cohort import make_cohort
+from simulators.dataset import write_ground_truth
 from simulators.gateways import GatewayPublisher
-from simulators.scenario import Incident, Scenario, pick_incidents, write_ground_truth
+from simulators.incidents import Incident
+from simulators.scenario import Scenario, pick_incidents
 
 LOCAL = timezone(timedelta(hours=8))
 
 
 def default_thresholds() -> Thresholds:
-    text = resources.files("lifesign.app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
-    return Thresholds.parse(text, "lifesign/app/defaults/thresholds.yaml")
+    text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
+    return Thresholds.parse(text, "app/defaults/thresholds.yaml")
 
 
 @dataclass
@@ -107,7 +111,7 @@ def run_demo(
     finally:
         if embedded is not None:
             embedded.stop()
-    expected = {i.household_id: cohort.roster.responsible_for(cohort.registry.household_by_id(i.household_id)).worker_id
+    expected = {i.household_id: responsible_for(cohort.roster, cohort.registry.household_by_id(i.household_id)).worker_id
                 for i in chosen}
     return DemoResult(workdir, chosen, orders, expected)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lifesign.app.commands.common import add_data_dir_options, data_dir, user, when
+from app.commands.common import add_data_dir_options, data_dir, user, when
 from lifesign.clock import WallClock
 from lifesign.workorders import ACTIVE, OrderStatus, Outcome, WorkOrder
 
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 
 def _held(args: argparse.Namespace) -> int:
-    from lifesign.app.dispatch_wiring import MUTES_FILE, open_mute_store
+    from app.dispatch_wiring import MUTES_FILE, open_mute_store
 
     folder = data_dir(args)
     if not (folder / MUTES_FILE).exists():
@@ -58,7 +58,7 @@ def _held(args: argparse.Namespace) -> int:
 
 
 def _orders(args: argparse.Namespace) -> int:
-    from lifesign.app.service import ORDERS_FILE, open_orders_store
+    from app.service import ORDERS_FILE, open_orders_store
 
     folder = data_dir(args)
     if not (folder / ORDERS_FILE).exists():

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.site import HistorySettings, IngestSettings, MetricsSettings
 from ingest.counters import COUNTS, GAUGES, IngestCounters
 from ingest.historystores.segments import SegmentHistoryStore
 from ingest.seen import SeenReadings
@@ -18,7 +19,6 @@ from ingest.spool import Spool
 from lifesign.clock import Clock
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.site import HistorySettings, IngestSettings, MetricsSettings
 from lifesign.stores import HistoryStore
 
 log = logging.getLogger("lifesign.ingest")

@@ -1,5 +1,5 @@
 """The `lifesign` command line: discovers one module per subcommand in
-:mod:`lifesign.app.commands`, parses, runs the handler, and turns expected errors
+:mod:`app.commands`, parses, runs the handler, and turns expected errors
 into a one-line message and an exit code (2: bad input or config, 1: I/O)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from lifesign.app import commands
+from app import commands
 from lifesign.config.errors import ConfigError
 
 #: the order subcommands appear in `lifesign --help`; others follow alphabetically

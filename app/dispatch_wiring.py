@@ -8,11 +8,13 @@ from typing import TextIO
 
 import paho.mqtt.client as mqtt
 
+from app.site import DispatchSettings
 from dispatch.channels.base import Channel
 from dispatch.channels.console import ConsoleChannel
 from dispatch.channels.grouprobots import DingTalkChannel, WeComChannel
 from dispatch.channels.mqtt import MqttChannel
 from dispatch.channels.webhook import WebhookChannel
+from dispatch.config import ChannelSettings, StormConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
@@ -20,10 +22,8 @@ from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard, StormSettings
 from dispatch.orderstores.base import DispatchStore
 from lifesign.clock import Clock
-from lifesign.dispatch_config import ChannelSettings, StormConfig
 from lifesign.registry import Registry
 from lifesign.roster import Roster
-from lifesign.site import DispatchSettings
 
 MUTES_FILE = "mutes.sqlite"
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.site import SiteConfig
+from detectors.thresholds import Thresholds
 from lifesign.config.source import load_yaml
 from lifesign.roster import Roster
-from lifesign.site import SiteConfig
-from lifesign.thresholds import Thresholds
 
 
 def register(sub: Any) -> None:

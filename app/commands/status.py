@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from lifesign.app.commands.common import add_data_dir_options, data_dir, when
+from app.commands.common import add_data_dir_options, data_dir, when
 
 
 def register(sub: Any) -> None:
@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from lifesign.app.ingest_wiring import STATUS_FILE
+    from app.ingest_wiring import STATUS_FILE
 
     path = data_dir(args) / STATUS_FILE
     if not path.exists():

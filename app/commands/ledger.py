@@ -8,8 +8,8 @@ import csv
 from datetime import UTC, datetime
 from typing import Any
 
-from lifesign.app.commands.absence import parse_when
-from lifesign.app.commands.common import add_data_dir_options, data_dir, when
+from app.commands.absence import parse_when
+from app.commands.common import add_data_dir_options, data_dir, when
 from lifesign.clock import WallClock
 
 COLUMNS = ("at_utc", "at_local", "source", "order_id", "household_id", "rule", "episode_start", "actor",
@@ -28,8 +28,8 @@ def register(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from lifesign.app.dispatch_wiring import MUTES_FILE, open_mute_store
-    from lifesign.app.service import ORDERS_FILE, open_orders_store
+    from app.dispatch_wiring import MUTES_FILE, open_mute_store
+    from app.service import ORDERS_FILE, open_orders_store
 
     folder = data_dir(args)
     now = WallClock().now()

@@ -17,11 +17,8 @@ from typing import TextIO
 import paho.mqtt.client as mqtt
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from detectors.detector import Detector
-from dispatch.orderstores.sqlite import SqliteWorkOrderStore
-from ingest.subscriber import MqttIngestor
-from lifesign.app.dispatch_wiring import build_dispatcher, open_mute_store
-from lifesign.app.ingest_wiring import (
+from app.dispatch_wiring import build_dispatcher, open_mute_store
+from app.ingest_wiring import (
     MetricsServer,
     open_history_store,
     open_spool,
@@ -29,13 +26,7 @@ from lifesign.app.ingest_wiring import (
     seen_from,
     write_status,
 )
-from lifesign.clock import Clock
-from lifesign.config.errors import ConfigError
-from lifesign.mqttclient import connect, make_client
-from lifesign.registry import Registry
-from lifesign.roster import Roster
-from lifesign.site import (
-    BrokerSettings,
+from app.site import (
     DispatchSettings,
     HistorySettings,
     IngestSettings,
@@ -43,8 +34,16 @@ from lifesign.site import (
     ScheduleSettings,
     SiteConfig,
 )
-from lifesign.thresholds import Thresholds
-from lifesign.wire import DecodePolicy, ReadingDecoder
+from detectors.detector import Detector
+from detectors.thresholds import Thresholds
+from dispatch.orderstores.sqlite import SqliteWorkOrderStore
+from ingest.decode import DecodePolicy, ReadingDecoder
+from ingest.subscriber import MqttIngestor
+from lifesign.clock import Clock
+from lifesign.config.errors import ConfigError
+from lifesign.mqttclient import BrokerSettings, connect, make_client
+from lifesign.registry import Registry
+from lifesign.roster import Roster
 from lifesign.workorders import WorkOrder
 
 log = logging.getLogger("lifesign.service")

@@ -9,10 +9,8 @@ CLI edits while the service runs; ``lifesign learn`` may read absences per house
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
 
 from lifesign.grid import Household
 
@@ -78,29 +76,4 @@ class Outage:
         }[self.scope]
 
 
-class MuteStore(Protocol):
-    """Absences and outages, durable; the CLI and the service share one store file."""
-
-    def add_absence(
-        self, household_id: str, start: float, end: float, reason: str, created_by: str, at: float
-    ) -> Absence: ...
-
-    def end_absence(self, absence_id: int, at: float) -> Absence: ...
-
-    def absences(
-        self, household_id: str | None = None, active_at: float | None = None
-    ) -> builtins.list[Absence]: ...
-
-    def add_outage(
-        self, scope: OutageScope, area: str, utilities: tuple[str, ...], start: float, end: float,
-        reason: str, created_by: str, at: float,
-    ) -> Outage: ...
-
-    def end_outage(self, outage_id: int, at: float) -> Outage: ...
-
-    def outages(self, active_at: float | None = None) -> builtins.list[Outage]: ...
-
-    def close(self) -> None: ...
-
-
-__all__ = ["Absence", "MuteStore", "Outage", "OutageScope"]
+__all__ = ["Absence", "Outage", "OutageScope"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lifesign.absences import OutageScope
-from lifesign.app.commands.absence import add_window_options, window
-from lifesign.app.commands.common import add_data_dir_options, data_dir, user, when
+from app.commands.absence import add_window_options, window
+from app.commands.common import add_data_dir_options, data_dir, user, when
+from dispatch.absences import OutageScope
 from lifesign.clock import WallClock
 from lifesign.grid import Utility
 
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 
 def _outage(args: argparse.Namespace) -> int:
-    from lifesign.app.dispatch_wiring import open_mute_store
+    from app.dispatch_wiring import open_mute_store
 
     folder = data_dir(args)
     folder.mkdir(parents=True, exist_ok=True)

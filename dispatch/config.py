@@ -1,5 +1,5 @@
 """The parts of site.yaml's ``dispatch`` section beyond deadlines: channels, storm guard,
-closing policy, retries. Parsed here so lifesign/site.py stays one small function per
+closing policy, retries. Parsed here so app/site.py stays one small function per
 section (its ``_dispatch`` calls :func:`parse_dispatch_extras`).
 
 ::

@@ -31,41 +31,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
-from lifesign.dispatch_config import (
+from dispatch.config import (
     EXTRA_KEYS,
     ChannelSettings,
     DispatchExtras,
     StormConfig,
     parse_dispatch_extras,
 )
+from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier
-
-
-@dataclass(frozen=True)
-class TlsSettings:
-    #: CA bundle that signed the broker's certificate (None: the system's CAs)
-    ca_file: Path | None = None
-    #: client certificate and key, for brokers that require them
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    #: skip the host-name check (a test broker's self-signed certificate); never in production
-    insecure: bool = False
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str = "lifesign-ingest"
-    keepalive_s: int = 30
-    username: str | None = None
-    password: str | None = None
-    #: "3.1.1" (default: paho receives about twice as fast) or "5"
-    protocol: str = "3.1.1"
-    #: MQTT 5 only: how long the broker keeps our session (and unacked messages) while we are away
-    session_expiry_s: int = 7 * 86400
-    tls: TlsSettings | None = None
+from lifesign.mqttclient import BrokerSettings, TlsSettings
 
 
 @dataclass(frozen=True)
@@ -121,7 +96,7 @@ class DispatchSettings:
         default_factory=lambda: {Tier.RED: 15.0, Tier.YELLOW: 60.0, Tier.GREEN: 240.0}
     )
     console: bool = True
-    # channels, storm guard, closing policy, retries: see lifesign/dispatch_config.py
+    # channels, storm guard, closing policy, retries: see dispatch/config.py
     channels: tuple[ChannelSettings, ...] = ()
     storm: StormConfig = field(default_factory=StormConfig)
     close_on_usage: dict[Tier, str] = field(default_factory=lambda: dict(DispatchExtras().close_on_usage))

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from detectors.thresholds import Thresholds
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from lifesign.thresholds import Thresholds
 
 
 def register(sub: Any) -> None:
@@ -62,8 +62,8 @@ class History:
 def load_history(args: argparse.Namespace) -> History:
     start, end = _instant(args.start, "--from"), _instant(args.end, "--to")
     if args.config is not None:
-        from lifesign.app.ingest_wiring import open_history_store
-        from lifesign.site import SiteConfig
+        from app.ingest_wiring import open_history_store
+        from app.site import SiteConfig
 
         site = SiteConfig.load(args.config)
         registry = Registry.load(site.households_csv, site.meters_csv)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ingest.decode import ReadingDecoder, Reason
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.registry import Registry
-from lifesign.wire import ReadingDecoder, Reason
 
 NOW = 1_763_700_000.0
 
@@ -40,7 +40,7 @@ def test_garbage_that_is_not_json_at_all_is_one_rejection() -> None:
 def test_a_batch_built_from_small_and_large_messages_keeps_arrival_order() -> None:
     import orjson
 
-    from lifesign.wire import BatchBuilder
+    from ingest.decode import BatchBuilder
 
     meters = [Meter(f"W{i:02d}", "H1", Utility.WATER, "GW") for i in range(20)]
     registry = Registry.from_records([Household("H1", Address("C", "G", "B", "U", "1"), Resident("R", 80, "1", "2"),

@@ -49,7 +49,7 @@ from brokers import free_port, run_mosquitto
 THRESHOLDS = """
 timezone: UTC+8
 activity:
-  electricity: {{min_power_w: 150, resolution_kwh: 0.0001}}
+  electricity: {{min_change_w: 300, resolution_kwh: 0.0001}}
 defaults:
   no_usage: {{hours: {hours}, max_data_lag_minutes: {lag_min}}}
   meter_offline: {{hours: {offline_h}}}

@@ -13,8 +13,8 @@ sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 * electricity: a *change of state*. The interval's mean power differs from the
   previous interval's by more than a fridge, freezer, standby or thermostat can
   make it move (``min_change_w`` at 15-minute intervals; cycles average out over
-  longer intervals, so the floor shrinks with sqrt(15 min / interval), and it is
-  never below 1.5 register steps of power, the quantisation noise). A level is
+  longer intervals, so the floor shrinks as 15 min / interval, and it is never
+  below 1.5 register steps of power, the quantisation noise). A level is
   never activity: a light, TV or heater left on counts once, when it was switched.
 * water and gas: at least one register step above the home's constant flow. Once
   water has flowed in every interval for ``base_flow_after_minutes`` (a running
@@ -70,6 +70,8 @@ USAGE_UNIT = 0.001
 
 #: the interval at which ``min_change_w`` applies as written (cold-appliance cycles are 30-90 min)
 CHANGE_REFERENCE_S = 900.0
+#: intervals longer than this (a gap in the data) give no rate to compare
+CHANGE_MAX_INTERVAL_S = 3 * 3600.0
 #: a change must exceed this many register steps of power (quantisation alone moves one step)
 CHANGE_MIN_STEPS = 1.5
 
@@ -88,10 +90,10 @@ def change_threshold_kw(min_change_w: F8, dt: F8, step_kwh: float) -> F8:
 
     >>> import numpy as np
     >>> [round(float(x), 3) for x in change_threshold_kw(np.full(3, 300.0), np.array([900.0, 3600.0, 60.0]), 0.01)]
-    [0.3, 0.15, 0.9]
+    [0.3, 0.075, 0.9]
     """
     with np.errstate(invalid="ignore", divide="ignore"):
-        floor = min_change_w / 1000.0 * np.sqrt(np.minimum(1.0, CHANGE_REFERENCE_S / dt))
+        floor = min_change_w / 1000.0 * np.minimum(1.0, CHANGE_REFERENCE_S / dt)
         return np.maximum(floor, CHANGE_MIN_STEPS * step_kwh * 3600.0 / dt)
 
 
@@ -199,7 +201,10 @@ class MeterState:
             backwards = delta < 0
             # rates are kept in float16 (3 significant digits: a register step is a far larger
             # difference), rounded here too so a batch boundary never changes a comparison
-            rate = np.where(backwards | ~(dt > 0), np.nan, delta / dt * 3600.0).astype(np.float16).astype(np.float64)
+            # a mean over a gap in the data (the meter back from an outage) is no state to compare
+            # with: it and the interval after it show no change
+            rate = np.where(backwards | ~(dt > 0) | (dt > CHANGE_MAX_INTERVAL_S), np.nan,
+                            delta / dt * 3600.0).astype(np.float16).astype(np.float64)
         prev_rate = np.empty_like(rate)
         prev_rate[1:] = rate[:-1]
         prev_rate[first] = self.rate[m[first]].astype(np.float64)

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -23,7 +23,7 @@ from app.service import Service, ServiceParts
 from app.site import DispatchSettings, ScheduleSettings
 from detectors.thresholds import Thresholds
 from dispatch.escalation import responsible_for
-from lifesign.clock import ManualClock
+from lifesign.clock import DEFAULT_TZ, ManualClock
 from lifesign.mqttclient import BrokerSettings
 from lifesign.workorders import WorkOrder
 from simulators.cohort import make_cohort
@@ -32,7 +32,8 @@ from simulators.gateways import GatewayPublisher
 from simulators.incidents import Incident
 from simulators.scenario import Scenario, pick_incidents
 
-LOCAL = timezone(timedelta(hours=8))
+#: the demo's homes live in the default site zone
+LOCAL = DEFAULT_TZ
 
 
 def default_thresholds() -> Thresholds:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
@@ -21,7 +22,7 @@ from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard, StormSettings
 from dispatch.orderstores.base import DispatchStore
-from lifesign.clock import Clock
+from lifesign.clock import DEFAULT_TZ, Clock
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 
@@ -50,17 +51,17 @@ def open_mute_store(data_dir: Path) -> SqliteMuteStore:
 
 def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: SqliteMuteStore,
                      registry: Registry, roster: Roster, clock: Clock, publisher: mqtt.Client | None,
-                     console: TextIO | None = None) -> Dispatcher:
+                     console: TextIO | None = None, tz: tzinfo = DEFAULT_TZ) -> Dispatcher:
+    """``tz``: the site's zone, for the local times on tickets and in mute reasons."""
     channels: list[Channel] = [MqttChannel(publisher)] if publisher is not None else []
     if settings.console:
         channels.append(ConsoleChannel(console))
     channels += [build_channel(c) for c in settings.channels]
     guard = StormGuard(mutes, registry, storm_settings(settings.storm))
-    stage = MuteStage(mutes, [AbsenceMuter(mutes, roster.utc_offset_hours),
-                              OutageMuter(mutes, roster.utc_offset_hours)], guard)
+    stage = MuteStage(mutes, [AbsenceMuter(mutes, tz), OutageMuter(mutes, tz)], guard)
     return Dispatcher(
         store, registry, roster, channels, clock,
         {tier: minutes * 60.0 for tier, minutes in settings.ack_deadline_minutes.items()},
-        retry_base_s=settings.retry_base_s, retry_max_s=settings.retry_max_s, mutes=stage,
+        tz=tz, retry_base_s=settings.retry_base_s, retry_max_s=settings.retry_max_s, mutes=stage,
         close_on_usage=settings.close_on_usage, emergency_contact_step=settings.emergency_contact,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
@@ -39,7 +40,7 @@ from detectors.thresholds import Thresholds
 from dispatch.orderstores.sqlite import SqliteWorkOrderStore
 from ingest.decode import DecodePolicy, ReadingDecoder
 from ingest.subscriber import MqttIngestor
-from lifesign.clock import Clock
+from lifesign.clock import DEFAULT_TIMEZONE, Clock, parse_timezone
 from lifesign.config.errors import ConfigError
 from lifesign.mqttclient import BrokerSettings, connect, make_client
 from lifesign.registry import Registry
@@ -69,16 +70,25 @@ class ServiceParts:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     #: watched for hot reload; None when thresholds came from elsewhere (demo defaults)
     thresholds_path: Path | None = None
+    #: the site's local time (site.yaml `timezone:`): tickets, muters; roster and thresholds got it at load
+    timezone: str = DEFAULT_TIMEZONE
+    #: the site file, named when a reloaded thresholds file disagrees with its timezone
+    site_file: str = "site.yaml"
+
+    @property
+    def tz(self) -> tzinfo:
+        return parse_timezone(self.timezone)
 
     @classmethod
     def from_site(cls, site: SiteConfig) -> ServiceParts:
         registry = Registry.load(site.households_csv, site.meters_csv)
-        roster = Roster.load(site.roster)
-        thresholds = Thresholds.load(site.thresholds)
+        roster = Roster.load(site.roster, site.timezone, site.source)
+        thresholds = Thresholds.load(site.thresholds, site.timezone, site.source)
         return cls(
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
             ingest=site.ingest, history=site.history, metrics=site.metrics, thresholds_path=site.thresholds,
+            timezone=site.timezone, site_file=site.source,
         )
 
 
@@ -96,7 +106,7 @@ class Service:
         # absences, outages, held alerts and storms (the CLI edits absences and outages live)
         self.mutes = open_mute_store(parts.data_dir)
         self.dispatcher = build_dispatcher(parts.dispatch, self.orders, self.mutes, parts.registry,
-                                           parts.roster, clock, self._publisher, console)
+                                           parts.roster, clock, self._publisher, console, tz=parts.tz)
         self.ingestor = MqttIngestor(
             parts.broker,
             ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.ingest.max_future_s,
@@ -142,7 +152,7 @@ class Service:
         if path is None or mtime == self._thresholds_mtime:
             return False
         try:
-            thresholds = Thresholds.load(path)
+            thresholds = Thresholds.load(path, self.parts.timezone, self.parts.site_file)
             self.detector.apply_thresholds(thresholds)
         except (ConfigError, LookupError) as exc:
             log.error("thresholds not reloaded, previous ones kept: %s", exc)

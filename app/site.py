@@ -15,6 +15,8 @@
     roster: roster.yaml
     thresholds: thresholds.yaml
     data_dir: var                  # history.sqlite and orders.sqlite live here
+    timezone: Asia/Shanghai        # IANA zone of the site's local time (default Asia/Shanghai):
+                                   # tickets, shifts and leave, no_usage windows, "a day"
     schedule:
       sweep_s: 10                  # detector sweep
       escalation_s: 30             # escalation check
@@ -29,6 +31,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 from dispatch.config import (
@@ -38,6 +41,7 @@ from dispatch.config import (
     StormConfig,
     parse_dispatch_extras,
 )
+from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier
 from lifesign.mqttclient import BrokerSettings, TlsSettings
@@ -118,10 +122,18 @@ class SiteConfig:
     dispatch: DispatchSettings = DispatchSettings()
     history: HistorySettings = HistorySettings()
     metrics: MetricsSettings = MetricsSettings()
+    #: the one source of local time; thresholds.yaml and roster.yaml may only repeat it
+    timezone: str = DEFAULT_TIMEZONE
+    #: the file this came from, named in errors about the other files
+    source: str = "site.yaml"
 
     @property
     def max_future_s(self) -> float:
         return self.ingest.max_future_s
+
+    @property
+    def tz(self) -> tzinfo:
+        return parse_timezone(self.timezone)
 
     @classmethod
     def load(cls, path: str | Path) -> SiteConfig:
@@ -148,12 +160,23 @@ class SiteConfig:
             history=_history(top["history"]) if "history" in top else HistorySettings(),
             metrics=_metrics(top["metrics"]) if "metrics" in top else MetricsSettings(),
             dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
+            timezone=_timezone(top["timezone"]) if "timezone" in top else DEFAULT_TIMEZONE,
+            source=root.file,
         )
 
 
 #: the top-level keys of site.yaml; each section has its own parser below
-SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "schedule", "ingest", "dispatch",
-            "history", "metrics")
+SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "timezone", "schedule", "ingest",
+            "dispatch", "history", "metrics")
+
+
+def _timezone(node: ConfigNode) -> str:
+    name = node.string()
+    try:
+        parse_timezone(name)
+    except ValueError as exc:
+        raise node.error(str(exc)) from None
+    return name
 
 
 def _broker(node: ConfigNode, base: Path) -> BrokerSettings:

@@ -2,7 +2,8 @@
 
 ``thresholds.yaml``::
 
-    timezone: Asia/Shanghai              # local time of the windows below (IANA name or UTC+8)
+    timezone: Asia/Shanghai              # optional: site.yaml's timezone is the one that counts;
+                                         # if given here, it must be the same zone
     activity:                            # what counts as a sign of life
       water: {min_delta_m3: 0.001, base_flow_after_minutes: 60}  # 1 L above a flow that runs on
       electricity: {min_change_w: 300, resolution_kwh: 0.01}     # a switch, not a level
@@ -36,10 +37,10 @@ when the detector resolves them, not here: this file is valid on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, timedelta, timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier, Utility
 
@@ -118,7 +119,8 @@ class Thresholds:
     communities: dict[str, Layer] = field(default_factory=dict)
     grids: dict[str, Layer] = field(default_factory=dict)
     households: dict[str, Layer] = field(default_factory=dict)
-    timezone: str = "Asia/Shanghai"
+    #: local time of the windows and of "a day": the site's zone (see :meth:`load`)
+    timezone: str = DEFAULT_TIMEZONE
     source: str = "<defaults>"
     #: the files named by ``include:`` (resolved paths), watched for hot reload too
     includes: tuple[str, ...] = ()
@@ -148,24 +150,33 @@ class Thresholds:
         return replace(self, households=merged)
 
     @classmethod
-    def load(cls, path: str | Path) -> Thresholds:
-        return cls.from_node(load_yaml(path))
+    def load(cls, path: str | Path, site_timezone: str | None = None, site_file: str = "site.yaml") -> Thresholds:
+        """``site_timezone``: the zone site.yaml names; the file takes it, and refuses a
+        ``timezone:`` of its own that names another zone (one local time per site)."""
+        return cls.from_node(load_yaml(path), site_timezone, site_file)
 
     @classmethod
-    def parse(cls, text: str, file: str = "<thresholds>") -> Thresholds:
-        return cls.from_node(parse_yaml(text, file))
+    def parse(cls, text: str, file: str = "<thresholds>", site_timezone: str | None = None,
+              site_file: str = "site.yaml") -> Thresholds:
+        return cls.from_node(parse_yaml(text, file), site_timezone, site_file)
 
     @classmethod
-    def from_node(cls, root: ConfigNode) -> Thresholds:
+    def from_node(cls, root: ConfigNode, site_timezone: str | None = None, site_file: str = "site.yaml") -> Thresholds:
         top = root.mapping(["timezone", "activity", "defaults", "tiers", "communities", "grids",
                             "households", "include"], required=["defaults"])
-        tz_name = "Asia/Shanghai"
+        tz_name = site_timezone or DEFAULT_TIMEZONE
         if "timezone" in top:
-            tz_name = top["timezone"].string()
+            given = top["timezone"].string()
             try:
-                parse_timezone(tz_name)
+                zone = parse_timezone(given)
             except ValueError as exc:
                 raise top["timezone"].error(str(exc)) from None
+            if site_timezone is None:
+                tz_name = given  # checked on its own (`lifesign config check thresholds.yaml`)
+            elif zone != parse_timezone(site_timezone):
+                raise top["timezone"].error(
+                    f"is {given!r}, but {site_file} sets timezone {site_timezone!r}: local time has one "
+                    f"source, so remove timezone from this file or make the two the same")
         activity = _activity(top["activity"]) if "activity" in top else ActivitySettings()
         defaults = _layer(top["defaults"])
         tiers = {Tier(name): _layer(node) for name, node in top["tiers"].mapping([t.value for t in Tier]).items()} \
@@ -184,25 +195,6 @@ class Thresholds:
         return cls(activity=activity, defaults=defaults, tiers=tiers, communities=named["communities"],
                    grids=named["grids"], households=named["households"], timezone=tz_name, source=root.file,
                    includes=tuple(includes))
-
-
-def parse_timezone(name: str) -> tzinfo:
-    """An IANA zone (Asia/Shanghai) or a fixed offset (UTC, UTC+8, UTC-03:30)."""
-    text = name.strip()
-    if text.upper().startswith("UTC") and (len(text) == 3 or text[3] in "+-"):
-        if len(text) == 3:
-            return UTC
-        sign = -1 if text[3] == "-" else 1
-        hours, _, minutes = text[4:].partition(":")
-        try:
-            offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
-        except ValueError:
-            raise ValueError(f"must be an IANA time zone or UTC±H[:MM], got {name!r}") from None
-        return timezone(sign * offset)
-    try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"must be an IANA time zone (e.g. Asia/Shanghai) or UTC±H[:MM], got {name!r}") from None
 
 
 def _included_households(path: Path) -> dict[str, Layer]:

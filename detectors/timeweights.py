@@ -16,11 +16,13 @@ sweep only compares a precomputed time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from lifesign.clock import fixed_offset
 
 F8 = npt.NDArray[np.float64]
 QUARTER_S = 900.0
@@ -150,18 +152,6 @@ def utc_offsets(tz: tzinfo | float, ts: F8) -> F8:
         stamps = pd.to_datetime(ts[finite], unit="s", utc=True).tz_convert(tz)
         out[finite] = (stamps.tz_localize(None) - stamps.tz_convert(None)).total_seconds().to_numpy()
     return out
-
-
-_FIXED: dict[tzinfo, float | None] = {}
-
-
-def fixed_offset(tz: tzinfo) -> float | None:
-    """The zone's offset in seconds if it never changed over 2000-2040, else None."""
-    if tz not in _FIXED:
-        samples = {tz.utcoffset(datetime(year, month, 15, tzinfo=UTC).replace(tzinfo=None))
-                   for year in range(2000, 2041) for month in (1, 4, 7, 10)}
-        _FIXED[tz] = samples.pop().total_seconds() if len(samples) == 1 else None  # type: ignore[union-attr]
-    return _FIXED[tz]
 
 
 def local_day(tz: tzinfo | float, ts: F8) -> F8:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import tzinfo
 from typing import Any
 
 from dispatch.assign import CONTACT_PREFIX, Assigner
@@ -19,7 +20,7 @@ from dispatch.mutes.records import area_of
 from dispatch.orderstores.base import Delivery, DispatchStore
 from dispatch.orderstores.lifecycle import OrderStateError
 from dispatch.ticket import render_area_ticket, render_ticket
-from lifesign.clock import Clock
+from lifesign.clock import DEFAULT_TZ, Clock
 from lifesign.workorders import OrderStatus, WorkOrder
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def idempotency_key(order_id: int, level: int, channel: str) -> str:
 
 class Deliverer:
     def __init__(self, store: DispatchStore, assigner: Assigner, channels: Sequence[Channel], clock: Clock, *,
-                 tz_offset_hours: float = 8.0, retry_base_s: float = 10.0, retry_max_s: float = 600.0,
+                 tz: tzinfo = DEFAULT_TZ, retry_base_s: float = 10.0, retry_max_s: float = 600.0,
                  claim_lease_s: float = 120.0) -> None:
         names = [c.name for c in channels]
         duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -54,7 +55,7 @@ class Deliverer:
         self.assigner = assigner
         self.channels = {c.name: c for c in channels}
         self.clock = clock
-        self.tz_offset_hours = tz_offset_hours
+        self.tz = tz
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self.claim_lease_s = claim_lease_s
@@ -96,12 +97,12 @@ class Deliverer:
                 community, grid = self.assigner.area_place(*area)
                 homes = self.assigner.homes_in(*area)
                 return render_area_ticket(order, area[0], area[1], community, grid, homes,
-                                          self.tz_offset_hours).as_dict()
+                                          self.tz).as_dict()
             household = self.assigner.registry.household_by_id(order.household_id)
         except LookupError as exc:
             log.error("no ticket for order %s: %s", order.order_id, exc)
             return None
-        return render_ticket(order, household, self.tz_offset_hours).as_dict()
+        return render_ticket(order, household, self.tz).as_dict()
 
     def deliver_pending(self) -> int:
         """Try every due delivery once; returns how many were confirmed."""

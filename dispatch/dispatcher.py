@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 
 from dispatch.assign import Assigner, most_urgent, order_tier
 from dispatch.channels.base import Channel
@@ -50,7 +51,7 @@ class Dispatcher:
         clock: Clock,
         ack_deadline_s: Mapping[Tier, float],
         *,
-        tz_offset_hours: float = 8.0,
+        tz: tzinfo | None = None,
         retry_base_s: float = 10.0,
         retry_max_s: float = 600.0,
         claim_lease_s: float = 120.0,
@@ -77,11 +78,12 @@ class Dispatcher:
         self.roster = roster
         self.clock = clock
         self.ack_deadline_s = {Tier(t): float(s) for t, s in ack_deadline_s.items()}
-        self.tz_offset_hours = tz_offset_hours
+        # the site's zone; by default the roster's, which the site gave it at load
+        self.tz = roster.tz if tz is None else tz
         self.assigner = Assigner(roster, registry, emergency_contact_step)
         self.mutes = mutes
         self.close_on_usage = {Tier(t): v for t, v in policy.items()}
-        self.deliverer = Deliverer(store, self.assigner, channels, clock, tz_offset_hours=tz_offset_hours,
+        self.deliverer = Deliverer(store, self.assigner, channels, clock, tz=self.tz,
                                    retry_base_s=retry_base_s, retry_max_s=retry_max_s,
                                    claim_lease_s=claim_lease_s)
         self.channels = self.deliverer.channels

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import tzinfo
 from typing import Any
 
+from lifesign.clock import DEFAULT_TZ, local_time, utc_offset_label
 from lifesign.grid import Household, Tier, Utility
 from lifesign.workorders import WorkOrder
 
@@ -62,33 +63,30 @@ class Ticket:
         return {"title": self.title, **self.fields, "text": self.text}
 
 
-def utc_offset_label(tz_offset_hours: float) -> str:
-    """
-    >>> utc_offset_label(8), utc_offset_label(5.5), utc_offset_label(-3), utc_offset_label(0)
-    ('UTC+8', 'UTC+5:30', 'UTC-3', 'UTC+0')
-    """
-    sign = "-" if tz_offset_hours < 0 else "+"
-    minutes = round(abs(tz_offset_hours) * 60)
-    hours, rest = divmod(minutes, 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+class _LocalTimes:
+    """Local times of one ticket in the site's zone, labelled with the zone's real offset at
+    the order's opening; a time at another offset (across a daylight-saving change) carries its own."""
+
+    def __init__(self, tz: tzinfo, opened_at: float) -> None:
+        self.tz = tz
+        self.label = utc_offset_label(opened_at, tz)
+
+    def __call__(self, at: float) -> str:
+        own = utc_offset_label(at, self.tz)
+        return local_time(at, self.tz) + ("" if own == self.label else f" ({own})")
+
+    def labelled(self, at: float) -> str:
+        return f"{local_time(at, self.tz)} ({utc_offset_label(at, self.tz)})"
 
 
-def local_time(epoch_s: float, tz_offset_hours: float) -> str:
-    """
-    >>> local_time(0, 8)
-    '1970-01-01 08:00'
-    """
-    tz = timezone(timedelta(hours=tz_offset_hours))
-    return datetime.fromtimestamp(epoch_s, tz).strftime("%Y-%m-%d %H:%M")
-
-
-def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float = 8) -> Ticket:
+def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_TZ) -> Ticket:
+    """``tz``: the site's zone (site.yaml ``timezone:``)."""
     if household.household_id != order.household_id:
         raise ValueError(
             f"household must be the order's household {order.household_id!r}, "
             f"got {household.household_id!r}"
         )
-    tz = utc_offset_label(tz_offset_hours)
+    local = _LocalTimes(tz, order.opened_at)
     resident, address = household.resident, household.address
     tier = Tier(order.tier) if order.tier in {t.value for t in Tier} else household.tier
     evidence = order.evidence
@@ -102,8 +100,8 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
             last_activity[utility.value] = None
             activity_lines.append(f"  {utility.value + ':':<13} no data")
         else:
-            last_activity[utility.value] = {"at": at, "local": local_time(at, tz_offset_hours)}
-            activity_lines.append(f"  {utility.value + ':':<13} {local_time(at, tz_offset_hours)}")
+            last_activity[utility.value] = {"at": at, "local": local(at)}
+            activity_lines.append(f"  {utility.value + ':':<13} {local(at)}")
 
     silence_h = _hours(evidence.get("confirmed_silence_s"))
     threshold_h = _hours(evidence.get("threshold_s"))
@@ -123,7 +121,7 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
         f"bldg {address.building} unit {address.unit} room {address.room}"
     )
     action = RULE_ACTIONS.get(order.rule, SUGGESTED_ACTION[tier])
-    opened_local = local_time(order.opened_at, tz_offset_hours)
+    opened_local = local(order.opened_at)
     lines = [
         f"Work order #{order.order_id}  {title}",
         f"Address:        {address}",
@@ -132,9 +130,9 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
         f"Emergency:      {resident.emergency_contact}",
         f"Rule:           {order.rule} ({rule_title})",
         f"Silence:        {silence_text}",
-        f"Last activity ({tz}):",
+        f"Last activity ({local.label}):",
         *activity_lines,
-        f"Opened:         {opened_local} ({tz})",
+        f"Opened:         {opened_local} ({local.label})",
         f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
         f"Suggested:      {action}",
         f"Episode:        {order.key.as_text()}",
@@ -150,7 +148,8 @@ def render_ticket(order: WorkOrder, household: Household, tz_offset_hours: float
         "escalation_level": order.escalation_level,
         "opened_at": order.opened_at,
         "opened_at_local": opened_local,
-        "utc_offset": tz,
+        "utc_offset": local.label,
+        "timezone": str(tz),
         "address": {
             "full": str(address),
             "community": address.community,
@@ -186,11 +185,11 @@ def render_area_ticket(
     community: str,
     grid: str,
     homes: Sequence[Household],
-    tz_offset_hours: float = 8,
+    tz: tzinfo = DEFAULT_TZ,
 ) -> Ticket:
     """The ticket of an infrastructure order: a building or grid where many homes fell
     silent together (a supply or network cut), for the grid leader or maintenance."""
-    tz = utc_offset_label(tz_offset_hours)
+    local = _LocalTimes(tz, order.opened_at)
     _, rule, utilities = (order.rule.split(":") + ["", ""])[:3]
     evidence = order.evidence
     silent = int(evidence.get("homes_silent", 0))
@@ -203,14 +202,14 @@ def render_area_ticket(
         "if there is no outage, resolve it (meter_fault or false_alarm) and they are handed over. "
         "For a confirmed cut, add it with `lifesign outage add` before resolving."
     )
-    opened_local = local_time(order.opened_at, tz_offset_hours)
+    opened_local = local(order.opened_at)
     first = evidence.get("first_silence")
     lines = [
         f"Work order #{order.order_id}  {title}",
         f"Area:           {community} / {grid}" + (f" / bldg {area}" if scope == "building" else ""),
         f"Homes silent:   {silent} of {total} ({evidence.get('share', 0.0):.0%})",
-        f"First silence:  {local_time(first, tz_offset_hours) if first else 'not given'} ({tz})",
-        f"Opened:         {opened_local} ({tz})",
+        f"First silence:  {local.labelled(first) if first else 'not given'}",
+        f"Opened:         {opened_local} ({local.label})",
         f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
         f"Suggested:      {action}",
         f"Episode:        {order.key.as_text()}",
@@ -227,7 +226,8 @@ def render_area_ticket(
         "escalation_level": order.escalation_level,
         "opened_at": order.opened_at,
         "opened_at_local": opened_local,
-        "utc_offset": tz,
+        "utc_offset": local.label,
+        "timezone": str(tz),
         "address": {"full": f"{community} / {grid}" + (f" / bldg {area}" if scope == "building" else ""),
                     "community": community, "grid": grid,
                     "building": area if scope == "building" else None, "unit": None, "room": None},

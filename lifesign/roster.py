@@ -2,7 +2,7 @@
 
 ``roster.yaml``::
 
-    utc_offset_hours: 8          # local time of shifts and leave (default 8)
+    # shifts and leave are in the site's local time (site.yaml `timezone:`)
     workers:
       - id: gw-zhang            # unique
         name: Zhang Wei
@@ -38,9 +38,10 @@ this module only reads and holds the roster.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
+from lifesign.clock import DEFAULT_TZ, fixed_offset, parse_timezone
 from lifesign.config.errors import ConfigError
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Role, Worker
@@ -93,7 +94,8 @@ class Roster:
     workers: dict[str, Worker]
     #: shifts, leave and backup per worker id; a worker without an entry is always on duty
     duty: dict[str, Duty] = field(default_factory=dict)
-    utc_offset_hours: float = 8.0
+    #: local time of shifts and leave: the site's zone
+    tz: tzinfo = DEFAULT_TZ
 
     # -- duty -----------------------------------------------------------------
     def on_duty(self, worker_id: str, at: float) -> bool:
@@ -104,7 +106,7 @@ class Roster:
             return False
         if not duty.shifts:
             return True
-        local = datetime.fromtimestamp(at, timezone(timedelta(hours=self.utc_offset_hours)))
+        local = datetime.fromtimestamp(at, self.tz)
         return any(s.covers(local) for s in duty.shifts)
 
     def get(self, worker_id: str) -> Worker:
@@ -115,17 +117,20 @@ class Roster:
 
     # -- loading --------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path) -> Roster:
-        return cls.from_node(load_yaml(path))
+    def load(cls, path: str | Path, site_timezone: str | None = None, site_file: str = "site.yaml") -> Roster:
+        """``site_timezone``: the zone site.yaml names; shifts and leave are read in it."""
+        return cls.from_node(load_yaml(path), site_timezone, site_file)
 
     @classmethod
-    def parse(cls, text: str, file: str = "<roster>") -> Roster:
-        return cls.from_node(parse_yaml(text, file))
+    def parse(cls, text: str, file: str = "<roster>", site_timezone: str | None = None,
+              site_file: str = "site.yaml") -> Roster:
+        return cls.from_node(parse_yaml(text, file), site_timezone, site_file)
 
     @classmethod
-    def from_node(cls, root: ConfigNode) -> Roster:
+    def from_node(cls, root: ConfigNode, site_timezone: str | None = None, site_file: str = "site.yaml") -> Roster:
         top = root.mapping(["workers", "utc_offset_hours"], required=["workers"])
-        offset = top["utc_offset_hours"].number(ge=-12, le=14) if "utc_offset_hours" in top else 8.0
+        tz = _zone(top["utc_offset_hours"], site_timezone, site_file) if "utc_offset_hours" in top \
+            else parse_timezone(site_timezone) if site_timezone else DEFAULT_TZ
         workers: dict[str, Worker] = {}
         duty: dict[str, Duty] = {}
         backups: dict[str, ConfigNode] = {}
@@ -149,7 +154,7 @@ class Roster:
             if any(k in fields for k in ("backup", "shifts", "leave")):
                 duty[worker_id] = Duty(
                     shifts=tuple(_shift(s) for s in fields["shifts"].sequence()) if "shifts" in fields else (),
-                    leave=tuple(_leave(v, offset) for v in fields["leave"].sequence()) if "leave" in fields else (),
+                    leave=tuple(_leave(v, tz) for v in fields["leave"].sequence()) if "leave" in fields else (),
                     backup=fields["backup"].string() if "backup" in fields else None,
                 )
         for worker_id, node in backups.items():
@@ -158,7 +163,7 @@ class Roster:
                 raise node.error(f"must name another worker, got {worker_id!r} itself")
             if backup not in workers:
                 raise node.error(f"must be the id of a worker in this roster, got {backup!r}")
-        return cls(workers, duty, offset)
+        return cls(workers, duty, tz)
 
     def to_yaml_text(self) -> str:
         """Serialise workers and backups (simulators write the demo's roster with this)."""
@@ -198,9 +203,21 @@ def _shift(node: ConfigNode) -> Shift:
     return Shift(days, start, end % (24 * 60) if end == 24 * 60 and start > 0 else end)
 
 
-def _instant(node: ConfigNode, offset: float, end_of_day: bool) -> float:
+def _zone(node: ConfigNode, site_timezone: str | None, site_file: str) -> tzinfo:
+    """The old per-roster ``utc_offset_hours``: kept readable, but local time has one source, so
+    with a site it must be the site zone's offset all year round."""
+    hours = node.number(ge=-12, le=14)
+    if site_timezone is None:
+        return timezone(timedelta(hours=hours))
+    site_tz = parse_timezone(site_timezone)
+    if fixed_offset(site_tz) != hours * 3600.0:
+        raise node.error(f"is {hours:g}, but {site_file} sets timezone {site_timezone!r}: shifts and leave "
+                         "follow the site's timezone, so remove utc_offset_hours from this file")
+    return site_tz
+
+
+def _instant(node: ConfigNode, tz: tzinfo, end_of_day: bool) -> float:
     text = node.string().strip()
-    tz = timezone(timedelta(hours=offset))
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text).replace(tzinfo=tz)
@@ -210,9 +227,9 @@ def _instant(node: ConfigNode, offset: float, end_of_day: bool) -> float:
         raise node.error(f"must be a date YYYY-MM-DD or a time YYYY-MM-DD HH:MM, got {text!r}") from None
 
 
-def _leave(node: ConfigNode, offset: float) -> tuple[float, float]:
+def _leave(node: ConfigNode, tz: tzinfo) -> tuple[float, float]:
     v = node.mapping(["from", "to", "reason"], required=["from", "to"])
-    start, end = _instant(v["from"], offset, False), _instant(v["to"], offset, True)
+    start, end = _instant(v["from"], tz, False), _instant(v["to"], tz, True)
     if not end > start:
         raise node.error(f"must end after it starts, got from {v['from'].string()!r} to {v['to'].string()!r}")
     return start, end

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
 from simulators.cohort import Cohort
 
 ABSENCE_KINDS = ("overnight_stay", "trip", "hospital")
@@ -51,7 +52,7 @@ def draw_absences(
     *,
     kinds: tuple[str, ...] = ABSENCE_KINDS,
     rate_scale: float = 1.0,
-    utc_offset_hours: float = 8.0,
+    utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS,
 ) -> tuple[Absence, ...]:
     """Every absence overlapping [start, start + days), sorted by (start, household)."""
     unknown = [k for k in kinds if k not in ABSENCE_KINDS]

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
 from lifesign.registry import Registry
 from lifesign.wire import readings_topic
 from simulators.meters import MeterCadence
@@ -153,7 +154,7 @@ def _number(x: float) -> float | int:
 
 class GatewayNetwork:
     def __init__(self, registry: Registry, faults: GatewayFaults | None = None, seed: int = 0,
-                 cadence: MeterCadence | None = None, utc_offset_hours: float = 8.0) -> None:
+                 cadence: MeterCadence | None = None, utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS) -> None:
         self.registry = registry
         self.faults = faults or GatewayFaults()
         self.report = NetworkReport()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
 from simulators.accrual import RoundGrid, Windows
 from simulators.cohort import HomeProfiles
 from simulators.dayplan import DayPlan
@@ -124,7 +125,7 @@ _DRAW_COLUMNS = 192
 class Routine:
     """Usage of every household of a cohort over any interval, reproducible from the seed."""
 
-    def __init__(self, homes: HomeProfiles, seed: int, utc_offset_hours: float = 8.0, cache_days: int = 8,
+    def __init__(self, homes: HomeProfiles, seed: int, utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS, cache_days: int = 8,
                  lifestyle: Lifestyle | None = None) -> None:
         self.homes = homes
         self.seed = int(seed)

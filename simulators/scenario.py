@@ -27,6 +27,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from simulators.absences import Absence
@@ -73,7 +74,7 @@ class Scenario:
     interval_s: int = 900
     incidents: tuple[Incident, ...] = ()
     seed: int = 0
-    utc_offset_hours: float = 8.0
+    utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS
     lifestyle: Lifestyle = field(default_factory=Lifestyle)
     absences: tuple[Absence, ...] = ()
     #: per-meter reporting cadence; None: every meter every round
@@ -314,7 +315,7 @@ def pick_incidents(
     seed: int,
     *,
     kind: str = "incapacitated",
-    utc_offset_hours: float = 8.0,
+    utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS,
     avoid: tuple[Absence, ...] = (),
     exclude: frozenset[str] = frozenset(),
 ) -> tuple[Incident, ...]:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
 from lifesign.config import ConfigError, ConfigNode, load_yaml, parse_yaml
 from simulators.absences import ABSENCE_KINDS, Absence, draw_absences
 from simulators.cohort import make_cohort
@@ -174,7 +175,7 @@ def _parse(root: ConfigNode) -> ScenarioSpec:
         start = _time(top["start"])
     days = top["days"].number(gt=0)
     interval_s = top["interval_s"].integer(ge=1) if "interval_s" in top else 900
-    offset = top["utc_offset_hours"].number(ge=-12, le=14) if "utc_offset_hours" in top else 8.0
+    offset = top["utc_offset_hours"].number(ge=-12, le=14) if "utc_offset_hours" in top else DEFAULT_UTC_OFFSET_HOURS
     cohort: dict[str, float] = {**{k: float(v) for k, v in _COHORT_KEYS.items()}, "households": 100.0,
                                 "with_gas_fraction": 0.0, "low_user_fraction": 0.0}
     if "cohort" in top:

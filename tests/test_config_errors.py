@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.service import ServiceParts
 from app.site import SiteConfig
 from detectors.thresholds import Thresholds
 from lifesign.config.errors import ConfigError
@@ -76,3 +77,55 @@ def test_meters_csv_reading_column_is_optional_and_checked(tmp_path: Path) -> No
         Registry.load(tmp_path / "h.csv", tmp_path / "m.csv")
     assert str(err.value) == (f"{tmp_path / 'm.csv'}:2: reading must be register or interval (or empty: register), "
                               "got 'intervall'")
+
+
+def _site(tmp_path: Path, timezone: str, thresholds: str, roster: str) -> Path:
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    (tmp_path / "thresholds.yaml").write_text(thresholds + (configs / "thresholds.yaml").read_text())
+    (tmp_path / "roster.yaml").write_text(roster + (configs / "roster.yaml").read_text())
+    site = tmp_path / "site.yaml"
+    site.write_text(f"registry: {{households: {configs}/registry/households.csv, meters: {configs}/registry/meters.csv}}\n"
+                    f"roster: roster.yaml\nthresholds: thresholds.yaml\ndata_dir: var\ntimezone: {timezone}\n")
+    return site
+
+
+def test_the_site_names_the_timezone_and_the_other_files_take_it(tmp_path: Path) -> None:
+    site = SiteConfig.load(_site(tmp_path, "Europe/Brussels", "", ""))
+    assert str(site.tz) == "Europe/Brussels"
+    assert Thresholds.load(site.thresholds, site.timezone, site.source).timezone == "Europe/Brussels"
+    assert str(Roster.load(site.roster, site.timezone, site.source).tz) == "Europe/Brussels"
+    parts = ServiceParts.from_site(site)  # what the service wires: tickets, muters, roster, detector
+    assert [str(z) for z in (parts.tz, parts.roster.tz, parts.thresholds.tz())] == ["Europe/Brussels"] * 3
+    assert main(["config", "check", str(tmp_path / "site.yaml")]) == 0
+
+
+def test_a_thresholds_timezone_other_than_the_sites_is_refused_naming_both_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _site(tmp_path, "Europe/Brussels", "timezone: Asia/Shanghai\n", "")
+    assert main(["config", "check", str(path)]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"{tmp_path / 'thresholds.yaml'}:1: timezone is 'Asia/Shanghai', but {path} sets timezone "
+        "'Europe/Brussels': local time has one source, so remove timezone from this file or make the two the same")
+    # the same zone said twice is fine
+    same = _site(tmp_path, "Europe/Brussels", "timezone: Europe/Brussels\n", "")
+    assert main(["config", "check", str(same)]) == 0
+
+
+def test_a_roster_offset_the_site_zone_does_not_keep_is_refused(tmp_path: Path) -> None:
+    path = _site(tmp_path, "Europe/Brussels", "", "utc_offset_hours: 1\n")
+    site = SiteConfig.load(path)
+    with pytest.raises(ConfigError) as info:
+        Roster.load(site.roster, site.timezone, site.source)
+    assert str(info.value) == (
+        f"{tmp_path / 'roster.yaml'}:1: utc_offset_hours is 1, but {path} sets timezone 'Europe/Brussels': shifts "
+        "and leave follow the site's timezone, so remove utc_offset_hours from this file")
+    # an old roster that repeats the default zone's offset still loads
+    assert Roster.parse("utc_offset_hours: 8\nworkers: []\n", site_timezone="Asia/Shanghai").workers == {}
+
+
+def test_a_site_timezone_must_be_a_zone(tmp_path: Path) -> None:
+    path = _site(tmp_path, "Europe/Brusels", "", "")
+    with pytest.raises(ConfigError) as info:
+        SiteConfig.load(path)
+    assert str(info.value) == (f"{path}:5: timezone must be an IANA time zone (e.g. Asia/Shanghai) or UTC±H[:MM], "
+                               "got 'Europe/Brusels'")

@@ -9,21 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from app.commands.common import add_data_dir_options, data_dir, user, when
-from app.demo import LOCAL
-from lifesign.clock import WallClock
+from lifesign.clock import DEFAULT_TZ, WallClock
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
 
 
 def parse_when(text: str, now: float) -> float:
-    """``now``, a local time ``YYYY-MM-DD[ HH:MM]`` (UTC+8) or an offset from now (``+3d``, ``+12h``)."""
+    """``now``, a local time ``YYYY-MM-DD[ HH:MM]`` (the default site zone, Asia/Shanghai) or an offset from now (``+3d``, ``+12h``)."""
     text = text.strip()
     if text == "now":
         return now
     if text.startswith("+"):
         return now + parse_duration(text[1:])
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=LOCAL).timestamp()
+        return datetime.fromisoformat(text).replace(tzinfo=DEFAULT_TZ).timestamp()
     except ValueError:
         raise ValueError(f"a time must be 'now', '+<n>m|h|d' or 'YYYY-MM-DD[ HH:MM]' (local), got {text!r}") from None
 

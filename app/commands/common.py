@@ -7,8 +7,8 @@ import getpass
 from datetime import datetime
 from pathlib import Path
 
-from app.demo import LOCAL
 from app.site import SiteConfig
+from lifesign.clock import DEFAULT_TZ
 
 
 def add_data_dir_options(parser: argparse.ArgumentParser) -> None:
@@ -31,4 +31,4 @@ def user() -> str:
 
 
 def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, LOCAL).strftime("%Y-%m-%d %H:%M")
+    return "-" if ts is None else datetime.fromtimestamp(ts, DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")

@@ -33,7 +33,7 @@ def _config_check(args: argparse.Namespace) -> int:
         site = SiteConfig.from_node(root, args.file.resolve().parent)
         from lifesign.registry import Registry
         Registry.load(site.households_csv, site.meters_csv)
-        Roster.load(site.roster)
-        Thresholds.load(site.thresholds)
+        Roster.load(site.roster, site.timezone, site.source)
+        Thresholds.load(site.thresholds, site.timezone, site.source)
         print(f"{args.file}: ok (site, with its registry, roster and thresholds)")
     return 0

@@ -9,7 +9,7 @@ order was resolved) becomes a work order then.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import tzinfo
 from typing import Protocol
 
 from dispatch.absences import Absence, Outage, OutageScope
@@ -17,6 +17,7 @@ from dispatch.mutes.records import Storm, TrackedAlert
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard
 from lifesign.alerts import Rule
+from lifesign.clock import DEFAULT_TZ, local_time
 
 #: rules an outage can explain: a cut utility looks like silence or like a dead meter
 OUTAGE_RULES = frozenset({Rule.NO_USAGE.value, Rule.METER_OFFLINE.value})
@@ -26,10 +27,6 @@ class Muter(Protocol):
     name: str
 
     def mutes(self, alert: TrackedAlert, now: float) -> str | None: ...
-
-
-def _local(at: float, tz_offset_hours: float) -> str:
-    return datetime.fromtimestamp(at, timezone(timedelta(hours=tz_offset_hours))).strftime("%Y-%m-%d %H:%M")
 
 
 class _Snapshot:
@@ -53,9 +50,9 @@ class AbsenceMuter:
 
     name = "absence"
 
-    def __init__(self, store: SqliteMuteStore, tz_offset_hours: float = 8.0) -> None:
+    def __init__(self, store: SqliteMuteStore, tz: tzinfo = DEFAULT_TZ) -> None:
         self._snapshot = _Snapshot(store)
-        self._tz = tz_offset_hours
+        self._tz = tz
         self._active: dict[str, list[Absence]] = {}
 
     def mutes(self, alert: TrackedAlert, now: float) -> str | None:
@@ -65,7 +62,7 @@ class AbsenceMuter:
                 self._active[a.household_id].append(a)
         for absence in self._active.get(alert.key.household_id, ()):
             return (f"absence #{absence.absence_id} ({absence.reason}) until "
-                    f"{_local(absence.effective_end, self._tz)}")
+                    f"{local_time(absence.effective_end, self._tz)}")
         return None
 
 
@@ -76,9 +73,9 @@ class OutageMuter:
 
     name = "outage"
 
-    def __init__(self, store: SqliteMuteStore, tz_offset_hours: float = 8.0) -> None:
+    def __init__(self, store: SqliteMuteStore, tz: tzinfo = DEFAULT_TZ) -> None:
         self._snapshot = _Snapshot(store)
-        self._tz = tz_offset_hours
+        self._tz = tz
         self._active: list[Outage] = []
 
     def mutes(self, alert: TrackedAlert, now: float) -> str | None:
@@ -92,7 +89,7 @@ class OutageMuter:
             if area == outage.area and set(alert.utilities) <= set(outage.utilities):
                 return (f"outage #{outage.outage_id} ({'+'.join(outage.utilities)} cut in "
                         f"{outage.scope.value} {outage.area}: {outage.reason}) until "
-                        f"{_local(outage.effective_end, self._tz)}")
+                        f"{local_time(outage.effective_end, self._tz)}")
         return None
 
 

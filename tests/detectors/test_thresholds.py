@@ -9,8 +9,9 @@ import pytest
 from homes import DAY, T0, H
 
 from detectors.settings import resolve_settings
-from detectors.thresholds import Thresholds, parse_timezone
+from detectors.thresholds import Thresholds
 from detectors.timeweights import Profiles, profile_weights, utc_offsets
+from lifesign.clock import parse_timezone
 from lifesign.config.errors import ConfigError
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.registry import Registry

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 import orjson
 import pytest
 
+from dispatch.channels.markdown import ticket_markdown
 from dispatch.ticket import SUGGESTED_ACTION, render_ticket
 from lifesign.alerts import EpisodeKey
-from lifesign.grid import Tier
+from lifesign.grid import Role, Tier, Worker
 from lifesign.registry import Registry
 from lifesign.workorders import OrderStatus, WorkOrder
 
@@ -85,12 +90,62 @@ def test_ticket_dict_is_json_and_carries_the_structured_fields(registry: Registr
     assert "Wang Fang" in doc["text"]
 
 
-def test_local_times_follow_the_given_offset(registry: Registry) -> None:
+def test_local_times_follow_the_given_zone(registry: Registry) -> None:
     order = _order(last_usage_water=WATER_AT)
-    ticket = render_ticket(order, registry.household_by_id("H0001"), tz_offset_hours=0)
+    ticket = render_ticket(order, registry.household_by_id("H0001"), tz=UTC)
     assert "Last activity (UTC+0):" in ticket.text
     assert "water:        2025-11-20 15:40" in ticket.text
     assert ticket.as_dict()["opened_at_local"] == "2025-11-21 04:40"
+
+
+def _expected(at: float, zone: ZoneInfo) -> tuple[str, str]:
+    """The test's own reading of the zone: local wall time and its offset at that instant."""
+    local = datetime.fromtimestamp(at, zone)
+    offset = local.utcoffset()
+    assert offset is not None
+    hours = int(offset.total_seconds() // 3600)
+    return local.strftime("%Y-%m-%d %H:%M"), f"UTC{hours:+d}"
+
+
+@pytest.mark.parametrize("zone_name", ["Europe/Brussels", "America/New_York"])
+@pytest.mark.parametrize("opened", [datetime(2025, 7, 15, 9, 30, tzinfo=UTC), datetime(2025, 1, 15, 9, 30, tzinfo=UTC)],
+                         ids=["summer", "winter"])
+def test_a_site_outside_utc8_renders_its_own_local_times(registry: Registry, zone_name: str, opened: datetime) -> None:
+    zone = ZoneInfo(zone_name)
+    opened_at = opened.timestamp()
+    water_at = opened_at - 13 * 3600
+    order = replace(_order(last_usage_water=water_at), opened_at=opened_at)
+    ticket = render_ticket(order, registry.household_by_id("H0001"), tz=zone)
+    opened_local, label = _expected(opened_at, zone)
+    water_local, water_label = _expected(water_at, zone)
+    assert water_label == label  # mid-season: both on the same side of a change
+    assert label != "UTC+8" and opened_local != datetime.fromtimestamp(opened_at, timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    assert f"Opened:         {opened_local} ({label})" in ticket.text
+    assert f"Last activity ({label}):" in ticket.text
+    assert f"water:        {water_local}" in ticket.text
+    doc = ticket.as_dict()
+    assert (doc["opened_at_local"], doc["utc_offset"], doc["timezone"]) == (opened_local, label, zone_name)
+    assert doc["last_activity"]["water"]["local"] == water_local
+    # the group-robot markdown shows the same local times
+    markdown = ticket_markdown(doc, registry_worker())
+    assert f"**Last activity ({label}):** water {water_local}" in markdown
+
+
+def test_a_time_across_a_daylight_saving_change_carries_its_own_offset(registry: Registry) -> None:
+    zone = ZoneInfo("Europe/Brussels")
+    opened_at = datetime(2025, 3, 30, 9, 0, tzinfo=UTC).timestamp()  # after the spring change (UTC+2)
+    water_at = opened_at - 10 * 3600  # the evening before (UTC+1)
+    order = replace(_order(last_usage_water=water_at), opened_at=opened_at)
+    ticket = render_ticket(order, registry.household_by_id("H0001"), tz=zone)
+    water_local, water_label = _expected(water_at, zone)
+    opened_local, label = _expected(opened_at, zone)
+    assert (label, water_label) == ("UTC+2", "UTC+1")
+    assert f"water:        {water_local} ({water_label})" in ticket.text
+    assert f"Opened:         {opened_local} ({label})" in ticket.text
+
+
+def registry_worker() -> Worker:
+    return Worker(worker_id="gw-zhang", name="Zhang Wei", role=Role.GRID_WORKER, phone="+86 138 0000 0001")
 
 
 @pytest.mark.parametrize(("household_id", "tier"), [("H0002", Tier.YELLOW), ("H0003", Tier.GREEN)])
@@ -138,7 +193,7 @@ def test_an_infrastructure_ticket_names_the_area_and_the_homes(registry: Registr
                       "red", OrderStatus.OPEN, 1_763_650_000.0,
                       evidence={"homes_silent": 5.0, "homes_total": 8.0, "share": 0.625,
                                 "first_silence": 1_763_600_000.0})
-    ticket = render_area_ticket(order, "building", "B001", "C1", "G01", [], 8)
+    ticket = render_area_ticket(order, "building", "B001", "C1", "G01", [])
     assert ticket.title == "[INFRASTRUCTURE] building B001: 5 of 8 homes with no water usage"
     assert "Homes silent:   5 of 8 (62%)" in ticket.text and "lifesign outage add" in ticket.text
     assert ticket.fields["address"]["building"] == "B001" and ticket.fields["kind"] == "infrastructure"

@@ -2,7 +2,7 @@
 
 Per meter (struct of arrays, 41 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
-reading, the last interval's rate, how long its usage has repeated exactly,
+reading, the last two intervals' rates, how long its usage has repeated exactly,
 today's usage and the running daily norm; plus 4 bytes laying meters out
 household by household. Per household (33 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
@@ -11,7 +11,8 @@ sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 "Activity" is what the home's automatic loads cannot explain:
 
 * electricity: a *change of state*. The interval's mean power differs from the
-  previous interval's by more than a fridge, freezer, standby or thermostat can
+  previous interval's, or the one before it (hourly means spread a morning's start
+  over two intervals), by more than a fridge, freezer, standby or thermostat can
   make it move (``min_change_w`` at 15-minute intervals; cycles average out over
   longer intervals, so the floor shrinks as 15 min / interval, and it is never
   below 1.5 register steps of power, the quantisation noise). A level is
@@ -70,6 +71,8 @@ USAGE_UNIT = 0.001
 
 #: the interval at which ``min_change_w`` applies as written (cold-appliance cycles are 30-90 min)
 CHANGE_REFERENCE_S = 900.0
+#: from this interval on, a change may also be read against the interval before last (a ramp)
+RAMP_MIN_INTERVAL_S = 1800.0
 #: intervals longer than this (a gap in the data) give no rate to compare
 CHANGE_MAX_INTERVAL_S = 3 * 3600.0
 #: a change must exceed this many register steps of power (quantisation alone moves one step)
@@ -138,13 +141,15 @@ class MeterState:
         self.last_usage_ts = np.full(n, np.nan)
         #: water flowing in every interval for this long, up to last_ts (0: last interval dry)
         self.flow_run_s = np.zeros(n, dtype=np.float32)
-        #: the last interval's rate, register units per hour (kW for electricity; NaN: unknown)
+        #: the last two intervals' rates, register units per hour (kW for electricity; NaN: unknown)
         self.rate = np.full(n, np.nan, dtype=np.float16)
+        self.rate_before = np.full(n, np.nan, dtype=np.float16)
         #: hours the interval usage has repeated exactly, up to last_ts (a stuck meter or filled gap)
         self.stuck_h = np.zeros(n, dtype=np.float16)
         #: usage since local midnight of last_ts's day, in USAGE_UNIT steps (integers: exact,
         #: so the sum is the same whatever the batches)
-        self.day_usage = np.zeros(n, dtype=np.uint32)
+        #: (16 bits, saturating at 65.5 m³: abnormal_high reads water only, and a saturated day is huge)
+        self.day_usage = np.zeros(n, dtype=np.uint16)
         #: completed days' usage (USAGE_UNIT steps) and their count: the daily norm is their mean
         self.norm_total = np.zeros(n, dtype=np.uint32)
         #: (at most NORM_MAX_DAYS: then both halve, so the norm keeps a long but finite memory)
@@ -159,7 +164,7 @@ class MeterState:
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_ts, self.flow_run_s,
-                                      self.rate, self.stuck_h, self.day_usage, self.norm_total, self.norm_days))
+                                      self.rate, self.rate_before, self.stuck_h, self.day_usage, self.norm_total, self.norm_days))
 
     def observe(self, batch: ReadingBatch, step: F8, activity: ActivityModel, tz: tzinfo) -> tuple[I4, I4, F8]:
         """Apply a batch. ``step`` is one register step per utility code (:func:`activity_steps`),
@@ -208,6 +213,14 @@ class MeterState:
         prev_rate = np.empty_like(rate)
         prev_rate[1:] = rate[:-1]
         prev_rate[first] = self.rate[m[first]].astype(np.float64)
+        # two intervals back: the state's older rate for a meter's first two rows in the batch
+        before = np.empty_like(rate)
+        before[2:] = rate[:-2]
+        second = np.zeros(len(m), dtype=bool)
+        second[1:] = first[:-1] & ~first[1:]
+        before[:2] = np.nan
+        before[first] = self.rate_before[m[first]].astype(np.float64)
+        before[second] = self.rate[m[second]].astype(np.float64)
         self.rebaselines += int(backwards.sum())
         used = np.rint(np.where(np.isnan(delta) | backwards, 0.0, delta) / USAGE_UNIT).astype(np.int64)
 
@@ -215,34 +228,41 @@ class MeterState:
         with np.errstate(invalid="ignore"):
             wet = ~electric & (delta >= step[utility])  # NaN (no previous reading) is never wet
         run = self._flow(m, ts, prev_ts, dt, wet & (utility == WATER), first, last)
-        active = self._active(m, delta, dt, rate, prev_rate, run, wet, electric, step, activity)
+        active, switched_off = self._active(m, delta, dt, rate, prev_rate, before, run, wet, electric, step, activity)
         # a switch-off shows as a quieter interval after a busier one: the person was last seen
         # at the boundary between them, not at the end of the quiet interval
-        with np.errstate(invalid="ignore"):
-            seen_at = np.where(electric & (rate < prev_rate), prev_ts, ts)
+        seen_at = np.where(switched_off, prev_ts, ts)
         self._stuck(m, dt, rate, prev_rate, delta, step[utility], first, last, activity)
         self._days(m, ts, prev_ts, used, first, last, tz)
 
         touched = m[last]
         self.last_ts[touched] = ts[last]
         self.last_value[touched] = value[last]
+        self.rate_before[touched] = prev_rate[last]
         self.rate[touched] = rate[last]
         self.last_activity = (m[active], seen_at[active])
         if active.any():
             np.fmax.at(self.last_usage_ts, m[active], seen_at[active])
         return touched, new_meters, new_first_ts
 
-    def _active(self, m: I4, delta: F8, dt: F8, rate: F8, prev_rate: F8, run: F8, wet: B,
-                electric: B, step: F8, activity: ActivityModel) -> B:
-        """Which readings show activity (see the module docstring)."""
+    def _active(self, m: I4, delta: F8, dt: F8, rate: F8, prev_rate: F8, before: F8, run: F8, wet: B,
+                electric: B, step: F8, activity: ActivityModel) -> tuple[B, B]:
+        """Which readings show activity (see the module docstring), and which of them show it
+        as a switch-off (a quieter interval)."""
         with np.errstate(invalid="ignore"):
             threshold = change_threshold_kw(activity.min_change_w(m), dt, float(step[ELECTRICITY]))
-            changed = electric & (np.abs(rate - prev_rate) > threshold)  # NaN rates never change
+            # against the last interval (a switch) or the one before it (a ramp that hourly means
+            # spread over two intervals: a morning getting going); NaN rates never change
+            # (at 15 minutes a switch shows within one interval: only longer intervals spread it)
+            switch = np.abs(rate - prev_rate) > threshold
+            ramp = (dt >= RAMP_MIN_INTERVAL_S) & (np.abs(rate - before) > threshold)
+            changed = electric & (switch | ramp)
+            switched_off = changed & ((switch & (rate < prev_rate)) | (~switch & (rate < before)))
             # water that has run on long enough has a constant part: the lower of two intervals' rates
             constant = run - dt >= activity.base_flow_after_s
             base = np.where(constant, np.fmin(rate, prev_rate), 0.0) * dt / 3600.0
             above = delta - np.where(np.isnan(base), 0.0, base) >= step[self.utility[m]]
-        return changed | (wet & above)
+        return changed | (wet & above), switched_off
 
     def _stuck(self, m: I4, dt: F8, rate: F8, prev_rate: F8, delta: F8, step: F8, first: B, last: B,
                activity: ActivityModel) -> None:
@@ -301,7 +321,7 @@ class MeterState:
             days[over] = NORM_KEEP_DAYS
             self.norm_days[meters] = days
             self.norm_total[meters] = np.minimum(total, np.iinfo(np.uint32).max)
-        self.day_usage[seg_meter[seg_last]] = seg_usage[seg_last].astype(np.uint32)
+        self.day_usage[seg_meter[seg_last]] = np.minimum(seg_usage[seg_last], np.iinfo(np.uint16).max)
 
 
 class HouseholdState:

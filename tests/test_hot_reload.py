@@ -22,8 +22,10 @@ def test_an_edited_override_applies_at_the_next_sweep_and_a_broken_file_keeps_th
         assert service.proc.poll() is None, service.output
         thresholds = tmp_path / "thresholds.yaml"
         good = thresholds.read_text()
-        # H00004 (green, 16 h) silent for 3 h: nothing under the shipped thresholds.
-        publish_silence(mosquitto_port, 4, 3, end=time.time())
+        # H00004 (green, 16 h) silent for 5 h: nothing under the shipped thresholds. Five hours
+        # count at least 2.5 under the half-weight night window below, whatever the hour the
+        # test runs at (three hours near midnight counted only 1.7: the test failed at night).
+        publish_silence(mosquitto_port, 4, 5, end=time.time())
         # A broken edit that would also lower H00004 to 2 h: refused, so still no order.
         thresholds.write_text(good + "  H00004: {no_usage: {hours: 2, windows: [{from: '22:00', to: '25:00', weight: 0.5}]}}\n")
         eventually(lambda: "thresholds not reloaded" in service.output, "the broken edit refused", timeout=30)

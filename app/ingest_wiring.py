@@ -57,7 +57,8 @@ def rebuild(store: HistoryStore, spool: Spool | None, since: float) -> ReadingBa
 
 
 def seen_from(batch: ReadingBatch, registry: Registry, settings: IngestSettings) -> SeenReadings:
-    seen = SeenReadings(registry.n_meters, settings.dedup_horizon_h * 3600.0, registry.meter_interval)
+    seen = SeenReadings(registry.n_meters, settings.dedup_horizon_h * 3600.0, registry.meter_interval,
+                        settings.max_rate.per_second(registry.meter_utility))
     seen.commit(batch)
     return seen
 

@@ -110,7 +110,9 @@ class Service:
         self.ingestor = MqttIngestor(
             parts.broker,
             ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.ingest.max_future_s,
-                                                         max_past_s=parts.ingest.max_past_days * 86400.0)),
+                                                         max_past_s=parts.ingest.max_past_days * 86400.0,
+                                                         max_value=parts.ingest.max_value,
+                                                         max_rate=parts.ingest.max_rate)),
             self.history, [self.detector], clock, spool=self.spool,
         )
         self.metrics: MetricsServer | None = None

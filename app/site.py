@@ -23,6 +23,8 @@
       reload_s: 5                  # thresholds hot reload check
     ingest:
       max_future_s: 300            # gateway clock skew tolerated
+      max_value: 1e9               # larger readings are implausible_value
+      max_rate: {water_m3_per_h: 10, electricity_kw: 100, gas_m3_per_h: 20}
     dispatch:
       ack_deadline_minutes: {red: 15, yellow: 60, green: 240}
       console: true
@@ -30,7 +32,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import tzinfo
 from pathlib import Path
 
@@ -41,6 +43,7 @@ from dispatch.config import (
     StormConfig,
     parse_dispatch_extras,
 )
+from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier
@@ -66,6 +69,10 @@ class IngestSettings:
     dedup_horizon_h: float = 6.0
     #: the on-disk buffer used while the history store is unreachable; 0 = no spool
     spool_max_mb: float = 512.0
+    #: a reading above this (a register's maximum) is rejected as implausible_value
+    max_value: float = MAX_REGISTER_VALUE
+    #: the most a connection carries: a reading implying more since its meter's previous one is implausible_value
+    max_rate: MaxRates = field(default_factory=MaxRates)
 
 
 @dataclass(frozen=True)
@@ -221,14 +228,23 @@ def _schedule(node: ConfigNode) -> ScheduleSettings:
 
 
 def _ingest(node: ConfigNode) -> IngestSettings:
-    i = node.mapping(["max_future_s", "max_past_days", "dedup_horizon_h", "spool_max_mb"])
+    i = node.mapping(["max_future_s", "max_past_days", "dedup_horizon_h", "spool_max_mb", "max_value", "max_rate"])
     d = IngestSettings()
     return IngestSettings(
+        max_value=i["max_value"].number(gt=0) if "max_value" in i else d.max_value,
+        max_rate=_max_rate(i["max_rate"]) if "max_rate" in i else d.max_rate,
         max_future_s=i["max_future_s"].number(ge=0) if "max_future_s" in i else d.max_future_s,
         max_past_days=i["max_past_days"].number(gt=0) if "max_past_days" in i else d.max_past_days,
         dedup_horizon_h=i["dedup_horizon_h"].number(ge=0) if "dedup_horizon_h" in i else d.dedup_horizon_h,
         spool_max_mb=i["spool_max_mb"].number(ge=0) if "spool_max_mb" in i else d.spool_max_mb,
     )
+
+
+def _max_rate(node: ConfigNode) -> MaxRates:
+    keys = [f.name for f in fields(MaxRates)]
+    r = node.mapping(keys)
+    d = MaxRates()
+    return MaxRates(**{k: r[k].number(gt=0) if k in r else getattr(d, k) for k in keys})
 
 
 def _history(node: ConfigNode) -> HistorySettings:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ingest.plausible import MAX_REGISTER_VALUE, MaxRates, describe
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 
@@ -32,6 +33,8 @@ class Reason:
     BAD_TIMESTAMP = "bad_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     BAD_VALUE = "bad_value"
+    #: not finite, beyond a register's maximum, or more than the meter's maximum rate
+    IMPLAUSIBLE_VALUE = "implausible_value"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,11 @@ class DecodePolicy:
     #: readings older than this are rejected: a gateway whose clock reset to 1970/2000
     #: would otherwise make a home look silent for decades
     max_past_s: float = 30 * 86400.0
+    #: larger values (and NaN, infinities) are implausible_value: no register shows them
+    max_value: float = MAX_REGISTER_VALUE
+    #: the most each utility's connection carries; checked against the meter's previous
+    #: reading after decoding (:class:`~ingest.seen.SeenReadings` knows it)
+    max_rate: MaxRates = field(default_factory=MaxRates)
 
 
 _LENIENT_HINT = re.compile(rb"NaN|Infinity|\d{20}")
@@ -172,6 +180,7 @@ class ReadingDecoder:
         ts_ok = ~np.isnan(ts)
         not_future = ts <= now + self.policy.max_future_s
         not_past = ts >= now - self.policy.max_past_s
+        value[value > self.policy.max_value] = np.nan
         value_ok = ~np.isnan(value)
         good = known & bound & ts_ok & not_future & not_past & value_ok
         batch = ReadingBatch(index[good].astype(np.int32), ts[good], value[good])
@@ -199,7 +208,24 @@ class ReadingDecoder:
             return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {ts_raw!r} is {ts - now:.0f} s ahead of the clock", item)
         if ts < now - self.policy.max_past_s:
             return Rejection(Reason.BAD_TIMESTAMP, f"ts {ts_raw!r} is {(now - ts) / 86400:.0f} days behind the clock", item)
-        return Rejection(Reason.BAD_VALUE, f"value must be a finite number >= 0, got {value!r}", item)
+        if _implausible_number(value):
+            return Rejection(Reason.IMPLAUSIBLE_VALUE, f"value must be finite and at most {self.policy.max_value:g} "
+                             f"(a register's maximum), got {value!r}", item)
+        return Rejection(Reason.BAD_VALUE, f"value must be a number >= 0, got {value!r}", item)
+
+    def too_fast(self, readings: ReadingBatch, rate_per_s: np.ndarray) -> list[tuple[str, Rejection]]:
+        """(gateway, rejection) for readings that imply more than their meter's maximum flow or
+        power (found against the previous reading after decoding). Decoding checked each
+        meter's gateway binding, so the meter's gateway is the sender."""
+        registry = self.registry
+        out = []
+        for i in range(len(readings)):
+            meter = int(readings.meter[i])
+            item = {"meter": str(registry.meter_ids[meter]), "ts": float(readings.ts[i]), "value": float(readings.value[i])}
+            detail = describe(readings, rate_per_s, registry.meter_utility, self.policy.max_rate, i)
+            out.append((registry.gateway_ids[int(registry.meter_gateway[meter])],
+                        Rejection(Reason.IMPLAUSIBLE_VALUE, detail, item)))
+        return out
 
     def _checked_scalar(self, meters: list[Any], times: list[Any], values: list[Any], gateway_id: str,
                         now: float, into: BatchBuilder | None = None) -> Decoded:
@@ -209,6 +235,7 @@ class ReadingDecoder:
         gateway = self.registry.gateway_index.get(gateway_id, -2)
         meter_gateway = self.registry.meter_gateway
         lo, hi = now - self.policy.max_past_s, now + self.policy.max_future_s
+        top = self.policy.max_value
         good_m: list[int] = []
         good_t: list[float] = []
         good_v: list[float] = []
@@ -217,7 +244,8 @@ class ReadingDecoder:
             index = lookup(meter, -1) if type(meter) is str else -1
             ts = _parse_ts(times[i])
             value = _value(values[i])
-            if index < 0 or meter_gateway[index] != gateway or ts is None or not lo <= ts <= hi or value is None:
+            if (index < 0 or meter_gateway[index] != gateway or ts is None or not lo <= ts <= hi or value is None
+                    or value > top):
                 bad.append(i)
                 continue
             good_m.append(index)
@@ -295,6 +323,18 @@ def _vector_value(column: np.ndarray) -> np.ndarray:
     out = column.copy()
     out[~np.isfinite(out) | (out < 0)] = np.nan
     return out
+
+
+def _implausible_number(raw: Any) -> bool:
+    """A number refused for its size, not its kind: NaN, ±infinity, an integer beyond float
+    range, or a non-negative value past the register maximum (negative ones are bad_value)."""
+    if type(raw) not in (int, float):
+        return False
+    try:
+        number = float(raw)
+    except OverflowError:
+        return True
+    return not math.isfinite(number) or number >= 0
 
 
 def _value(raw: Any) -> float | None:

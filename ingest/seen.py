@@ -16,11 +16,12 @@ of one meter less than a millisecond apart count as one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from ingest.plausible import too_fast
 from lifesign.readings import ReadingBatch
 
 _EPOCH_2000_S = 946_684_800.0
@@ -66,16 +67,24 @@ class Sorted:
     late: int
     #: indices into ``new`` of register values below their meter's previous value
     resets: npt.NDArray[np.intp]
+    #: new readings implying more than their meter's maximum rate (kept out of ``new``)
+    implausible: ReadingBatch = field(default_factory=ReadingBatch.empty)
+    #: the rate (register units per second) each implausible reading implies
+    implausible_rate: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
 
 
 class SeenReadings:
     def __init__(self, n_meters: int, horizon_s: float = 6 * 3600.0,
-                 interval: npt.NDArray[np.bool_] | None = None) -> None:
+                 interval: npt.NDArray[np.bool_] | None = None,
+                 max_per_s: npt.NDArray[np.float64] | None = None) -> None:
+        """``max_per_s``: each meter's maximum increase per second (:mod:`ingest.plausible`);
+        None checks no rates."""
         if n_meters > MAX_METERS:
             raise ValueError(f"at most {MAX_METERS} meters fit the duplicate index, got {n_meters}")
         self.horizon_s = horizon_s
         #: interval-usage meters: their values go up and down, so they never "reset"
         self.interval = np.zeros(n_meters, dtype=bool) if interval is None else np.asarray(interval, dtype=bool)
+        self.max_per_s = max_per_s
         self.newest_ts = np.full(n_meters, -np.inf)
         self.newest_value = np.full(n_meters, np.nan)
         self._base = np.empty(0, dtype=np.int64)  # sorted
@@ -101,25 +110,50 @@ class SeenReadings:
             stored = self._contains(keys[candidates])
             first[candidates[stored]] = False
         new = batch.take(first)
+        implausible, rate = ReadingBatch.empty(), np.empty(0)
+        if self.max_per_s is not None and len(new):
+            order, previous_ts, previous_value = self._previous(new)
+            fast_sorted, rate_sorted = too_fast(new.meter[order], new.ts[order], new.value[order], previous_ts,
+                                                previous_value, self.interval, self.max_per_s)
+            if fast_sorted.any():
+                fast = np.zeros(len(new), dtype=bool)
+                fast[order[fast_sorted]] = True
+                rates = np.empty(len(new))
+                rates[order] = rate_sorted
+                implausible, rate = new.take(fast), rates[fast]
+                # one pass: a spike is dropped, and the reading after it compares with the
+                # one before it when the resets below are worked out
+                first[np.flatnonzero(first)[fast]] = False
+                new = batch.take(first)
         late = int(np.count_nonzero(first & (older | _older_than_earlier_arrivals(batch.meter, keys & _TS_MASK))))
-        return Sorted(new, len(batch) - len(new), late, self._resets(new))
+        return Sorted(new, len(batch) - len(new) - len(implausible), late, self._resets(new), implausible, rate)
+
+    def _previous(self, new: ReadingBatch) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64],
+                                                    npt.NDArray[np.float64]]:
+        """The order of ``new`` by (meter, ts), and in that order each reading's previous
+        reading of its meter (time, value): the one before it in the batch, or the stored
+        newest if that is older; NaN when there is none."""
+        order = np.argsort(reading_keys(new.meter, new.ts))  # by (meter, ts); keys are unique here
+        meter, value, ts = new.meter[order], new.value[order], new.ts[order]
+        previous_value = np.empty(len(order))
+        previous_ts = np.empty(len(order))
+        previous_value[1:], previous_ts[1:] = value[:-1], ts[:-1]
+        starts = np.ones(len(order), dtype=bool)
+        starts[1:] = meter[1:] != meter[:-1]
+        prior_value = self.newest_value[meter[starts]]
+        prior_ts = self.newest_ts[meter[starts]].copy()
+        newer = prior_ts >= ts[starts]
+        prior_value[newer], prior_ts[newer] = np.nan, np.nan
+        prior_ts[~np.isfinite(prior_ts)] = np.nan  # never stored: -inf
+        previous_value[starts], previous_ts[starts] = prior_value, prior_ts
+        return order, previous_ts, previous_value
 
     def _resets(self, new: ReadingBatch) -> npt.NDArray[np.intp]:
         """New readings whose register went below the meter's previous (older) value."""
         if len(new) == 0:
             return np.empty(0, dtype=np.intp)
-        order = np.argsort(reading_keys(new.meter, new.ts))  # by (meter, ts); keys are unique here
-        meter, value, ts = new.meter[order], new.value[order], new.ts[order]
-        previous = np.empty(len(order))
-        previous[0] = np.nan
-        previous[1:] = value[:-1]
-        starts = np.ones(len(order), dtype=bool)
-        starts[1:] = meter[1:] != meter[:-1]
-        # the first of a meter's run compares with what was stored before, if that is older
-        prior = self.newest_value[meter[starts]]
-        prior[self.newest_ts[meter[starts]] >= ts[starts]] = np.nan
-        previous[starts] = prior
-        return np.sort(order[(value < previous) & ~self.interval[meter]])
+        order, _, previous = self._previous(new)
+        return np.sort(order[(new.value[order] < previous) & ~self.interval[new.meter[order]]])
 
     def _contains(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         self._merge()

@@ -95,7 +95,9 @@ class MqttIngestor:
         self._max_batch = max_batch_messages
         self.counters = counters or IngestCounters()
         self._spool = spool
-        self.seen = seen or SeenReadings(decoder.registry.n_meters, interval=decoder.registry.meter_interval)
+        registry = decoder.registry
+        self.seen = seen or SeenReadings(registry.n_meters, interval=registry.meter_interval,
+                                         max_per_s=decoder.policy.max_rate.per_second(registry.meter_utility))
         self._store_up = True
         self._drain_at = 0.0
         self._drain_backoff = _RETRY_BASE_S
@@ -358,6 +360,8 @@ class MqttIngestor:
         batch = builder.build()
         sorted_ = self.seen.sort(batch)
         new = sorted_.new
+        if len(sorted_.implausible):
+            rejections.extend(self._decoder.too_fast(sorted_.implausible, sorted_.implausible_rate))
 
         attempt = 0
         while True:

@@ -129,3 +129,14 @@ def test_a_site_timezone_must_be_a_zone(tmp_path: Path) -> None:
         SiteConfig.load(path)
     assert str(info.value) == (f"{path}:5: timezone must be an IANA time zone (e.g. Asia/Shanghai) or UTC±H[:MM], "
                                "got 'Europe/Brusels'")
+
+
+def test_ingest_plausibility_limits_are_site_settings(tmp_path: Path) -> None:
+    head = "registry: {households: h.csv, meters: m.csv}\nroster: r.yaml\nthresholds: t.yaml\ndata_dir: var\n"
+    site = SiteConfig.parse(head + "ingest: {max_value: 1e7, max_rate: {water_m3_per_h: 3}}\n", tmp_path)
+    assert (site.ingest.max_value, site.ingest.max_rate.water_m3_per_h, site.ingest.max_rate.electricity_kw) == (
+        1e7, 3.0, 100.0)
+    with pytest.raises(ConfigError) as info:
+        SiteConfig.parse(head + "ingest:\n  max_rate: {water_m3_per_hour: 3}\n", tmp_path, "site.yaml")
+    assert str(info.value) == ("site.yaml:6: ingest.max_rate.water_m3_per_hour is not a known key "
+                               "(did you mean 'water_m3_per_h'?)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _STR_TAG = "tag:yaml.org,2002:str"
+_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
 class ConfigNode:
@@ -89,9 +91,12 @@ class ConfigNode:
 
     def number(self, *, gt: float | None = None, ge: float | None = None, le: float | None = None) -> float:
         node = self._scalar()
-        if node.tag not in (_INT_TAG, _FLOAT_TAG):
+        if node.tag == _STR_TAG and node.style is None and _EXPONENT.match(node.value):
+            value = float(node.value)  # YAML 1.2's 1e9, which PyYAML (YAML 1.1) reads as text
+        elif node.tag not in (_INT_TAG, _FLOAT_TAG):
             raise self.error(f"must be a number, got {self._show()}")
-        value = float(yaml.safe_load(node.value)) if node.tag == _FLOAT_TAG else float(int(node.value.replace("_", ""), 0))
+        else:
+            value = float(yaml.safe_load(node.value)) if node.tag == _FLOAT_TAG else float(int(node.value.replace("_", ""), 0))
         if not math.isfinite(value):
             raise self.error(f"must be a finite number, got {node.value}")
         if gt is not None and not value > gt:

@@ -26,6 +26,7 @@ from ingest_testkit import NOW, MqttProbe, RecordingSink, eventually, make_regis
 
 from ingest.decode import ReadingDecoder, Reason
 from ingest.historystores.segments import SegmentHistoryStore
+from ingest.seen import SeenReadings
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import ManualClock
 from lifesign.mqttclient import BrokerSettings
@@ -120,7 +121,10 @@ def fuzz_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MqttIng
     with run_mosquitto(port, tmp / "broker"):
         store = SegmentHistoryStore(tmp / "history", list(REGISTRY.meter_ids))
         broker = BrokerSettings(port=port, client_id=f"fuzz-ingest-{port}", keepalive_s=10)
-        ingestor = MqttIngestor(broker, ReadingDecoder(REGISTRY), store, [RecordingSink()], ManualClock(NOW))
+        # the valid readings here are random values, not a meter's rising register: this test is
+        # about decoding hostile payloads, so no rate check (test_plausible covers rates)
+        ingestor = MqttIngestor(broker, ReadingDecoder(REGISTRY), store, [RecordingSink()], ManualClock(NOW),
+                                seen=SeenReadings(REGISTRY.n_meters, interval=REGISTRY.meter_interval))
         ingestor.start()
         assert ingestor.wait_subscribed(10)
         letters = MqttProbe(port, "fuzz-dead-letters", subscribe="lifesign/v1/_rejected/#")

@@ -375,7 +375,7 @@ def test_a_full_spool_stops_the_acks_and_the_broker_holds_the_rest(
 
     def message(k: int) -> bytes:
         return orjson.dumps({"meters": ["W-0001"] * 10, "ts": [NOW - 3000 + 100 * k + i for i in range(10)],
-                             "values": [float(10 * k + i) for i in range(10)]})
+                             "values": [(10 * k + i) / 1000.0 for i in range(10)]})  # 1 L a second: plausible
 
     try:
         assert ingestor.wait_subscribed(10)

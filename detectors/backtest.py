@@ -133,6 +133,8 @@ def score(alerts: list[Alert], truth: pd.DataFrame, registry: Registry, start: f
     # every span that explains an alert in a household: (start, end, cause)
     spans: dict[str, list[tuple[float, float, str]]] = {}
     for row in truth.itertuples(index=False):
+        if row.category == "condition":  # a running toilet explains no silence: an alarm during one stays false
+            continue
         cause = str(row.kind) if row.category != "incident" or row.kind not in WELFARE_KINDS + LEAK_KINDS else ""
         if not cause:
             continue

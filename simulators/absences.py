@@ -1,6 +1,6 @@
 """When residents are away from home: the most common cause of false alarms.
 
-Assumptions of the model (local time):
+Assumptions of the model (local wall-clock time, daylight saving included):
 
 * **overnight_stay** with family: leaves 15:00-19:00, back the next day 09:00-16:00.
   ``overnight_per_month`` per home; Fridays and Saturdays 1.75× as likely as other
@@ -23,6 +23,7 @@ import numpy as np
 
 from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
 from simulators.cohort import Cohort
+from simulators.localtime import LocalClock, fixed_zone
 
 ABSENCE_KINDS = ("overnight_stay", "trip", "hospital")
 HOUR, DAY = 3600.0, 86400.0
@@ -53,17 +54,20 @@ def draw_absences(
     kinds: tuple[str, ...] = ABSENCE_KINDS,
     rate_scale: float = 1.0,
     utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS,
+    timezone: str | None = None,
 ) -> tuple[Absence, ...]:
-    """Every absence overlapping [start, start + days), sorted by (start, household)."""
+    """Every absence overlapping [start, start + days), sorted by (start, household).
+
+    ``timezone`` (an IANA name) wins over a fixed ``utc_offset_hours``."""
     unknown = [k for k in kinds if k not in ABSENCE_KINDS]
     if unknown:
         raise ValueError(f"draw_absences: kinds must be among {', '.join(ABSENCE_KINDS)}, got {unknown[0]!r}")
     homes = cohort.homes
     n = cohort.n_households
-    offset = utc_offset_hours * HOUR
+    clock = LocalClock(timezone or fixed_zone(utc_offset_hours))
     end = start + days * DAY
-    first = int(np.floor((start + offset) / DAY)) - _WARMUP_DAYS
-    last = int(np.floor((end + offset) / DAY))
+    first = clock.local_day(start) - _WARMUP_DAYS
+    last = clock.local_day(end)
     away_until = np.full(n, -np.inf)
     rows: list[np.ndarray] = []
     kind_codes: list[np.ndarray] = []
@@ -71,7 +75,7 @@ def draw_absences(
     ends: list[np.ndarray] = []
     on = {k: (k in kinds) * rate_scale for k in ABSENCE_KINDS}
     for day in range(max(first, 0), last + 1):
-        midnight = day * DAY - offset
+        midnight = clock.midnight(day)
         u = np.random.default_rng([seed, _STREAM_ABSENCE, day]).random((n, 8))
         friday_saturday = (day + 3) % 7 in (4, 5)
         hospital = u[:, 0] < homes.hospital_per_year / 365.0 * on["hospital"]
@@ -85,6 +89,7 @@ def draw_absences(
         nights = np.select([hospital, trip, overnight], [np.floor(3.0 + 12.0 * u[:, 4]), np.floor(2.0 + 9.0 * u[:, 4]), 1.0], 0.0)
         back_h = np.where(overnight & ~hospital & ~trip, 9.0 + 7.0 * u[:, 5], 10.0 + 7.0 * u[:, 5])
         back = midnight + nights * DAY + back_h * HOUR
+        leave, back = clock.real(day, leave), clock.real(day, back, span_days=16)  # planned on the wall clock
         chosen = ~np.isnan(leave) & (leave > away_until) & (back > leave)
         idx = np.flatnonzero(chosen)
         if len(idx):

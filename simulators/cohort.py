@@ -14,7 +14,13 @@ Assumptions of the model:
 * Routine parameters (:class:`HomeProfiles`) are per-home numpy columns, drawn once
   from the cohort seed; :mod:`simulators.routine` turns them into daily usage. The
   lifestyle columns (lie-ins, naps, baths, visitors, absence rates, fridge) come from a
-  second stream; ``low_user_fraction`` of homes are very low users (25-45 L a day).
+  second stream; ``low_user_fraction`` of homes are very low users (25-45 L a day, a
+  shower every few days; with ``low_users_cook_little`` cooking only their evening meal).
+* ``appliances`` chooses the automatic loads (:mod:`simulators.appliances`): ``simple``
+  (a 55-90 W fridge, 8-16 W standby) or ``realistic`` (fridge or fridge-freezer of
+  100-250 W, freezers, defrost heaters, standby up to 300 W), drawn from a stream of its own.
+* ``long_sleeper_fraction`` of homes are long sleepers (a stream of their own): in bed
+  20:00-22:00 for 10-12 h, awake 12-14 h, naps on 40-90 % of days lasting 1.5-5 h.
 * The registry is built as columns (no per-home objects): a million homes take seconds.
 * Everything is drawn from ``numpy.random.default_rng`` seeded with the cohort seed:
   the same arguments give the same cohort, byte for byte.
@@ -32,6 +38,7 @@ import pandas as pd
 from lifesign.grid import TIER_CODES, Role, Tier, Worker
 from lifesign.registry import Registry
 from lifesign.roster import Roster
+from simulators.appliances import average_w, draw_automatic_loads
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -50,15 +57,16 @@ _RELATIONS = ("son", "daughter", "niece", "nephew", "neighbour")
 _PROFILE_COLUMNS = 12
 # Lifestyle columns come from a second stream so adding them left the first draw alone.
 _LIFESTYLE_COLUMNS = 16
+_STREAM_SLEEPERS = 0x534C5052
 
 
 @dataclass(frozen=True)
 class HomeProfiles:
     """Per-household routine parameters, one numpy entry per registry household index."""
 
-    #: mean local hour of getting up (5.0 .. 7.5)
+    #: mean local hour of getting up (5.0 .. 7.5; long sleepers 6.0 .. 10.0)
     wake_hour: FloatArray
-    #: mean local hour of going to bed (21.0 .. 23.75)
+    #: mean local hour of going to bed (21.0 .. 23.75; long sleepers 20.0 .. 22.0)
     sleep_hour: FloatArray
     #: how far bed and wake times drift from day to day, hours (0.5 .. 0.75)
     drift_h: FloatArray
@@ -66,7 +74,7 @@ class HomeProfiles:
     daily_water_l: FloatArray
     #: chance of getting up for the toilet in a night (0.2 .. 0.8)
     night_toilet_p: FloatArray
-    #: fridge + standby averaged over a day, watts (24 .. 61): standby + fridge_on_w * fridge_duty
+    #: standby + cold appliances averaged over a day, watts (simple: 24 .. 61)
     base_load_w: FloatArray
     #: lights + TV while awake in the evening, watts (60 .. 200)
     evening_load_w: FloatArray
@@ -78,15 +86,14 @@ class HomeProfiles:
     extra_tap_p: FloatArray
     #: cooks and heats water with gas
     has_gas: BoolArray
-    #: always-on standby (router, TV, chargers), watts (8 .. 16)
+    #: always-on standby (router, TV, chargers), watts (simple 8 .. 16; realistic 10 .. 300, median 30)
     standby_w: FloatArray
-    #: fridge compressor while running, watts (55 .. 90); with the standby under 106 W, so
-    #: even a 0.01 kWh register read every 15 min shows at most 3 steps (120 W), below
-    #: the 150 W "someone is using power" threshold
+    #: fridge compressor while running, watts (simple 55 .. 90: with the standby under
+    #: 106 W, below a 150 W "someone is using power" test; realistic 100 .. 250)
     fridge_on_w: FloatArray
-    #: share of time the compressor runs (0.3 .. 0.5)
+    #: share of time the compressor runs (simple 0.3 .. 0.5; realistic 0.25 .. 0.5)
     fridge_duty: FloatArray
-    #: one compressor cycle (on + off), minutes (40 .. 60)
+    #: one compressor cycle (on + off), minutes (simple 40 .. 60; realistic 30 .. 90)
     fridge_period_min: FloatArray
     #: where in its cycle the fridge is at local midnight of day 0 (0 .. 1)
     fridge_phase: FloatArray
@@ -112,42 +119,72 @@ class HomeProfiles:
     climate_w: FloatArray
     #: a very low user: 25 .. 45 L a day, dim evenings, a water event every 3 h instead of 1.5 h
     low_user: BoolArray
+    #: a second cold appliance, a freezer (realistic: 30 % of homes): watts while on (0: none),
+    #: duty, cycle minutes and phase, like the fridge's
+    freezer_on_w: FloatArray
+    freezer_duty: FloatArray
+    freezer_period_min: FloatArray
+    freezer_phase: FloatArray
+    #: a defrost heater (realistic: half the homes): watts (0: none) for defrost_min
+    #: every defrost_every_h hours, from defrost_phase of that period
+    defrost_w: FloatArray
+    defrost_every_h: FloatArray
+    defrost_min: FloatArray
+    defrost_phase: FloatArray
+    #: the standby drifts by ± this share (0: constant) over a sine of standby_drift_days
+    standby_drift: FloatArray
+    standby_drift_days: FloatArray
+    standby_drift_phase: FloatArray
+    #: sleeps 10 .. 12 h a night and naps long
+    long_sleeper: BoolArray
+    #: nap length factor (1; long sleepers 1.5 .. 2: naps of up to 5 h)
+    nap_scale: FloatArray
+    #: cooks only the evening meal (very low users, when the cohort says so)
+    cooks_little: BoolArray
 
     def __len__(self) -> int:
         return len(self.wake_hour)
 
     @classmethod
-    def draw(cls, n: int, seed: int, with_gas_fraction: float = 0.0, low_user_fraction: float = 0.0) -> HomeProfiles:
+    def draw(cls, n: int, seed: int, with_gas_fraction: float = 0.0, low_user_fraction: float = 0.0,
+             appliances: str = "simple", long_sleeper_fraction: float = 0.0,
+             low_users_cook_little: bool = False) -> HomeProfiles:
         u = np.random.default_rng([seed, 0x484F4D45]).random((n, _PROFILE_COLUMNS))
         v = np.random.default_rng([seed, 0x4C494645]).random((n, _LIFESTYLE_COLUMNS))
         low_user = v[:, 15] < low_user_fraction
-        standby_w = 8.0 + 8.0 * v[:, 0]
-        fridge_on_w = 55.0 + 35.0 * v[:, 1]
-        fridge_duty = 0.3 + 0.2 * v[:, 2]
+        loads = draw_automatic_loads(n, seed, appliances, {
+            "standby_w": 8.0 + 8.0 * v[:, 0], "fridge_on_w": 55.0 + 35.0 * v[:, 1], "fridge_duty": 0.3 + 0.2 * v[:, 2],
+            "fridge_period_min": 40.0 + 20.0 * v[:, 3], "fridge_phase": v[:, 4]})
         sleep_hour = 21.0 + 2.75 * u[:, 0]
         night_h = 6.5 + 1.75 * u[:, 1]
         # Clipping keeps mornings plausible for the elderly and nights at most 8.25 h on average.
         wake_hour = np.clip(sleep_hour + night_h - 24.0, 5.0, 7.5)
+        nap_p = 0.1 + 0.5 * v[:, 7]
+        s = np.random.default_rng([seed, _STREAM_SLEEPERS]).random((n, 5)) if long_sleeper_fraction > 0 else np.ones((n, 5))
+        long_sleeper = s[:, 0] < long_sleeper_fraction
+        long_bed = 20.0 + 2.0 * s[:, 1]
+        sleep_hour = np.where(long_sleeper, long_bed, sleep_hour)
+        wake_hour = np.where(long_sleeper, long_bed + 10.0 + 2.0 * s[:, 2] - 24.0, wake_hour)
         return cls(
             wake_hour=wake_hour,
             sleep_hour=sleep_hour,
             drift_h=0.5 + 0.25 * u[:, 2],
             daily_water_l=np.where(low_user, 25.0 + 20.0 * u[:, 3], 60.0 + 100.0 * u[:, 3]),
             night_toilet_p=0.2 + 0.6 * u[:, 4],
-            base_load_w=standby_w + fridge_on_w * fridge_duty,
+            base_load_w=average_w(loads),
             evening_load_w=np.where(low_user, 0.4, 1.0) * (60.0 + 140.0 * u[:, 6]),
             cooking_w=800.0 + 700.0 * u[:, 7],
             shower_p=np.where(low_user, 0.3, 1.0) * (0.3 + 0.5 * u[:, 8]),
             extra_tap_p=0.1 + 0.4 * u[:, 9],
             has_gas=u[:, 10] < with_gas_fraction,
-            standby_w=standby_w,
-            fridge_on_w=fridge_on_w,
-            fridge_duty=fridge_duty,
-            fridge_period_min=40.0 + 20.0 * v[:, 3],
-            fridge_phase=v[:, 4],
+            standby_w=loads["standby_w"],
+            fridge_on_w=loads["fridge_on_w"],
+            fridge_duty=loads["fridge_duty"],
+            fridge_period_min=loads["fridge_period_min"],
+            fridge_phase=loads["fridge_phase"],
             weekend_late_h=v[:, 5],
             late_rise_p=0.02 + 0.06 * v[:, 6],
-            nap_p=0.1 + 0.5 * v[:, 7],
+            nap_p=np.where(long_sleeper, 0.4 + 0.5 * s[:, 3], nap_p),
             baths_per_week=2.0 * v[:, 8],
             laundry_per_week=1.0 + 2.0 * v[:, 9],
             visitor_p=0.03 + 0.12 * v[:, 10],
@@ -157,6 +194,10 @@ class HomeProfiles:
             hospital_per_year=0.6 * v[:, 13] ** 2,
             climate_w=np.where(v[:, 14] < 0.5, 0.0, 700.0 + 1600.0 * (v[:, 14] - 0.5)),
             low_user=low_user,
+            **{k: loads[k] for k in loads if k.startswith(("freezer", "defrost", "standby_drift"))},
+            long_sleeper=long_sleeper,
+            nap_scale=np.where(long_sleeper, 1.5 + 0.5 * s[:, 4], 1.0),
+            cooks_little=low_user & low_users_cook_little,
         )
 
     def rows(self, block: slice) -> HomeProfiles:
@@ -240,6 +281,9 @@ def make_cohort(
     meters_per_gateway: int = 64,
     with_gas_fraction: float = 0.0,
     low_user_fraction: float = 0.0,
+    appliances: str = "simple",
+    long_sleeper_fraction: float = 0.0,
+    low_users_cook_little: bool = False,
 ) -> Cohort:
     """A seeded cohort: registry, roster and routine parameters."""
     for name, value in (
@@ -250,12 +294,14 @@ def make_cohort(
         ("meters_per_gateway", meters_per_gateway),
     ):
         _check_positive(name, value)
-    for name, fraction in (("with_gas_fraction", with_gas_fraction), ("low_user_fraction", low_user_fraction)):
+    for name, fraction in (("with_gas_fraction", with_gas_fraction), ("low_user_fraction", low_user_fraction),
+                           ("long_sleeper_fraction", long_sleeper_fraction)):
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"make_cohort: {name} must be within 0..1, got {fraction}")
 
     rng = np.random.default_rng([seed, 0x52454749])
-    homes = HomeProfiles.draw(n_households, seed, with_gas_fraction, low_user_fraction)
+    homes = HomeProfiles.draw(n_households, seed, with_gas_fraction, low_user_fraction, appliances, long_sleeper_fraction,
+                              low_users_cook_little)
 
     n_buildings = -(-n_households // households_per_building)
     n_grids = -(-n_buildings // buildings_per_grid)

@@ -6,12 +6,16 @@ A dataset folder holds:
 * ``readings.csv`` / ``readings.parquet``: ``meter,ts,value`` (meter id, epoch seconds,
   register in m³ or kWh), ordered by (block of homes, ts, meter); a cohort of up to
   ``chunk_households`` homes is one block, so its readings are in (ts, meter) order.
-* ``ground_truth.csv``: one row per incident, absence and outage, columns
-  :data:`GROUND_TRUTH_COLUMNS`: ``category`` (incident | absence | outage), ``kind``,
-  ``household_id`` (empty for a building-wide incident), ``building``, ``meter_id``
-  (outages), ``start``/``end`` in epoch seconds (``end`` empty: lasted past the run)
-  and as RFC 3339 local time, ``magnitude`` (L/h of a flow, kept share of an illness,
-  1 = a power cut took the gateways down).
+* ``ground_truth.csv``: one row per incident, absence, outage and condition, columns
+  :data:`GROUND_TRUTH_COLUMNS`: ``category`` (incident | absence | outage | condition),
+  ``kind``, ``household_id`` (empty for a building-wide incident), ``building``,
+  ``meter_id`` (outages), ``start``/``end`` in epoch seconds (``end`` empty: lasted past
+  the run) and as RFC 3339 local time (the scenario's zone, so its offset changes with
+  daylight saving), ``magnitude`` (L/h of a flow or a running toilet, kept share of an
+  illness, 1 = a power cut took the gateways down), ``left_on`` and ``left_on_w`` (a
+  light, tv or heater left on after a stopping incident, and its watts; empty otherwise).
+  A ``condition`` (``running_toilet``) is neither an incident nor an absence: its
+  water is no sign of life, and it explains no welfare alarm.
 * ``scenario.json``: the run's parameters.
 
 The same scenario writes the same bytes (Parquet written without statistics
@@ -24,24 +28,22 @@ from __future__ import annotations
 import csv
 import json
 import math
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from simulators.localtime import LocalClock
 from simulators.scenario import Scenario
 
 GROUND_TRUTH_COLUMNS = ("category", "kind", "household_id", "building", "meter_id", "start", "end",
-                        "start_iso", "end_iso", "magnitude")
+                        "start_iso", "end_iso", "magnitude", "left_on", "left_on_w")
 FORMATS = ("csv", "parquet")
 
 
-def _iso(ts: float, utc_offset_hours: float) -> str:
-    if not math.isfinite(ts):
-        return ""
-    return datetime.fromtimestamp(ts, tz=timezone(timedelta(hours=utc_offset_hours))).isoformat()
+def _iso(ts: float, clock: LocalClock) -> str:
+    return clock.iso(ts) if math.isfinite(ts) else ""
 
 
 def _number(x: float) -> str:
@@ -51,21 +53,31 @@ def _number(x: float) -> str:
 
 
 def ground_truth_rows(scenario: Scenario) -> list[dict[str, str]]:
-    """Incidents, absences and outages, sorted by (start, category, household, kind)."""
+    """Incidents, absences, outages and conditions, sorted by (start, category, household, kind)."""
     registry = scenario.cohort.registry
-    tz = scenario.utc_offset_hours
+    clock = scenario.clock
     rows: list[dict[str, Any]] = []
+
+    def building_of(household_id: str) -> str:
+        return str(registry.building[registry.household_index[household_id]])
+
     for i in scenario.incidents:
-        building = i.building or (str(registry.building[registry.household_index[i.household_id]]) if i.household_id else "")
+        building = i.building or (building_of(i.household_id) if i.household_id else "")
         rows.append({"category": i.category, "kind": i.kind, "household_id": i.household_id, "building": building,
-                     "meter_id": i.meter_id, "start": i.start, "end": i.end, "magnitude": i.magnitude})
+                     "meter_id": i.meter_id, "start": i.start, "end": i.end, "magnitude": i.magnitude,
+                     "left_on": i.left_on, "left_on_w": i.left_on_w if i.left_on else math.nan})
     for a in scenario.absences:
         rows.append({"category": "absence", "kind": a.kind, "household_id": a.household_id,
-                     "building": str(registry.building[registry.household_index[a.household_id]]), "meter_id": "",
-                     "start": a.start, "end": a.end, "magnitude": 0.0})
+                     "building": building_of(a.household_id), "meter_id": "", "start": a.start, "end": a.end,
+                     "magnitude": 0.0, "left_on": "", "left_on_w": math.nan})
+    for c in scenario.conditions:
+        rows.append({"category": "condition", "kind": c.kind, "household_id": c.household_id,
+                     "building": building_of(c.household_id), "meter_id": "", "start": c.start, "end": c.end,
+                     "magnitude": c.lph, "left_on": "", "left_on_w": math.nan})
     rows.sort(key=lambda r: (r["start"], r["category"], r["household_id"], r["kind"], r["meter_id"]))
-    return [{**r, "start": _number(r["start"]), "end": _number(r["end"]), "start_iso": _iso(r["start"], tz),
-             "end_iso": _iso(r["end"], tz), "magnitude": _number(r["magnitude"])} for r in rows]
+    return [{**r, "start": _number(r["start"]), "end": _number(r["end"]), "start_iso": _iso(r["start"], clock),
+             "end_iso": _iso(r["end"], clock), "magnitude": _number(r["magnitude"]),
+             "left_on_w": _number(r["left_on_w"])} for r in rows]
 
 
 def write_ground_truth(scenario: Scenario, path: str | Path) -> None:
@@ -132,12 +144,12 @@ def _write_parquet(writer, path: Path, meter_ids: np.ndarray, meter: np.ndarray,
 def _summary(scenario: Scenario) -> dict[str, object]:
     life = scenario.lifestyle
     return {
-        "start": scenario.start, "start_iso": _iso(scenario.start, scenario.utc_offset_hours),
+        "start": scenario.start, "start_iso": _iso(scenario.start, scenario.clock),
         "days": scenario.days, "interval_s": scenario.interval_s, "n_rounds": scenario.n_rounds,
-        "seed": scenario.seed, "cohort_seed": scenario.cohort.seed,
+        "seed": scenario.seed, "cohort_seed": scenario.cohort.seed, "timezone": scenario.timezone,
         "utc_offset_hours": scenario.utc_offset_hours, "households": scenario.cohort.n_households,
         "meters": scenario.cohort.registry.n_meters, "incidents": len(scenario.incidents),
-        "absences": len(scenario.absences),
+        "absences": len(scenario.absences), "conditions": len(scenario.conditions),
         "lifestyle": {name: getattr(life, name) for name in life.names()},
     }
 

@@ -52,6 +52,8 @@ class Effects:
     #: supply cuts: no water / no electricity at all
     water_off: Spans | None = None
     power_off: Spans | None = None
+    #: loads left on (a light, the TV, a heater), ``value`` watts, until ``end``
+    power_on: Spans | None = None
 
 
 

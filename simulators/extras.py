@@ -105,7 +105,7 @@ def lifestyle_extras(life: Lifestyle, day: int, midnight: float, wake: FloatArra
     z = v.take(3)
     nap = (life.naps & (z[:, 0] < h.nap_p)) & ~visit
     nap_start = midnight + (13.0 + 1.5 * z[:, 1]) * HOUR
-    nap_end = nap_start + (1.0 + 1.5 * z[:, 2]) * HOUR
+    nap_end = nap_start + (1.0 + 1.5 * z[:, 2]) * h.nap_scale * HOUR
     nap = nap & (nap_start > wake) & (nap_end < sleep)
 
     start, end, watts, gas_lph, valid = (np.stack(col, axis=1) for col in zip(*episodes))

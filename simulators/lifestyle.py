@@ -10,8 +10,9 @@ of false alarms:
   summer afternoons in homes that have one (``climate_w``). Season is
   ``cos(2π (day of year - 15) / 365.25)``: +1 mid-January, -1 mid-July.
 * **late_rising**: on ``late_rise_p`` of days the resident gets up 1.5-3 h late.
-* **naps**: on ``nap_p`` of days an afternoon nap (from 13:00-14:30, 1-2.5 h) with no
-  water and no appliances (the fridge runs on).
+* **naps**: on ``nap_p`` of days an afternoon nap (from 13:00-14:30, 1-2.5 h; long
+  sleepers' ``nap_scale`` makes it up to 5 h) with no water and no appliances (the
+  fridge runs on).
 * **baths**: ``baths_per_week`` evening baths of 80-140 L (water heater 2 kW for 30 min
   unless on gas), instead of that day's shower.
 * **laundry**: ``laundry_per_week`` morning loads: three fills of 12-18 L over 40 min
@@ -19,10 +20,11 @@ of false alarms:
 * **visitors**: on ``visitor_p`` of days (×2 at weekends) family comes 10:00-16:00:
   six more water events of 3-9 L (their own use, not scaled to the resident's
   litres), a second cooking session and the TV on.
-* **fridge_cycles**: the fridge compressor cycles (``fridge_on_w`` for
-  ``fridge_duty`` of every ``fridge_period_min``) on top of ``standby_w``, instead
-  of a flat ``base_load_w``. Same daily energy; at 1-minute reporting the register
-  steps show it.
+* **fridge_cycles**: the cold appliances cycle (the fridge's ``fridge_on_w`` for
+  ``fridge_duty`` of every ``fridge_period_min``; a freezer and a defrost heater where
+  the home has them, :mod:`simulators.appliances`) on top of ``standby_w``, instead of
+  a flat ``base_load_w``. Same daily energy; at 1-minute reporting the register steps
+  show it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
 """The daily routine of an elderly person living alone, as water litres and electricity Wh.
 
-Assumptions of the model (all times local, UTC+8 unless ``utc_offset_hours`` says otherwise):
+Assumptions of the model (all times local wall-clock times of the scenario's time zone,
+:mod:`simulators.localtime`; UTC+8 unless ``timezone`` or ``utc_offset_hours`` says otherwise):
 
 * **Sleep.** Each home has a mean bed time (21:00-23:45) and wake time (05:00-07:30).
   Both drift by up to ±30-45 min from day to day. A night is clipped to 5-8.5 h, so with
   the flushes around it no normal night is silent for 9.5 h (late rising and weekend
-  lie-ins, :mod:`simulators.lifestyle`, add to that on purpose).
+  lie-ins, :mod:`simulators.lifestyle`, add to that on purpose). Long sleepers
+  (:mod:`simulators.cohort`) go to bed at 20:00-22:00 for 10-12 h, clipped at 12.5 h.
+* **Wall clock.** A resident who gets up at 07:00 does so at 07:00 local after a
+  daylight-saving change too: the spring night is an hour shorter in real time, the
+  autumn night an hour longer.
 * **Water** comes as instant events: a flush on getting up and before bed (within
   15 min of each), one guaranteed event (flush or tap) somewhere in every 1.5 h block
   of the waking day (3 h for very low users), so no awake gap exceeds 3 h; extra tap
@@ -39,6 +44,7 @@ from simulators.dayplan import DayPlan
 from simulators.effects import Effects
 from simulators.extras import lifestyle_extras
 from simulators.lifestyle import LIFESTYLE_COLUMNS, Lifestyle, season, weekday
+from simulators.localtime import LocalClock, fixed_zone
 from simulators.usage import Usage, accrue_usage
 
 FloatArray = npt.NDArray[np.float64]
@@ -48,6 +54,7 @@ MINUTE = 60.0
 DAY = 86400.0
 MIN_NIGHT_H = 5.0
 MAX_NIGHT_H = 8.5
+LONG_SLEEPER_MAX_NIGHT_H = 12.5
 BLOCK_H = 1.5
 LOW_USER_BLOCK_H = 3.0
 N_BLOCKS = 14  # covers a waking day of up to 21 h
@@ -125,11 +132,12 @@ _DRAW_COLUMNS = 192
 class Routine:
     """Usage of every household of a cohort over any interval, reproducible from the seed."""
 
-    def __init__(self, homes: HomeProfiles, seed: int, utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS, cache_days: int = 8,
-                 lifestyle: Lifestyle | None = None) -> None:
+    def __init__(self, homes: HomeProfiles, seed: int, utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS,
+                 cache_days: int = 8, lifestyle: Lifestyle | None = None, timezone: str | None = None) -> None:
         self.homes = homes
         self.seed = int(seed)
-        self.offset_s = float(utc_offset_hours) * HOUR
+        #: ``timezone`` (an IANA name) wins over a fixed ``utc_offset_hours``
+        self.clock = LocalClock(timezone or fixed_zone(utc_offset_hours))
         self.n = len(homes)
         self.lifestyle = lifestyle or Lifestyle()
         self._scale = _water_scale(homes, self.lifestyle)
@@ -138,10 +146,10 @@ class Routine:
 
     # -- calendar ------------------------------------------------------------
     def local_day(self, t: float) -> int:
-        return int(np.floor((t + self.offset_s) / DAY))
+        return self.clock.local_day(t)
 
     def midnight(self, day: int) -> float:
-        return day * DAY - self.offset_s
+        return self.clock.midnight(day)
 
     def _uniform(self, stream: int, day: int, rows: slice, columns: int | None = None) -> FloatArray:
         if day < 0:
@@ -181,7 +189,9 @@ class Routine:
         life = self.lifestyle
         v = _Uniforms(self._uniform(_STREAM_LIFE, day, rows, LIFESTYLE_COLUMNS)) if life.any else None
         midnight = self.midnight(day)
-        sleep_prev = self.midnight(day - 1) + self._sleep_hours(day - 1, rows) * HOUR
+        # The plan is built on the wall clock: times are midnight + wall seconds, made real at the end.
+        clock = self.clock
+        sleep_prev = clock.naive(day, clock.real(day - 1, self.midnight(day - 1) + self._sleep_hours(day - 1, rows) * HOUR))
         wake_h = self._wake_hours(day, rows)
         lie_in = np.zeros(len(h))
         s = season(day)
@@ -193,9 +203,12 @@ class Routine:
                 lie_in = lie_in + 0.25 * max(s, 0.0)
             if life.late_rising:
                 lie_in = lie_in + np.where(late[:, 0] < h.late_rise_p, 1.5 + 1.5 * late[:, 1], 0.0)
+        max_night_h = np.where(h.long_sleeper, LONG_SLEEPER_MAX_NIGHT_H, MAX_NIGHT_H)
         wake = np.clip(midnight + (wake_h + lie_in) * HOUR,
-                       sleep_prev + MIN_NIGHT_H * HOUR, sleep_prev + (MAX_NIGHT_H + lie_in) * HOUR)
-        sleep = np.maximum(midnight + self._sleep_hours(day, rows) * HOUR, wake + 12.0 * HOUR)
+                       sleep_prev + MIN_NIGHT_H * HOUR, sleep_prev + (max_night_h + lie_in) * HOUR)
+        # at least 12 h up (8 h for long sleepers, whose late mornings would push bed time past midnight)
+        min_awake_h = np.where(h.long_sleeper, 8.0, 12.0)
+        sleep = np.maximum(midnight + self._sleep_hours(day, rows) * HOUR, wake + min_awake_h * HOUR)
         d = _Day(day, midnight, sleep_prev, wake, sleep)
         scale = self._scale[rows]
         water_t, water_l, meals = self._water_events(d, u, h, scale, v, s)
@@ -213,7 +226,9 @@ class Routine:
                 water_l = np.where((water_t >= nap_a) & (water_t < nap_b), 0.0, water_l)
                 dropped = (start >= nap_a) & (start < nap_b)
                 end = np.where(dropped, start, np.where((start < nap_a) & (end > nap_a), nap_a, end))
-        return DayPlan(day, wake, sleep, water_t, water_l, start, end, watts, gas)
+        real = clock.real
+        return DayPlan(day, real(day, wake), real(day, sleep), real(day, water_t), water_l, real(day, start),
+                       real(day, end), watts, gas)
 
     def _water_events(self, d: _Day, u: _Uniforms, h: HomeProfiles, scale: FloatArray,
                       v: _Uniforms | None, s: float) -> tuple[FloatArray, FloatArray, _Meals]:
@@ -287,8 +302,8 @@ class Routine:
             (d.wake + (5.0 + 25.0 * u.take()) * MINUTE, (3.0 + 2.0 * u.take()) * MINUTE, np.full(n, KETTLE_W), zero, always),
             (d.midnight + (14.0 + 2.5 * u.take()) * HOUR, (3.0 + 2.0 * u.take()) * MINUTE, np.full(n, KETTLE_W), zero,
              u.take() < 0.6),  # afternoon tea
-            *((m.meal_t[:, k] - cook_dur[:, k], cook_dur[:, k], cook_w[:, k], cook_gas[:, k], m.meal_valid[:, k])
-              for k in range(3)),
+            *((m.meal_t[:, k] - cook_dur[:, k], cook_dur[:, k], cook_w[:, k], cook_gas[:, k],
+               m.meal_valid[:, k] & (~h.cooks_little if k < 2 else always)) for k in range(3)),  # some cook once a day
             (d.midnight + (14.0 + 2.0 * u.take()) * HOUR, (1.0 + 2.0 * u.take()) * HOUR, h.evening_load_w, zero,
              u.take() < 0.5),  # afternoon TV
             (evening_start, d.sleep - 10.0 * u.take() * MINUTE - evening_start, h.evening_load_w, zero, always),
@@ -304,9 +319,10 @@ class Routine:
     def usage_matrix(self, grid: RoundGrid, rows: slice | None = None, effects: Effects | None = None) -> Usage:
         """Water litres, electricity Wh and gas litres of a block of homes in every round of ``grid``."""
         block = slice(0, self.n) if rows is None else slice(*rows.indices(self.n)[:2])
-        # A day's events lie within [midnight - 4 h, midnight + 25 h].
-        first = self.local_day(grid.start - 25.0 * HOUR) + 1
-        last = self.local_day(grid.end + 4.0 * HOUR - 1e-3)
+        # A day's events lie within [midnight - 4 h, midnight + 25 h], an hour more around a DST change.
+        margin = self.clock.margin_s(grid.start, grid.end)
+        first = self.local_day(grid.start - 25.0 * HOUR - margin) + 1
+        last = self.local_day(grid.end + 4.0 * HOUR + margin - 1e-3)
         plans = [self.plan(day, block) for day in range(max(first, 0), last + 1)]
         return accrue_usage(plans, self.homes, self.lifestyle.fridge_cycles, grid, block, effects or Effects())
 

@@ -14,6 +14,10 @@ Assumptions of the model:
 * :func:`pick_incidents` starts incidents while the resident is awake (at least 1 h
   after the usual wake time and 1 h before the usual bed time), at home, and at least
   20 h before the scenario ends, so even a 16 h no-usage threshold is crossed in the run.
+* ``timezone`` (IANA, default ``Asia/Shanghai``) is the residents' wall clock, daylight
+  saving included (:mod:`simulators.localtime`). Loads left on after an incident
+  (:func:`simulators.incidents.leave_loads_on`) draw power until the end of the run;
+  ``conditions`` (:mod:`simulators.conditions`: running toilets) add their flow.
 """
 
 from __future__ import annotations
@@ -21,21 +25,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-from lifesign.clock import DEFAULT_UTC_OFFSET_HOURS
+from lifesign.clock import DEFAULT_TIMEZONE, DEFAULT_UTC_OFFSET_HOURS
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from simulators.absences import Absence
 from simulators.accrual import RoundGrid, Windows
 from simulators.cohort import Cohort
+from simulators.conditions import Condition
 from simulators.effects import Effects, Spans
 from simulators.incidents import KINDS, STOPPING_KINDS, Incident
 from simulators.lifestyle import Lifestyle
+from simulators.localtime import LocalClock, fixed_zone
 from simulators.meters import MeterCadence, registers_to_values
 from simulators.routine import DAY, HOUR, Routine
 
@@ -74,12 +79,15 @@ class Scenario:
     interval_s: int = 900
     incidents: tuple[Incident, ...] = ()
     seed: int = 0
-    utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS
+    #: the residents' wall clock: an IANA zone (daylight saving included) or a fixed "UTC+08:00"
+    timezone: str = DEFAULT_TIMEZONE
     lifestyle: Lifestyle = field(default_factory=Lifestyle)
     absences: tuple[Absence, ...] = ()
     #: per-meter reporting cadence; None: every meter every round
     cadence: MeterCadence | None = None
     chunk_households: int = 16384
+    #: running toilets and the like: neither incidents nor signs of life
+    conditions: tuple[Condition, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.interval_s > 0:
@@ -104,6 +112,13 @@ class Scenario:
         for k, absence in enumerate(self.absences):
             if absence.household_id not in registry.household_index:
                 raise ValueError(f"Scenario.absences[{k}].household_id must be a household of the cohort, got {absence.household_id!r}")
+        for k, condition in enumerate(self.conditions):
+            if condition.household_id not in registry.household_index:
+                raise ValueError(f"Scenario.conditions[{k}].household_id must be a household of the cohort, got {condition.household_id!r}")
+        try:
+            self.clock
+        except ValueError as e:
+            raise ValueError(f"Scenario.{e}") from None
         if self.cadence is not None:
             self.cadence.check(self.interval_s)
 
@@ -115,8 +130,17 @@ class Scenario:
     def end(self) -> float:
         return self.start + self.n_rounds * self.interval_s
 
+    @cached_property
+    def clock(self) -> LocalClock:
+        return LocalClock(self.timezone)
+
+    @property
+    def utc_offset_hours(self) -> float:
+        """The zone's offset at the start of the run (for display; days follow :attr:`clock`)."""
+        return self.clock.offset_s(self.start) / HOUR
+
     def routine(self) -> Routine:
-        return Routine(self.cohort.homes, self.seed, self.utc_offset_hours, lifestyle=self.lifestyle,
+        return Routine(self.cohort.homes, self.seed, lifestyle=self.lifestyle, timezone=self.timezone,
                        cache_days=max(8, int(self.days) + 4))
 
     def active_until(self) -> FloatArray:
@@ -144,6 +168,14 @@ class Scenario:
         return (np.array([index[a.household_id] for a in self.absences], dtype=np.int64),
                 np.array([a.start for a in self.absences], dtype=float), np.array([a.end for a in self.absences], dtype=float))
 
+    @cached_property
+    def _condition_columns(self) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]:
+        """Household index, start, end and L/h of each condition: a city has 50k running toilets."""
+        index = self.cohort.registry.household_index
+        c = self.conditions
+        return (np.array([index[x.household_id] for x in c], dtype=np.int64), np.array([x.start for x in c], dtype=float),
+                np.array([x.end for x in c], dtype=float), np.array([x.lph for x in c], dtype=float))
+
     def effects(self, rows: slice) -> Effects:
         registry = self.cohort.registry
         index = registry.household_index
@@ -157,7 +189,8 @@ class Scenario:
         inside = (h >= rows.start) & (h < rows.stop)
         away = list(zip((h[inside] - rows.start).tolist(), a_start[inside].tolist(), a_end[inside].tolist()))
         stop: list[tuple[int, float, float]] = []
-        spans: dict[str, list[tuple[int, float, float, float]]] = {"thin": [], "flow": [], "water_off": [], "power_off": []}
+        spans: dict[str, list[tuple[int, float, float, float]]] = {
+            "thin": [], "flow": [], "water_off": [], "power_off": [], "power_on": []}
         building_rows: dict[str, np.ndarray] = {}
         for incident in self.incidents:
             if incident.kind in ("water_cut", "power_cut"):
@@ -172,10 +205,16 @@ class Scenario:
                 continue
             if incident.kind in STOPPING_KINDS:
                 stop.append((r, incident.start, math.inf))
+                if incident.left_on_w > 0:
+                    spans["power_on"].append((r, incident.start, math.inf, incident.left_on_w))
             if incident.kind == "illness":
                 spans["thin"].append((r, incident.start, incident.end, incident.magnitude))
             if incident.kind in ("leak", "fall_tap_running"):
                 spans["flow"].append((r, incident.start, incident.end, incident.magnitude))
+        h, c_start, c_end, c_lph = self._condition_columns
+        inside = (h >= rows.start) & (h < rows.stop)
+        spans["flow"].extend(zip((h[inside] - rows.start).tolist(), c_start[inside].tolist(), c_end[inside].tolist(),
+                                 c_lph[inside].tolist()))
 
         def windows(items: list[tuple[int, float, float]]) -> Windows:
             if not items:
@@ -191,7 +230,7 @@ class Scenario:
 
         return Effects(away=(windows(away), windows(stop)), thin=as_spans(spans["thin"]),
                        water_flow=as_spans(spans["flow"]), water_off=as_spans(spans["water_off"]),
-                       power_off=as_spans(spans["power_off"]))
+                       power_off=as_spans(spans["power_off"]), power_on=as_spans(spans["power_on"]))
 
     @cached_property
     def silenced_meters(self) -> list[tuple[npt.NDArray[np.int64], float, float]]:
@@ -292,16 +331,17 @@ def _split_rounds(parts: list[ReadingBatch]) -> Iterator[Round]:
 
 
 def _waking_windows(
-    wake_hour: float, sleep_hour: float, lo: float, hi: float, offset_s: float
+    wake_hour: float, sleep_hour: float, lo: float, hi: float, clock: LocalClock
 ) -> list[tuple[float, float]]:
     """Waking windows (usual wake + 1 h .. usual bed time - 1 h) of each day, inside [lo, hi]."""
     windows = []
-    first = int(np.floor((lo + offset_s) / DAY)) - 1
-    last = int(np.floor((hi + offset_s) / DAY)) + 1
+    first = clock.local_day(lo) - 1
+    last = clock.local_day(hi) + 1
     for day in range(first, last + 1):
-        midnight = day * DAY - offset_s
-        a = max(lo, midnight + (wake_hour + 1.0) * HOUR)
-        b = min(hi, midnight + (sleep_hour - 1.0) * HOUR)
+        midnight = clock.midnight(day)
+        wake, sleep = clock.real(day, midnight + np.array([wake_hour + 1.0, sleep_hour - 1.0]) * HOUR).tolist()
+        a = max(lo, wake)
+        b = min(hi, sleep)
         if b > a:
             windows.append((a, b))
     return windows
@@ -318,13 +358,15 @@ def pick_incidents(
     utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS,
     avoid: tuple[Absence, ...] = (),
     exclude: frozenset[str] = frozenset(),
+    timezone: str | None = None,
 ) -> tuple[Incident, ...]:
     """``n`` incidents in distinct households, while awake and at home, at least 20 h before the end.
 
     In runs long enough (latest start two days or more in) they start no earlier than
     one day in, so detectors that learn a home's rhythm have seen a day of it. ``avoid``
     lists absences (a home's incident starts neither during one nor in the 20 h before
-    one); ``exclude`` households are never chosen.
+    one); ``exclude`` households are never chosen. ``timezone`` (an IANA name) wins over
+    a fixed ``utc_offset_hours``.
     """
     if kind not in KINDS or kind in ("water_cut", "power_cut", "meter_offline"):
         raise ValueError(f"pick_incidents: kind must be a household kind, got {kind!r}")
@@ -337,14 +379,14 @@ def pick_incidents(
     lo = start + DAY if hi - start >= 2 * DAY else start
     rng = np.random.default_rng([seed, _STREAM_INCIDENTS])
     chosen = rng.choice(candidates, size=n, replace=False)
-    offset_s = utc_offset_hours * HOUR
+    clock = LocalClock(timezone or fixed_zone(utc_offset_hours))
     away: dict[str, list[tuple[float, float]]] = {}
     for absence in avoid:
         away.setdefault(absence.household_id, []).append((absence.start - MIN_LEAD_S, absence.end))
     def at_home_awake(index: int) -> list[tuple[float, float]]:
         household_id = str(cohort.registry.household_ids[index])
         windows = _waking_windows(float(cohort.homes.wake_hour[index]), float(cohort.homes.sleep_hour[index]),
-                                  lo, hi, offset_s)
+                                  lo, hi, clock)
         return _minus(windows, sorted(away.get(household_id, [])))
 
     # a home away for the whole window cannot hold an incident: another home takes its place,
@@ -358,7 +400,7 @@ def pick_incidents(
             if index is None:
                 raise ValueError(
                     f"pick_incidents: fewer than {n} households are ever awake at home between "
-                    f"{_iso(lo, utc_offset_hours)} and {_iso(hi, utc_offset_hours)}; give the scenario more days")
+                    f"{clock.iso(lo)} and {clock.iso(hi)}; give the scenario more days")
             windows = at_home_awake(int(index))
         household_id = str(cohort.registry.household_ids[index])
         lengths = np.array([b - a for a, b in windows])
@@ -373,10 +415,6 @@ def _minus(windows: list[tuple[float, float]], holes: list[tuple[float, float]])
     for ha, hb in holes:
         out = [piece for a, b in out for piece in ((a, min(b, ha)), (max(a, hb), b)) if piece[1] > piece[0]]
     return out
-
-
-def _iso(ts: float, utc_offset_hours: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone(timedelta(hours=utc_offset_hours))).isoformat()
 
 
 __all__ = ["MIN_LEAD_S", "RegisterBlock", "Round", "Scenario", "pick_incidents"]

@@ -17,6 +17,7 @@ from simulators.accrual import (
     episodes_to_changes,
     zero_between,
 )
+from simulators.appliances import automatic_wh
 from simulators.cohort import HomeProfiles
 from simulators.dayplan import DayPlan
 from simulators.effects import Effects, thinned
@@ -65,6 +66,11 @@ def accrue_usage(plans: list[DayPlan], homes: HomeProfiles, fridge_cycles: bool,
     # Electricity: appliances, the fridge and the standby (from before the grid, never ending).
     base = homes.standby_w[block] if fridge_cycles else homes.base_load_w[block]
     electric = [*episode_parts(ep_start, ep_end, ep_w), (np.full((m, 1), grid.start - DAY), base[:, None])]
+    if effects.power_on is not None:  # loads left on after an incident
+        for a, b, watts in effects.power_on.layers(m):
+            on = ~np.isnan(a)
+            electric.extend(episode_parts(np.where(on, a, 0.0)[:, None], np.where(on, b, 0.0)[:, None],
+                                          np.where(on, watts, 0.0)[:, None]))
     if effects.power_off is not None:
         e_t, e_d = np.concatenate([t for t, _ in electric], axis=1), np.concatenate([d for _, d in electric], axis=1)
         for a, b, _ in effects.power_off.layers(m):
@@ -85,7 +91,8 @@ def accrue_usage(plans: list[DayPlan], homes: HomeProfiles, fridge_cycles: bool,
             w_t, w_d = zero_between(w_t, w_d, a, b)
     water = accrue_events(water_t, water_l, grid)
     if w_t.shape[1]:
-        water = water + accrue_rates(w_t, w_d, grid)
+        flowing = np.flatnonzero((w_d != 0.0).any(axis=1))  # a few homes: running toilets, leaks
+        water[flowing] += accrue_rates(w_t[flowing], w_d[flowing], grid)
     gas_homes = homes.has_gas[block]
     gas = np.zeros((m, grid.n))
     if gas_homes.any():  # most homes have no gas meter: skip them
@@ -93,28 +100,19 @@ def accrue_usage(plans: list[DayPlan], homes: HomeProfiles, fridge_cycles: bool,
         gas[rows] = accrue_rate_parts(episode_parts(ep_start[rows], ep_end[rows], ep_gas[rows]), grid) / HOUR
     electricity_wh = accrue_rate_parts(electric, grid) / HOUR
     if fridge_cycles:
-        electricity_wh = electricity_wh + _fridge_wh(homes, grid, block, effects)
+        electricity_wh = electricity_wh + _automatic_wh(homes, grid, block, effects)
     return Usage(water_l=water, electricity_wh=electricity_wh, gas_l=gas)
 
 
-def _running_s(t: FloatArray, period: FloatArray, phase: FloatArray, duty: FloatArray) -> FloatArray:
-    """Seconds a fridge has run from its phase to ``t``: ``duty`` of every ``period``."""
-    u = t / period - phase
-    whole = np.floor(u)
-    return period * (whole * duty + np.minimum(u - whole, duty))
-
-
-def _fridge_wh(homes: HomeProfiles, grid: RoundGrid, block: slice, effects: Effects) -> FloatArray:
-    """The cycling fridge's Wh per round, in closed form (the same cycles as the day plans
-    list, without a change point per cycle: a million homes run 70 M cycles a day)."""
-    h = homes.rows(block)
-    period = (h.fridge_period_min * 60.0)[:, None]
-    phase, duty = h.fridge_phase[:, None], h.fridge_duty[:, None]
-    bounds = np.broadcast_to(grid.start + np.arange(grid.n + 1) * grid.interval_s, (len(h), grid.n + 1))
-    on_s = np.diff(_running_s(bounds, period, phase, duty), axis=1)
-    if effects.power_off is not None:  # no power, no fridge
-        for a, b, _ in effects.power_off.layers(len(h)):
+def _automatic_wh(homes: HomeProfiles, grid: RoundGrid, block: slice, effects: Effects) -> FloatArray:
+    """The cycling cold appliances' Wh per round (:mod:`simulators.appliances`), none in a power cut."""
+    m = block.stop - block.start
+    bounds = np.broadcast_to(grid.start + np.arange(grid.n + 1) * grid.interval_s, (m, grid.n + 1))
+    cuts = []
+    if effects.power_off is not None:
+        for a, b, _ in effects.power_off.layers(m):
             rows = np.flatnonzero(~np.isnan(a))
-            cut = np.clip(bounds[rows], a[rows, None], b[rows, None])
-            on_s[rows] -= np.diff(_running_s(cut, period[rows], phase[rows], duty[rows]), axis=1)
-    return np.round(on_s * h.fridge_on_w[:, None] / HOUR, 6)
+            cuts.append((rows, np.stack([a[rows], b[rows]], axis=1)))
+    return automatic_wh(homes.rows(block), bounds, cuts)
+
+

@@ -79,7 +79,7 @@ def test_dataset_files_hold_every_reading_and_load_back(tmp_path: Path) -> None:
     Roster.load(tmp_path / "roster.yaml")
     truth = pd.read_csv(tmp_path / "ground_truth.csv")
     assert list(truth.columns) == ["category", "kind", "household_id", "building", "meter_id", "start", "end",
-                                   "start_iso", "end_iso", "magnitude"]
+                                   "start_iso", "end_iso", "magnitude", "left_on", "left_on_w"]
     assert set(truth["household_id"]) == {i.household_id for i in incidents}
 
 
@@ -143,7 +143,8 @@ def test_ground_truth_has_epoch_and_rfc3339_local_start(tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert rows == [{"category": "incident", "kind": "incapacitated", "household_id": "H00003", "building": "B001",
                      "meter_id": "", "start": str(int(START + 30 * HOUR)), "end": "",
-                     "start_iso": "2024-11-21T06:00:00+08:00", "end_iso": "", "magnitude": "0"}]
+                     "start_iso": "2024-11-21T06:00:00+08:00", "end_iso": "", "magnitude": "0", "left_on": "",
+                     "left_on_w": ""}]
     assert datetime.fromisoformat(rows[0]["start_iso"]).timestamp() == START + 30 * HOUR
 
 

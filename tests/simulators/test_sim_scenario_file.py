@@ -45,9 +45,11 @@ def test_a_seeded_scenario_writes_the_same_dataset_byte_for_byte(tmp_path: Path)
     assert (csv["value"].to_numpy() == parquet["value"].to_numpy()).all()
     # ground truth: every incident kind of the file, absences, and an outage category
     truth = pd.read_csv(tmp_path / "a" / "ground_truth.csv", keep_default_na=False)
-    incidents = truth[truth["category"] != "absence"]
+    incidents = truth[truth["category"].isin(["incident", "outage"])]
     assert set(incidents["kind"]) == set(KINDS)
-    assert set(truth["category"]) == {"incident", "absence", "outage"}
+    assert set(truth["category"]) == {"incident", "absence", "outage", "condition"}
+    assert set(truth.loc[truth["category"] == "condition", "kind"]) == {"running_toilet"}
+    assert set(truth["left_on"]) > {""}  # some stopping incidents left a load on
     summary = json.loads((tmp_path / "a" / "scenario.json").read_text())
     assert summary["households"] == 90 and summary["lifestyle"]["naps"] is True
 
@@ -70,6 +72,15 @@ BASE = "seed: 1\ndays: 2\n"
     (BASE + "start: '2024-11-20T00:00:00'\n", "<t>:3: start must carry a UTC offset (e.g. +08:00), got '2024-11-20T00:00:00'"),
     (BASE + "live: {broker: localhost}\n", "<t>:3: live.broker must be host:port, got 'localhost'"),
     (BASE + "cohort: {low_user_fraction: 1.5}\n", "<t>:3: cohort.low_user_fraction must be <= 1, got 1.5"),
+    (BASE + "cohort: {appliances: fancy}\n", "<t>:3: cohort.appliances must be one of simple, realistic, got 'fancy'"),
+    (BASE + "timezone: Mars/Olympus\n", "<t>:3: timezone must be an IANA time zone"),
+    (BASE + "timezone: Europe/Brussels\nutc_offset_hours: 1\n",
+     "<t>:3: timezone and utc_offset_hours are alternatives: give one of them"),
+    (BASE + "conditions: {running_toilet_lph: [6, 0.5]}\n",
+     "<t>:3: conditions.running_toilet_lph must be [min, max] with min <= max, got [6, 0.5]"),
+    (BASE + "incidents: {left_on_p: 2}\n", "<t>:3: incidents.left_on_p must be <= 1, got 2"),
+    (BASE + "incidents: {listed: [{kind: leak, household: H00001, start: 1732000000, left_on: light}]}\n",
+     "<t>:3: incidents.listed[0].left_on needs a incapacitated or fall_tap_running incident, got leak"),
 ])
 def test_bad_scenario_files_name_the_line_field_and_expectation(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

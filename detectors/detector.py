@@ -26,10 +26,13 @@ import numpy.typing as npt
 from detectors.rules.abnormal_high import AbnormalHighRule
 from detectors.rules.base import DetectorRule, HouseholdView, Verdicts
 from detectors.rules.continuous_flow import ContinuousFlowRule
+from detectors.rules.low_volume import LowVolumeRule
 from detectors.rules.meter_offline import MeterOfflineRule, MeterStuckRule
 from detectors.rules.no_usage import NoUsageRule, UtilitySilenceRule
 from detectors.settings import SettingsTable, resolve_settings
 from detectors.state import HouseholdState, MeterState, activity_steps
+from detectors.volume import LEVELS as VOLUME_LEVELS
+from detectors.volume import VolumeWindow
 from detectors.thresholds import Thresholds
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
 from lifesign.readings import ReadingBatch
@@ -38,7 +41,7 @@ from lifesign.registry import Registry
 
 def all_rules() -> list[DetectorRule]:
     return [NoUsageRule(), UtilitySilenceRule(), MeterOfflineRule(), MeterStuckRule(), ContinuousFlowRule(),
-            AbnormalHighRule()]
+            AbnormalHighRule(), LowVolumeRule()]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class _ActivityModel:
     base_flow_after_s: float
     stuck_min_steps: float
     min_change_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
+    volume_quantum: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
 
 
 class Detector:
@@ -78,10 +82,18 @@ class Detector:
         table, rows = resolve_settings(self.registry, thresholds)
         step = activity_steps(thresholds.activity)
         activity = _ActivityModel(thresholds.activity.water_base_flow_after_minutes * 60.0,
-                                  thresholds.activity.stuck_min_steps, self._min_change_w)
+                                  thresholds.activity.stuck_min_steps, self._min_change_w, self._volume_quantum)
         with self._lock:
+            previous = self._volume_by_household() if hasattr(self, "table") else None
             self.table, self._step, self._activity = table, step, activity
             self.households.settings_row = rows
+            # low_volume's state exists only while a threshold enables it; a changed max_m3 changes
+            # its quantum, so its count starts again from the change
+            if not np.isfinite(table.volume_s).any():
+                self.meters.volume = None
+            elif self.meters.volume is None or previous is None \
+                    or not np.array_equal(previous, self._volume_by_household(), equal_nan=True):
+                self.meters.volume = VolumeWindow(self.registry.n_meters)
             self.thresholds = thresholds
             # every household is looked at again under the new thresholds
             seen = ~np.isnan(self.households.first_seen)
@@ -100,6 +112,13 @@ class Detector:
         with self._lock:
             self.meters.observe(history, self._step, self._activity, self.table.tz)
             return self.meters.last_activity
+
+    def _volume_by_household(self) -> npt.NDArray[np.float64]:
+        return self.table.volume_max_m3[self.households.settings_row]
+
+    def _volume_quantum(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        rows = self.households.settings_row[self.registry.meter_household[meters]]
+        return self.table.volume_max_m3[rows] / VOLUME_LEVELS
 
     def _min_change_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         rows = self.households.settings_row[self.registry.meter_household[meters]]

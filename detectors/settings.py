@@ -38,6 +38,12 @@ class SettingsTable:
         self.high_min_m3 = np.array([lay.high_min_m3 for lay in layers], dtype=np.float64)
         self.min_change_w = np.array([lay.min_change_w for lay in layers], dtype=np.float64)
         self.stuck_s = np.array([lay.stuck_hours for lay in layers], dtype=np.float64) * h
+        # low_volume: off (inf / NaN) unless a layer set both; the quantum is the window state's step
+        on = [bool(lay.volume_max_m3) and bool(lay.volume_hours) for lay in layers]
+        self.volume_s = np.array([lay.volume_hours * h if ok else np.inf for lay, ok in zip(layers, on, strict=True)],  # type: ignore[operator]
+                                 dtype=np.float64)
+        self.volume_max_m3 = np.array([lay.volume_max_m3 if ok else np.nan for lay, ok in zip(layers, on, strict=True)],
+                                      dtype=np.float64)
         #: per utility code; inf = that utility is not watched on its own. Never shorter than
         #: the whole-home threshold: one utility never alerts before the whole home would.
         self.utility_s = np.full((len(layers), N_UTILITIES), np.inf)
@@ -63,7 +69,7 @@ class SettingsTable:
     @property
     def nbytes(self) -> int:
         arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
-                  self.min_change_w, self.stuck_s, self.utility_s, self.profile_of)
+                  self.min_change_w, self.stuck_s, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
 
     @property

@@ -48,6 +48,7 @@ import numpy.typing as npt
 from detectors.settings import SettingsTable
 from detectors.thresholds import ActivitySettings
 from detectors.timeweights import local_day
+from detectors.volume import VolumeWindow
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
@@ -108,6 +109,8 @@ class ActivityModel(Protocol):
 
     def min_change_w(self, meters: I4) -> F8: ...
 
+    def volume_quantum(self, meters: I4) -> F8: ...
+
 
 def _runs(flag: B, dt: F8, first: B, carried_s: F8) -> F8:
     """Per row, the seconds of the run of consecutive ``flag`` rows it ends (0 where not flagged);
@@ -158,13 +161,16 @@ class MeterState:
         self.newest_ts = float("-inf")
         self.late_readings = 0
         self.rebaselines = 0
+        #: the low_volume rule's state, only while some thresholds enable it
+        self.volume: VolumeWindow | None = None
         #: the (meters, times) that showed activity in the last observed batch (for learning)
         self.last_activity: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
 
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_ts, self.flow_run_s,
-                                      self.rate, self.rate_before, self.stuck_h, self.day_usage, self.norm_total, self.norm_days))
+                                      self.rate, self.rate_before, self.stuck_h, self.day_usage, self.norm_total, self.norm_days)) \
+            + (self.volume.nbytes if self.volume is not None else 0)
 
     def observe(self, batch: ReadingBatch, step: F8, activity: ActivityModel, tz: tzinfo) -> tuple[I4, I4, F8]:
         """Apply a batch. ``step`` is one register step per utility code (:func:`activity_steps`),
@@ -223,6 +229,11 @@ class MeterState:
         before[second] = self.rate[m[second]].astype(np.float64)
         self.rebaselines += int(backwards.sum())
         used = np.rint(np.where(np.isnan(delta) | backwards, 0.0, delta) / USAGE_UNIT).astype(np.int64)
+        if self.volume is not None:
+            quantum = np.where(utility == WATER, activity.volume_quantum(m), np.nan)
+            on = np.flatnonzero(np.isfinite(quantum))
+            if len(on):
+                self.volume.observe(m[on], ts[on], np.where(np.isnan(delta) | backwards, 0.0, delta)[on], quantum[on])
 
         electric = utility == ELECTRICITY
         with np.errstate(invalid="ignore"):

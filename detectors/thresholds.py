@@ -85,6 +85,9 @@ class Layer:
     utility_hours: tuple[tuple[Utility, float], ...] | None = None
     offline_hours: float | None = None
     flow_hours: float | None = None
+    #: today's programmes' rule, "less than max_m3 of water in hours" (None or 0: off)
+    volume_max_m3: float | None = None
+    volume_hours: float | None = None
     high_factor: float | None = None
     high_min_m3: float | None = None
     min_change_w: float | None = None
@@ -203,7 +206,8 @@ def _included_households(path: Path) -> dict[str, Layer]:
     return {name: _layer(n) for name, n in top["households"].mapping().items()}
 
 
-_LAYER_KEYS = ["no_usage", "meter_offline", "meter_stuck", "continuous_flow", "abnormal_high", "activity"]
+_LAYER_KEYS = ["no_usage", "meter_offline", "meter_stuck", "continuous_flow", "abnormal_high", "low_volume",
+               "activity"]
 
 
 def _layer(node: ConfigNode) -> Layer:
@@ -229,6 +233,14 @@ def _layer(node: ConfigNode) -> Layer:
         kwargs["stuck_hours"] = _hours(rules["meter_stuck"])
     if "continuous_flow" in rules:
         kwargs["flow_hours"] = _hours(rules["continuous_flow"])
+    if "low_volume" in rules:
+        water = rules["low_volume"].mapping(["water"], required=["water"])["water"]
+        if water.is_null():
+            kwargs["volume_max_m3"], kwargs["volume_hours"] = 0.0, 0.0  # switched off in this layer
+        else:
+            rule = water.mapping(["max_m3", "hours"], required=["max_m3", "hours"])
+            kwargs["volume_max_m3"] = rule["max_m3"].number(gt=0, le=10)
+            kwargs["volume_hours"] = rule["hours"].number(gt=0, le=MAX_HOURS)
     if "abnormal_high" in rules:
         high = rules["abnormal_high"].mapping(["factor", "min_m3"])
         if "factor" in high:

@@ -27,6 +27,7 @@ RULE_TITLES: dict[str, str] = {
     "no_usage": "No utility usage",
     "meter_offline": "Meter offline",
     "meter_stuck": "Meter stuck",
+    "low_volume": "Little water (the fixed rule)",
     "continuous_flow": "Water running on",
     "abnormal_high": "Unusually high usage",
 }

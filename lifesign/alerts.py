@@ -21,6 +21,8 @@ class Rule(str, Enum):
     METER_STUCK = "meter_stuck"
     #: water flowing in every interval for too long (tap left on, a fall in the shower, a leak)
     CONTINUOUS_FLOW = "continuous_flow"
+    #: "less than max_m3 of water in hours" (today's programmes' rule, when an operator runs it)
+    LOW_VOLUME = "low_volume"
     #: daily usage far above the home's norm
     ABNORMAL_HIGH = "abnormal_high"
 

@@ -7,7 +7,7 @@ defaults, and lifesign with the overrides ``learn`` fits on the training part.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,9 @@ DAY = 86400.0
 H = 3600.0
 STEP_S = 900.0
 FIXED_RULES = {"fixed 12 h < 0.01 m³": 12.0, "fixed 24 h < 0.01 m³": 24.0}
-RULE_SETS = (*FIXED_RULES, "lifesign defaults", "lifesign learned")
+#: the fixed 12 h rule written in lifesign's thresholds.yaml (low_volume), replayed by the detector
+FIXED_IN_YAML = "fixed 12 h as low_volume"
+RULE_SETS = (*FIXED_RULES, FIXED_IN_YAML, "lifesign defaults", "lifesign learned")
 
 
 @dataclass
@@ -68,7 +70,18 @@ def lifesign_alarms(ds: Dataset, thresholds: Thresholds) -> list[tuple[str, floa
             records.append((alert.household_id, float(alert.at), "no_usage"))
         elif alert.rule in (Rule.CONTINUOUS_FLOW.value, Rule.ABNORMAL_HIGH.value):
             records.append((alert.household_id, float(alert.at), str(alert.rule)))
+        elif alert.rule == Rule.LOW_VOLUME.value:
+            records.append((alert.household_id, float(alert.at), "low_volume"))
     return records
+
+
+def fixed_in_yaml_alarms(ds: Dataset, defaults: Thresholds) -> list[tuple[str, float, str]] | None:
+    """The city's rule as an operator writes it in thresholds.yaml; only its own alarms count."""
+    if fixed_alarms(ds, 12.0) is None:
+        return None
+    layer = replace(defaults.defaults, volume_max_m3=0.01, volume_hours=12.0)
+    alarms = lifesign_alarms(ds, replace(defaults, defaults=layer))
+    return [(h, at, "no_usage") for h, at, kind in alarms if kind == "low_volume"]
 
 
 def learned_thresholds(ds: Dataset, defaults: Thresholds, settings: LearnSettings | None = None) -> Thresholds:
@@ -89,6 +102,9 @@ def run_dataset(ds: Dataset, settings: LearnSettings | None = None) -> dict[str,
         alarms = fixed_alarms(ds, hours)
         outcomes[name] = Outcome(None if alarms is None else score_alarms(ds, alarms), time.perf_counter() - t)
     defaults = default_thresholds(ds.timezone)
+    t = time.perf_counter()
+    in_yaml = fixed_in_yaml_alarms(ds, defaults)
+    outcomes[FIXED_IN_YAML] = Outcome(None if in_yaml is None else score_alarms(ds, in_yaml), time.perf_counter() - t)
     t = time.perf_counter()
     outcomes["lifesign defaults"] = Outcome(score_alarms(ds, lifesign_alarms(ds, defaults)), time.perf_counter() - t)
     t = time.perf_counter()

@@ -58,6 +58,7 @@ class HouseholdView:
         self.m_flow_run = meters.flow_run_s[picked].astype(np.float64)
         self.m_rate = meters.rate[picked].astype(np.float64)
         self.m_stuck_h = meters.stuck_h[picked].astype(np.float64)
+        self.volume = meters.volume
         self.m_day_usage = meters.day_usage[picked].astype(np.float64) * USAGE_UNIT
         days = meters.norm_days[picked].astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):

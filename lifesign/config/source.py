@@ -50,6 +50,10 @@ class ConfigNode:
             return repr(self.node.value) if self.node.tag == _STR_TAG else str(self.node.value)
         return "a mapping" if isinstance(self.node, yaml.MappingNode) else "a list"
 
+    def is_null(self) -> bool:
+        """``~``, ``null`` or nothing: a layer switching a rule off."""
+        return isinstance(self.node, yaml.ScalarNode) and self.node.tag == _NULL_TAG
+
     # -- structure -------------------------------------------------------------
     def mapping(self, allowed: Iterable[str] | None = None, required: Iterable[str] = ()) -> dict[str, ConfigNode]:
         """The children of a mapping, checked against the allowed and required keys."""

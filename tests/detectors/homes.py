@@ -32,6 +32,8 @@ defaults:
   meter_offline: {hours: 3}
   continuous_flow: {hours: 2}
   abnormal_high: {factor: 4, min_m3: 0.5}
+households:
+  H4: {low_volume: {water: {max_m3: 0.01, hours: 12}}}
 """
 
 
@@ -60,6 +62,7 @@ SCENARIOS = {
     "meter_offline": Scenario("meter_offline", "H4", "meter_offline", "meter_offline", "warning", ("water",)),
     "continuous_flow": Scenario("continuous_flow", "H1", "continuous_flow", "continuous_flow", "critical", ("water",)),
     "abnormal_high": Scenario("abnormal_high", "H1", "abnormal_high", "abnormal_high", "warning", ("water",)),
+    "low_volume": Scenario("low_volume", "H4", "low_volume", "low_volume", "critical", ("water",)),
     "meter_stuck": Scenario("meter_stuck", "H2", "meter_stuck", "meter_stuck", "warning", ("electricity",)),
 }
 
@@ -88,6 +91,10 @@ def readings(reg: Registry, scenario: str, days: int = 5, late_meter_home: str |
                 report_water[(ts > T0 + DAY + 12 * H) & (ts <= T0 + 2 * DAY + 8 * H)] = False
             elif scenario == "continuous_flow":
                 water_l[(ts > T0 + DAY + 14 * H) & (ts <= T0 + DAY + 17 * H)] = 3.0
+            elif scenario == "low_volume":
+                # a day of a litre every three hours (the power in use as usual): under 10 L in 12 h
+                trickle = (ts > T0 + DAY + 7 * H) & (ts <= T0 + 2 * DAY + 8 * H)
+                water_l[trickle] = np.where(on_the_hour[trickle] & (np.round(local_h[trickle]) % 3 == 0), 1.0, 0.0)
             elif scenario == "meter_stuck":
                 # a gateway fills a day's gap with the same 400 Wh every quarter hour
                 power_w[(ts > T0 + DAY + 12 * H) & (ts <= T0 + 2 * DAY + 12 * H)] = 1600.0

@@ -35,6 +35,7 @@ from ingest.spool import Spool, SpoolFull
 from lifesign.clock import Clock
 from lifesign.mqttclient import BrokerSettings, connect, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
+from lifesign.retry import Backoff
 from lifesign.stores import HistoryStore
 from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION, gateway_of, rejected_topic
 
@@ -44,15 +45,14 @@ log = logging.getLogger(__name__)
 UNKNOWN_GATEWAY = "_unknown"
 
 
-#: backoff between attempts to store a failed batch (wall seconds, not event time)
-_RETRY_BASE_S = 0.2
-_RETRY_MAX_S = 30.0
+#: wait between attempts to store a failed batch (wall seconds, not event time)
+_STORE_RETRY = Backoff(base_s=0.2, max_s=30.0)
 #: how long the worker waits for a fuller batch (wall seconds): throughput for a little latency
 _LINGER_S = 0.005
 #: register resets listed in one flagged message (the count is always complete)
 _MAX_FLAGS_PER_MESSAGE = 1000
-#: how often a spool backlog probes the store, at most (wall seconds)
-_DRAIN_RETRY_MAX_S = 5.0
+#: how often a spool backlog probes a store that is down (wall seconds)
+_DRAIN_RETRY = Backoff(base_s=0.2, max_s=5.0)
 
 class _Delivery(NamedTuple):
     topic: str
@@ -100,7 +100,8 @@ class MqttIngestor:
                                          max_per_s=decoder.policy.max_rate.per_second(registry.meter_utility))
         self._store_up = True
         self._drain_at = 0.0
-        self._drain_backoff = _RETRY_BASE_S
+        #: consecutive failed probes of the store while the spool holds a backlog
+        self._drain_failures = 0
 
         self._client = client_factory() if client_factory is not None else self._new_client()
         # Even an injected client must not ack on receipt: the ack is ours to send.
@@ -285,7 +286,7 @@ class MqttIngestor:
             self._store_down(exc)
             return
         self._store_up = True
-        self._drain_backoff = _RETRY_BASE_S
+        self._drain_failures = 0
         self.counters.add(drained=moved)
         self.counters.set(store_up=1, spool_readings=len(spool), spool_bytes=spool.bytes)
         if len(spool) == 0:
@@ -296,8 +297,8 @@ class MqttIngestor:
             log.error("history store unreachable (%s); spooling to disk", exc)
         self._store_up = False
         self.counters.set(store_up=0)
-        self._drain_at = time.monotonic() + self._drain_backoff
-        self._drain_backoff = min(_DRAIN_RETRY_MAX_S, self._drain_backoff * 2)
+        self._drain_failures += 1
+        self._drain_at = time.monotonic() + _DRAIN_RETRY.delay(self._drain_failures)
 
     def _keep(self, batch: ReadingBatch) -> None:
         """Make the batch durable: in the store, or in the spool while the store is down."""
@@ -383,7 +384,7 @@ class MqttIngestor:
                     len(new), attempt, len(taken),
                 )
                 self.counters.add(failed_batches=1)
-                if self._stop_requested_within(min(_RETRY_MAX_S, _RETRY_BASE_S * 2 ** (attempt - 1))):
+                if self._stop_requested_within(_STORE_RETRY.delay(attempt)):
                     return
         self.seen.commit(new)
         self.counters.add(

@@ -39,9 +39,15 @@ class HistoryStore(Protocol):
 
 class WorkOrderStore(Protocol):
     def open_order(
-        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float]
+        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float],
+        *, join_active: bool = False,
     ) -> tuple[WorkOrder, bool]:
-        """Open the order for an episode, or return the existing one (created=False)."""
+        """Open the order for an episode, or return the existing one (created=False).
+
+        With ``join_active``, an active order of another episode of the same household
+        and rule is returned instead of opening one (created=False): one visit answers
+        both. The check and the insert are one transaction, so two dispatchers on the
+        same store cannot both open."""
         ...
 
     def get(self, order_id: int) -> WorkOrder: ...

@@ -1,8 +1,8 @@
 """Absences, outages, the alerts the mute stage holds, storms and the mute log in one
 SQLite file (``mutes.sqlite`` beside ``orders.sqlite``).
 
-The CLI adds and ends absences and outages while the service runs: WAL, short
-``BEGIN IMMEDIATE`` transactions and a busy timeout, like the order store. The mute
+The CLI adds and ends absences and outages while the service runs (:mod:`dispatch.sqlite`,
+like the order store). The mute
 log is append-only (triggers), so the record of why an alert did not become an
 order cannot be rewritten.
 """
@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import orjson
 
 from dispatch.absences import Absence, Outage, OutageScope
 from dispatch.mutes.records import AlertFate, MuteLogEntry, Storm, TrackedAlert
+from dispatch.sqlite import BUSY_TIMEOUT_S, SqliteFile
 from lifesign.alerts import EpisodeKey
 
 SCHEMA_VERSION = 1
@@ -110,47 +108,19 @@ class MuteLookupError(LookupError):
 
 
 class SqliteMuteStore:
-    def __init__(self, path: str | Path, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
-        self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout_s, isolation_level=None,
-                                     check_same_thread=False)
-        self._lock = threading.RLock()
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ValueError(f"{self.path}: mute store schema version is {version}, "
-                                 f"this lifesign understands up to {SCHEMA_VERSION}")
-            for statement in _split(_SCHEMA):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        self._db = SqliteFile(self.path, "mute store", _SCHEMA, SCHEMA_VERSION, busy_timeout_s=busy_timeout_s)
+        self._write = self._db.write
+        self._read = self._db.read
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def version(self) -> tuple[int, int]:
         """Changes whenever anything was written, by this connection or another process
         (the CLI): muters cache what they read until it changes."""
-        with self._lock:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0]), self._conn.total_changes
+        return self._db.version()
 
     # -- absences ------------------------------------------------------------
     def add_absence(self, household_id: str, start: float, end: float, reason: str, created_by: str,
@@ -330,16 +300,6 @@ class SqliteMuteStore:
 def _log(db: sqlite3.Connection, at: float, key: EpisodeKey, action: str, note: str) -> None:
     db.execute("INSERT INTO mute_log (at, household_id, rule, episode_start, action, note)"
                " VALUES (?, ?, ?, ?, ?, ?)", (at, key.household_id, key.rule, key.episode_start, action, note))
-
-
-def _split(script: str) -> list[str]:
-    statements, current = [], ""
-    for line in script.strip().splitlines():
-        current += line + "\n"
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    return statements
 
 
 def _utilities(text: str) -> tuple[str, ...]:

@@ -38,12 +38,16 @@ class MemoryWorkOrderStore:
 
     # -- orders --------------------------------------------------------------
     def open_order(
-        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float]
+        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float],
+        *, join_active: bool = False,
     ) -> tuple[WorkOrder, bool]:
         with self._lock:
             existing = self._by_key.get(key)
             if existing is not None:
                 return self._orders[existing], False
+            joined = self.active_for(key.household_id, key.rule) if join_active else None
+            if joined is not None:
+                return joined, False
             order = WorkOrder(
                 order_id=len(self._orders) + 1,
                 key=key,

@@ -1,9 +1,7 @@
 """Work orders, their ledger and the delivery outbox in one SQLite file.
 
-The service thread and a CLI process (ack, resolve) use the same file at once: WAL
-lets readers run beside the writer, every change is one short ``BEGIN IMMEDIATE``
-transaction (read-check-write cannot interleave with another process), and
-``busy_timeout`` makes a writer wait its turn instead of failing.
+The service thread and a CLI process (ack, resolve) use the same file at once
+(:mod:`dispatch.sqlite`: WAL, one ``BEGIN IMMEDIATE`` transaction per change).
 UNIQUE(household_id, rule, episode_start) is the exactly-once guarantee; triggers
 keep the ledger append-only.
 """
@@ -12,9 +10,7 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from dispatch.orderstores.lifecycle import (
     apply_transition,
     escalation_note,
 )
+from dispatch.sqlite import BUSY_TIMEOUT_S, SqliteFile, placeholders
 from lifesign.alerts import EpisodeKey
 from lifesign.workorders import ACTIVE, LedgerEntry, OrderStatus, Outcome, WorkOrder
 
@@ -104,54 +101,26 @@ _OUTBOX_COLUMNS = (
 
 
 class SqliteWorkOrderStore:
-    def __init__(self, path: str | Path, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
-        # One connection per store, shared by the threads of one process under a lock;
-        # autocommit (isolation_level=None) so every transaction below is explicit.
-        self._conn = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        self._lock = threading.RLock()
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a confirmed order or delivery survives power loss, not only kill -9; orders are few.
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ValueError(
-                    f"{self.path}: order store schema version is {version}, "
-                    f"this lifesign understands up to {SCHEMA_VERSION}"
-                )
-            for statement in _split(_SCHEMA):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        self._db = SqliteFile(self.path, "order store", _SCHEMA, SCHEMA_VERSION,
+                              busy_timeout_s=busy_timeout_s, foreign_keys=True)
+        self._write = self._db.write
+        self._read = self._db.read
 
     # -- orders --------------------------------------------------------------
     def open_order(
-        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float]
+        self, key: EpisodeKey, assignee: str, tier: str, at: float, evidence: dict[str, float],
+        *, join_active: bool = False,
     ) -> tuple[WorkOrder, bool]:
         with self._write() as db:
+            # this episode's order first, else (joining) the oldest active one of the home and rule
+            statuses = sorted(s.value for s in ACTIVE) if join_active else []
             existing = _fetch_order(
                 db,
-                "household_id = ? AND rule = ? AND episode_start = ?",
-                (key.household_id, key.rule, key.episode_start),
+                "household_id = ? AND rule = ? AND (episode_start = ?"
+                f" OR status IN ({placeholders(statuses)})) ORDER BY episode_start != ?, order_id",
+                (key.household_id, key.rule, key.episode_start, *statuses, key.episode_start),
             )
             if existing is not None:
                 return existing, False
@@ -177,29 +146,23 @@ class SqliteWorkOrderStore:
             return order, True
 
     def get(self, order_id: int) -> WorkOrder:
-        with self._lock:
-            order = _fetch_order(self._conn, "order_id = ?", (order_id,))
+        order = self._fetch("order_id = ?", (order_id,))
         if order is None:
             raise OrderLookupError(order_id)
         return order
 
     def find(self, key: EpisodeKey) -> WorkOrder | None:
-        with self._lock:
-            return _fetch_order(
-                self._conn,
-                "household_id = ? AND rule = ? AND episode_start = ?",
-                (key.household_id, key.rule, key.episode_start),
-            )
+        return self._fetch(
+            "household_id = ? AND rule = ? AND episode_start = ?",
+            (key.household_id, key.rule, key.episode_start),
+        )
 
     def active_for(self, household_id: str, rule: str) -> WorkOrder | None:
         statuses = sorted(s.value for s in ACTIVE)
-        with self._lock:
-            return _fetch_order(
-                self._conn,
-                f"household_id = ? AND rule = ? AND status IN ({_marks(statuses)})"
-                " ORDER BY order_id",
-                (household_id, rule, *statuses),
-            )
+        return self._fetch(
+            f"household_id = ? AND rule = ? AND status IN ({placeholders(statuses)}) ORDER BY order_id",
+            (household_id, rule, *statuses),
+        )
 
     def list(self, statuses: frozenset[OrderStatus] | None = None) -> builtins.list[WorkOrder]:
         if statuses is None:
@@ -207,7 +170,7 @@ class SqliteWorkOrderStore:
         else:
             values = sorted(OrderStatus(s).value for s in statuses)
             rows = self._read(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status IN ({_marks(values)})"
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status IN ({placeholders(values)})"
                 " ORDER BY order_id",
                 values,
             )
@@ -287,8 +250,11 @@ class SqliteWorkOrderStore:
         return [(r[0], r[1], r[2], float(r[3])) for r in rows]
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
+
+    def _fetch(self, where: str, params: Sequence[Any]) -> WorkOrder | None:
+        row = self._db.read_one(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} LIMIT 1", params)
+        return None if row is None else _order_from_row(row)
 
     @staticmethod
     def _locked_get(db: sqlite3.Connection, order_id: int) -> WorkOrder:
@@ -329,7 +295,7 @@ class SqliteWorkOrderStore:
             rows = db.execute(
                 f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
                 " WHERE delivered_at IS NULL AND abandoned_at IS NULL"
-                f" AND next_attempt_at <= ? AND channel IN ({_marks(names)})"
+                f" AND next_attempt_at <= ? AND channel IN ({placeholders(names)})"
                 " ORDER BY next_attempt_at, delivery_id LIMIT ?",
                 (now, *names, limit),
             ).fetchall()
@@ -396,21 +362,6 @@ class SqliteWorkOrderStore:
         if row is None:
             raise LookupError(f"No delivery by the id of {delivery_id!r} is in the outbox")
         return _delivery_from_row(row)
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _split(script: str) -> list[str]:
-    """Statements of the schema script (triggers hold ';' inside BEGIN ... END)."""
-    statements, current = [], ""
-    for line in script.strip().splitlines():
-        current += line + "\n"
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    return statements
 
 
 def _append(

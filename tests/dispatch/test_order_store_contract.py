@@ -60,6 +60,32 @@ def test_a_new_episode_of_the_same_household_is_a_new_order(store: DispatchStore
     assert second.order_id != first.order_id
 
 
+def test_joining_returns_the_active_order_of_another_episode_instead_of_opening(
+    store: DispatchStore,
+) -> None:
+    first, _ = _open(store)
+    later = EpisodeKey("H0001", "no_usage", T0 + 10)
+    joined, created = store.open_order(later, "gw-zhang", "red", T0 + 20, EVIDENCE, join_active=True)
+    assert (joined, created) == (first, False)
+    assert store.find(later) is None
+    assert [e.action for e in store.ledger()] == ["opened"]
+    # its own episode's order wins over another active one, also when joining
+    again, created = store.open_order(KEY, "someone-else", "green", T0 + 30, {}, join_active=True)
+    assert (again, created) == (first, False)
+    other_rule, created = store.open_order(EpisodeKey("H0001", "continuous_flow", T0), "gw-zhang", "red",
+                                           T0, EVIDENCE, join_active=True)
+    assert created is True and other_rule.order_id != first.order_id
+
+
+def test_joining_opens_when_the_other_episode_is_resolved(store: DispatchStore) -> None:
+    first, _ = _open(store)
+    store.transition(first.order_id, OrderStatus.ACKNOWLEDGED, T0 + 1, "gw-zhang")
+    store.transition(first.order_id, OrderStatus.RESOLVED, T0 + 2, "gw-zhang", outcome=Outcome.RESIDENT_FINE)
+    later = EpisodeKey("H0001", "no_usage", T0 + 10)
+    second, created = store.open_order(later, "gw-zhang", "red", T0 + 20, EVIDENCE, join_active=True)
+    assert created is True and second.key == later
+
+
 def test_find_and_active_for(store: DispatchStore) -> None:
     assert store.find(KEY) is None
     assert store.active_for("H0001", "no_usage") is None

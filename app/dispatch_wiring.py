@@ -16,6 +16,7 @@ from dispatch.channels.grouprobots import DingTalkChannel, WeComChannel
 from dispatch.channels.mqtt import MqttChannel
 from dispatch.channels.webhook import WebhookChannel
 from dispatch.config import ChannelSettings, StormConfig
+from dispatch.defaults import ack_deadlines_s
 from dispatch.dispatcher import Dispatcher
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
@@ -60,8 +61,7 @@ def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: Sq
     guard = StormGuard(mutes, registry, storm_settings(settings.storm))
     stage = MuteStage(mutes, [AbsenceMuter(mutes, tz), OutageMuter(mutes, tz)], guard)
     return Dispatcher(
-        store, registry, roster, channels, clock,
-        {tier: minutes * 60.0 for tier, minutes in settings.ack_deadline_minutes.items()},
+        store, registry, roster, channels, clock, ack_deadlines_s(settings.ack_deadline_minutes),
         tz=tz, retry_base_s=settings.retry_base_s, retry_max_s=settings.retry_max_s, mutes=stage,
         close_on_usage=settings.close_on_usage, emergency_contact_step=settings.emergency_contact,
     )

@@ -130,14 +130,15 @@ class Service:
         with self._jobs_lock:
             now = self.clock.now()
             alerts = self.detector.sweep(now)
-            created = self.dispatcher.handle(alerts) if alerts else []
             # Reconcile: an episode still open without its own order (dispatch failed last
             # time, or it was folded into an order since resolved) is handed over again.
             # Opening is idempotent on the episode key, so this never duplicates an order.
-            orphans = [a for a in self.detector.open_alerts(now) if self.orders.find(a.key) is None]
-            if orphans:
-                created += self.dispatcher.handle(orphans)
-            created += self.dispatcher.review()  # held and muted alerts whose reason has gone; storms
+            swept = {a.key for a in alerts}
+            orphans = [a for a in self.detector.open_alerts(now)
+                       if a.key not in swept and self.orders.find(a.key) is None]
+            # one pass of the chain a sweep, also without alerts: its review releases
+            # held and muted alerts whose reason has gone, and finds storms
+            created = self.dispatcher.handle([*alerts, *orphans])
             self.dispatcher.deliver_pending()
             return created
 

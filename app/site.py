@@ -43,6 +43,7 @@ from dispatch.config import (
     StormConfig,
     parse_dispatch_extras,
 )
+from dispatch.defaults import ACK_DEADLINE_MINUTES, RETRY_BASE_S, RETRY_MAX_S
 from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
@@ -103,17 +104,15 @@ class MetricsSettings:
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    ack_deadline_minutes: dict[Tier, float] = field(
-        default_factory=lambda: {Tier.RED: 15.0, Tier.YELLOW: 60.0, Tier.GREEN: 240.0}
-    )
+    ack_deadline_minutes: dict[Tier, float] = field(default_factory=lambda: dict(ACK_DEADLINE_MINUTES))
     console: bool = True
     # channels, storm guard, closing policy, retries: see dispatch/config.py
     channels: tuple[ChannelSettings, ...] = ()
     storm: StormConfig = field(default_factory=StormConfig)
     close_on_usage: dict[Tier, str] = field(default_factory=lambda: dict(DispatchExtras().close_on_usage))
     emergency_contact: bool = True
-    retry_base_s: float = 10.0
-    retry_max_s: float = 600.0
+    retry_base_s: float = RETRY_BASE_S
+    retry_max_s: float = RETRY_MAX_S
 
 
 @dataclass(frozen=True)

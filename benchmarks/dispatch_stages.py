@@ -3,10 +3,11 @@
     python benchmarks/dispatch_stages.py [--alerts 2000]
 
 Prints, for a burst of new no_usage alerts (one per home, SQLite stores in a temp dir):
-- baseline: the dispatcher without a mute stage (dedup, assign, enqueue per alert);
-- with the mute stage (absences, outages, storm guard over mutes.sqlite): critical
-  alerts straight through, and warning (one utility) alerts that the storm guard holds;
-- one review (run every sweep) with that many alerts held, and with none;
+- baseline: the chain without the mute stages (resume -> assign -> dedup -> enqueue);
+- with them (mute -> storms -> release over mutes.sqlite: absences, outages, storm guard):
+  critical alerts straight through, and warning (one utility) alerts the storm guard holds;
+- one more pass without alerts (the review every sweep runs) with that many alerts held,
+  and with none;
 - the delivery of the queued tickets through a recording channel.
 Latency goal (DESIGN.md): an alert reaches the worker's MQTT topic within 1 s (p99), so
 per-alert dispatch cost must stay far below that; a review runs every 10 s sweep.
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 from dispatch.channels import RecordingChannel
+from dispatch.defaults import ack_deadlines_s
 from dispatch.dispatcher import Dispatcher
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
@@ -33,7 +35,6 @@ from lifesign.registry import Registry
 from lifesign.roster import Roster
 
 T0 = 1_763_700_000.0
-DEADLINES = {Tier.RED: 900.0, Tier.YELLOW: 3600.0, Tier.GREEN: 14_400.0}
 
 
 def city(n: int) -> tuple[Registry, Roster]:
@@ -71,7 +72,8 @@ def run(n: int) -> None:
             mutes = SqliteMuteStore(Path(tmp) / "mutes.sqlite")
             stage = (MuteStage(mutes, [AbsenceMuter(mutes), OutageMuter(mutes)],
                                StormGuard(mutes, registry, StormSettings())) if muted else None)
-            d = Dispatcher(orders, registry, roster, [RecordingChannel()], clock, DEADLINES, mutes=stage)
+            d = Dispatcher(orders, registry, roster, [RecordingChannel()], clock, ack_deadlines_s(),
+                           mutes=stage)
             burst = alerts(n, severity)
             t = time.perf_counter()
             d.handle(burst)

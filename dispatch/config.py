@@ -29,11 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatch.defaults import CLOSE_ON_USAGE, CLOSE_POLICIES, RETRY_BASE_S, RETRY_MAX_S
 from lifesign.config.source import ConfigNode
 from lifesign.grid import Tier
 
 CHANNEL_KINDS = ("wecom", "dingtalk", "webhook")
-CLOSE_POLICIES = ("person", "auto")
 _SEVERITIES = ("warning", "critical")
 _STORM_RULES = ("no_usage", "meter_offline", "continuous_flow", "abnormal_high")
 
@@ -63,11 +63,10 @@ class StormConfig:
 class DispatchExtras:
     channels: tuple[ChannelSettings, ...] = ()
     storm: StormConfig = field(default_factory=StormConfig)
-    close_on_usage: dict[Tier, str] = field(default_factory=lambda: {
-        Tier.RED: "person", Tier.YELLOW: "person", Tier.GREEN: "auto"})
+    close_on_usage: dict[Tier, str] = field(default_factory=lambda: dict(CLOSE_ON_USAGE))
     emergency_contact: bool = True
-    retry_base_s: float = 10.0
-    retry_max_s: float = 600.0
+    retry_base_s: float = RETRY_BASE_S
+    retry_max_s: float = RETRY_MAX_S
 
 
 EXTRA_KEYS = ("channels", "storm", "close_on_usage", "emergency_contact", "retry")

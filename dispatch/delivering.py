@@ -16,16 +16,16 @@ from typing import Any
 
 from dispatch.assign import CONTACT_PREFIX, Assigner
 from dispatch.channels.base import Channel, DeliveryError
+from dispatch.defaults import CLAIM_LEASE_S, DELIVERY_RETRY, UNASSIGNED
 from dispatch.mutes.records import area_of
 from dispatch.orderstores.base import Delivery, DispatchStore
-from dispatch.orderstores.lifecycle import OrderStateError
+from dispatch.orderstores.lifecycle import SYSTEM_ACTOR, OrderStateError
 from dispatch.ticket import render_area_ticket, render_ticket
 from lifesign.clock import DEFAULT_TZ, Clock
+from lifesign.retry import Backoff
 from lifesign.workorders import OrderStatus, WorkOrder
 
 log = logging.getLogger(__name__)
-ACTOR = "lifesign"
-UNASSIGNED = "(unassigned)"
 
 
 def idempotency_key(order_id: int, level: int, channel: str) -> str:
@@ -38,26 +38,20 @@ def idempotency_key(order_id: int, level: int, channel: str) -> str:
 
 class Deliverer:
     def __init__(self, store: DispatchStore, assigner: Assigner, channels: Sequence[Channel], clock: Clock, *,
-                 tz: tzinfo = DEFAULT_TZ, retry_base_s: float = 10.0, retry_max_s: float = 600.0,
-                 claim_lease_s: float = 120.0) -> None:
+                 tz: tzinfo = DEFAULT_TZ, retry: Backoff = DELIVERY_RETRY,
+                 claim_lease_s: float = CLAIM_LEASE_S) -> None:
         names = [c.name for c in channels]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(
                 f"channel names must be unique, got {', '.join(duplicated)} more than once"
             )
-        if not 0 < retry_base_s <= retry_max_s:
-            raise ValueError(
-                "retry_base_s must be > 0 and <= retry_max_s, "
-                f"got {retry_base_s!r} and {retry_max_s!r}"
-            )
         self.store = store
         self.assigner = assigner
         self.channels = {c.name: c for c in channels}
         self.clock = clock
         self.tz = tz
-        self.retry_base_s = retry_base_s
-        self.retry_max_s = retry_max_s
+        self.retry = retry
         self.claim_lease_s = claim_lease_s
 
     def channels_for(self, recipient: str) -> list[str]:
@@ -69,26 +63,28 @@ class Deliverer:
 
     def ensure(self, order: WorkOrder) -> None:
         """Enqueue the current level's deliveries that are missing (idempotent)."""
+        missing = self.missing(order)
+        if missing:
+            self.store.enqueue(missing, self.clock.now())
+
+    def missing(self, order: WorkOrder, *, just_opened: bool = False) -> list[Delivery]:
+        """The current level's deliveries the outbox lacks. A ``just_opened`` order has
+        none yet: the outbox is not read for it."""
         if order.assignee == UNASSIGNED or not self.channels:
-            return
+            return []
         level = order.escalation_level
         names = self.channels_for(order.assignee)
         if not names:
-            return  # e.g. only MQTT configured: the escalation stands in the ledger (warned once)
-        have = {(d.channel, d.recipient) for d in self.store.deliveries(order.order_id)
-                if d.escalation_level == level}
+            return []  # e.g. only MQTT configured: the escalation stands in the ledger (warned once)
+        have = set() if just_opened else {
+            (d.channel, d.recipient) for d in self.store.deliveries(order.order_id) if d.escalation_level == level}
         wanted = [n for n in names if (n, order.assignee) not in have]
-        if not wanted:
-            return
-        payload = self.ticket(order)
+        payload = self.ticket(order) if wanted else None
         if payload is None:
-            return
-        self.store.enqueue(
-            [Delivery(order.order_id, name, order.assignee, level,
-                      {**payload, "idempotency_key": idempotency_key(order.order_id, level, name)})
-             for name in wanted],
-            self.clock.now(),
-        )
+            return []
+        return [Delivery(order.order_id, name, order.assignee, level,
+                         {**payload, "idempotency_key": idempotency_key(order.order_id, level, name)})
+                for name in wanted]
 
     def ticket(self, order: WorkOrder) -> dict[str, Any] | None:
         area = area_of(order.household_id)
@@ -141,7 +137,7 @@ class Deliverer:
             return False
         if order.status is OrderStatus.OPEN:
             try:
-                self.store.transition(order.order_id, OrderStatus.NOTIFIED, now, ACTOR,
+                self.store.transition(order.order_id, OrderStatus.NOTIFIED, now, SYSTEM_ACTOR,
                                       note=f"{delivery.channel} confirmed delivery to {delivery.recipient}")
             except OrderStateError:
                 pass  # someone acknowledged it meanwhile (CLI in another process)
@@ -149,5 +145,4 @@ class Deliverer:
 
     def _retry_later(self, delivery: Delivery, now: float, error: str) -> None:
         # attempts counts earlier failures; this one is attempts + 1
-        delay = min(self.retry_base_s * 2.0**delivery.attempts, self.retry_max_s)
-        self.store.retry_later(delivery.delivery_id, now + delay, error)
+        self.store.retry_later(delivery.delivery_id, now + self.retry.delay(delivery.attempts + 1), error)

@@ -10,18 +10,23 @@ Every hold, mute, release and clear is written to the append-only mute log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from dispatch.mutes.muters import Muter, StormMuter
-from dispatch.mutes.records import WAITING, AlertFate, Storm, TrackedAlert
+from dispatch.mutes.records import WAITING, AlertFate, TrackedAlert
 from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard
+from dispatch.pipeline import Case, Round
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
 from lifesign.grid import Household
 
 
 class MuteStage:
+    """The first stage: new alerts go on, or wait here (held or muted); cleared ones are
+    noted and go on to close their orders. :class:`~dispatch.mutes.review.ReleaseStage`
+    lets the waiting ones go once their reason has gone."""
+
     def __init__(self, store: SqliteMuteStore, muters: Sequence[Muter], guard: StormGuard | None = None) -> None:
         self.store = store
         self.guard = guard
@@ -38,6 +43,16 @@ class MuteStage:
         # only a held alert waits out the hold: a muted one whose reason ended goes at once
         return (alert.fate is AlertFate.HELD and self.guard is not None and self.guard.eligible(alert)
                 and now < alert.first_seen + self.guard.settings.hold_s)
+
+    def exec(self, ctx: Round, cases: list[Case]) -> list[Case]:
+        onward = []
+        for case in cases:
+            if case.alert.state is AlertState.CLEARED:
+                self.cleared(case.alert.key, ctx.now)
+                onward.append(case)
+            elif case.household is not None and self.admit(case.alert, case.household, ctx.now):
+                onward.append(case)
+        return onward
 
     def admit(self, alert: Alert, household: Household, now: float) -> bool:
         """Remember the alert; True when it goes straight on to become an order."""
@@ -87,18 +102,3 @@ class MuteStage:
         # only a waiting alert's clearing is news for the mute log; an ordered one is in the ledger
         self.store.set_fate(key, AlertFate.CLEARED, "usage resumed" if tracked.fate in WAITING else "",
                             now, log=tracked.fate in WAITING)
-
-    def review_storms(self, now: float, order_resolved: Callable[[Storm], bool],
-                      all_clear: Callable[[Storm], None]) -> list[Storm]:
-        """End storms whose order was resolved or whose homes all came back, open new
-        ones; returns the storms standing now (each needs its infrastructure order)."""
-        if self.guard is None:
-            return []
-        for storm in self.store.storms():
-            if order_resolved(storm):
-                self.store.end_storm(storm.storm_id, now, "its infrastructure order was resolved")
-            elif not self.guard.members(storm):
-                self.store.end_storm(storm.storm_id, now, "usage resumed in every home")
-                all_clear(storm)
-        self.guard.detect(now)
-        return self.store.storms()

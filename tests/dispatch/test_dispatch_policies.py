@@ -72,7 +72,7 @@ def test_green_orders_close_themselves_when_usage_resumes_red_ones_wait_for_a_pe
 def test_an_order_someone_took_is_not_closed_under_them(make: Callable[..., Dispatcher]) -> None:
     d = make(close_on_usage={Tier.RED: "auto", Tier.YELLOW: "auto", Tier.GREEN: "auto"})
     (order,) = d.handle([opened("H0001")])
-    d.ack(order.order_id, "gw-zhang")
+    d.store.transition(order.order_id, OrderStatus.ACKNOWLEDGED, d.clock.now(), "gw-zhang")
     d.handle([resumed("H0001", T0 + 60)])
     assert d.store.get(order.order_id).status is OrderStatus.ACKNOWLEDGED
 

@@ -16,10 +16,16 @@ from lifesign.clock import ManualClock
 from lifesign.grid import Tier
 from lifesign.registry import Registry
 from lifesign.roster import Roster
-from lifesign.workorders import OrderStatus, Outcome
+from lifesign.workorders import OrderStatus, Outcome, WorkOrder
 
 T0 = 1_763_700_000.0
 DEADLINES = {Tier.RED: 900.0, Tier.YELLOW: 3600.0, Tier.GREEN: 14_400.0}
+
+
+def step(dispatcher: Dispatcher, order: WorkOrder, status: OrderStatus, actor: str, note: str = "",
+         outcome: Outcome | None = None) -> WorkOrder:
+    """A person's step on an order: through the store's lifecycle, as the CLI takes it."""
+    return dispatcher.store.transition(order.order_id, status, dispatcher.clock.now(), actor, note, outcome)
 
 
 def opened(household_id: str = "H0001", start: float = T0 - 50_000, at: float = T0) -> Alert:
@@ -96,8 +102,8 @@ def test_a_new_episode_while_an_order_is_active_is_folded_into_it(dispatcher: Di
 
 def test_after_resolving_a_new_episode_opens_a_new_order(dispatcher: Dispatcher) -> None:
     (order,) = dispatcher.handle([opened()])
-    dispatcher.ack(order.order_id, "gw-zhang")
-    dispatcher.resolve(order.order_id, "gw-zhang", Outcome.RESIDENT_FINE)
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang")
+    step(dispatcher, order, OrderStatus.RESOLVED, "gw-zhang", outcome=Outcome.RESIDENT_FINE)
     assert dispatcher.handle([opened()]) == []  # the resolved episode itself is never reopened
     assert len(dispatcher.handle([opened(start=T0 - 100)])) == 1
 
@@ -235,8 +241,8 @@ def test_a_delivery_for_an_order_resolved_meanwhile_is_not_sent(
     dispatcher: Dispatcher, channel: RecordingChannel
 ) -> None:
     (order,) = dispatcher.handle([opened()])
-    dispatcher.ack(order.order_id, "gw-zhang", note="saw it on the desk screen")
-    dispatcher.resolve(order.order_id, "gw-zhang", "false_alarm")
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang", note="saw it on the desk screen")
+    step(dispatcher, order, OrderStatus.RESOLVED, "gw-zhang", outcome=Outcome.FALSE_ALARM)
     assert dispatcher.deliver_pending() == 0
     assert channel.attempts == 0
     assert "resolved before delivery" in dispatcher.store.ledger(order.order_id)[-1].note
@@ -246,7 +252,7 @@ def test_a_delivery_after_an_early_ack_keeps_the_order_acknowledged(
     dispatcher: Dispatcher, channel: RecordingChannel
 ) -> None:
     (order,) = dispatcher.handle([opened()])
-    dispatcher.ack(order.order_id, "gw-zhang")
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang")
     assert dispatcher.deliver_pending() == 1
     assert dispatcher.store.get(order.order_id).status is OrderStatus.ACKNOWLEDGED
 
@@ -372,7 +378,7 @@ def test_ack_stops_escalation(dispatcher: Dispatcher, clock: ManualClock) -> Non
     (order,) = dispatcher.handle([opened()])
     dispatcher.deliver_pending()
     clock.advance_to(T0 + 120)
-    acked = dispatcher.ack(order.order_id, "gw-zhang", note="calling her now")
+    acked = step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang", note="calling her now")
     assert (acked.status, acked.acknowledged_at) == (OrderStatus.ACKNOWLEDGED, T0 + 120)
     clock.advance_to(T0 + 100_000)
     assert dispatcher.escalate_due() == []
@@ -385,7 +391,7 @@ def test_ack_by_the_leader_after_escalation_stops_it_there(
     (order,) = dispatcher.handle([opened()])
     clock.advance_to(T0 + 900)
     dispatcher.escalate_due()
-    dispatcher.ack(order.order_id, "gl-li")
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gl-li")
     clock.advance_to(T0 + 100_000)
     assert dispatcher.escalate_due() == []
     assert dispatcher.store.get(order.order_id).escalation_level == 1
@@ -400,13 +406,12 @@ def test_the_visit_closes_the_loop_with_clock_times(
     (order,) = dispatcher.handle([opened()])
     dispatcher.deliver_pending()
     clock.advance_to(T0 + 60)
-    dispatcher.ack(order.order_id, "gw-zhang")
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang")
     clock.advance_to(T0 + 1200)
-    dispatcher.onsite(order.order_id, "gw-zhang", note="at the door")
+    step(dispatcher, order, OrderStatus.ONSITE, "gw-zhang", note="at the door")
     clock.advance_to(T0 + 1500)
-    done = dispatcher.resolve(
-        order.order_id, "gw-zhang", Outcome.ASSISTED, note="fell, helped up, called daughter"
-    )
+    done = step(dispatcher, order, OrderStatus.RESOLVED, "gw-zhang",
+                "fell, helped up, called daughter", Outcome.ASSISTED)
     assert (done.status, done.outcome, done.resolved_at) == (
         OrderStatus.RESOLVED,
         Outcome.ASSISTED,
@@ -424,31 +429,30 @@ def test_the_visit_closes_the_loop_with_clock_times(
 
 def test_resolving_requires_an_outcome(dispatcher: Dispatcher) -> None:
     (order,) = dispatcher.handle([opened()])
-    dispatcher.ack(order.order_id, "gw-zhang")
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang")
     with pytest.raises(
         ValueError,
         match=f"Work order {order.order_id} cannot go from acknowledged to resolved: "
         "resolving needs an outcome",
     ):
-        dispatcher.resolve(order.order_id, "gw-zhang", None)
-    with pytest.raises(ValueError, match="outcome must be one of resident_fine, .*, got 'ok'"):
-        dispatcher.resolve(order.order_id, "gw-zhang", "ok")
-    assert dispatcher.resolve(order.order_id, "gw-zhang", "away").outcome is Outcome.AWAY
+        step(dispatcher, order, OrderStatus.RESOLVED, "gw-zhang", outcome=None)
+    resolved = step(dispatcher, order, OrderStatus.RESOLVED, "gw-zhang", outcome=Outcome.AWAY)
+    assert resolved.outcome is Outcome.AWAY
 
 
 def test_illegal_transitions_raise_with_a_clear_message(dispatcher: Dispatcher) -> None:
     (order,) = dispatcher.handle([opened()])
     with pytest.raises(IllegalTransitionError) as caught:
-        dispatcher.onsite(order.order_id, "gw-zhang")
+        step(dispatcher, order, OrderStatus.ONSITE, "gw-zhang")
     assert str(caught.value) == (
         f"Work order {order.order_id} cannot go from open to onsite: "
         "from open it may go to notified, acknowledged"
     )
-    dispatcher.ack(order.order_id, "gw-zhang")
+    step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang")
     with pytest.raises(
         ValueError, match=f"Work order {order.order_id} cannot go from acknowledged to acknowledged"
     ):
-        dispatcher.ack(order.order_id, "gw-zhang")
+        step(dispatcher, order, OrderStatus.ACKNOWLEDGED, "gw-zhang")
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from lifesign.clock import ManualClock
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.registry import Registry
 from lifesign.roster import Roster
-from lifesign.workorders import ACTIVE, Outcome
+from lifesign.workorders import ACTIVE, OrderStatus, Outcome
 
 T0 = 1_763_700_000.0
 DEADLINES = {Tier.RED: 900.0, Tier.YELLOW: 3600.0, Tier.GREEN: 14_400.0}
@@ -135,8 +135,9 @@ def test_resolving_the_infrastructure_order_hands_still_silent_homes_over(
     d.handle([water_back(h, starts[h], T0 + 600) for h in cut[:3]])
     assert welfare_orders(d, "B003") == []
     clock.advance_to(T0 + 900)
-    d.ack(infra.order_id, "gl-1")
-    d.resolve(infra.order_id, "gl-1", Outcome.METER_FAULT, "supply was fine")
+    d.store.transition(infra.order_id, OrderStatus.ACKNOWLEDGED, d.clock.now(), "gl-1")
+    d.store.transition(infra.order_id, OrderStatus.RESOLVED, d.clock.now(), "gl-1", "supply was fine",
+                       Outcome.METER_FAULT)
     created = make().review()
     assert sorted(o.household_id for o in created) == sorted(cut[3:5])
     assert make().review() == []  # handed over once, and no new storm from the same homes

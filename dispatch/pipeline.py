@@ -1,0 +1,84 @@
+"""The dispatch chain: each stage takes the batch's cases and returns the ones that go on.
+
+Like Alertmanager's ``Stage.Exec(ctx, alerts) -> (ctx, alerts, err)``: a stage knows
+nothing of the stages beside it, only the :class:`Case` list it is handed and the
+:class:`Round` it runs in (errors are exceptions). A stage with nothing to do for a
+site is absent from the chain, which the wiring builds::
+
+    alerts -> mute -> storms -> release -> resume -> assign -> dedup -> enqueue -> outbox
+              (the first three only with the mute store; storms only with the storm guard)
+
+Delivering the outbox and escalating are periodic jobs beside the chain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lifesign.alerts import Alert
+from lifesign.grid import Household, Tier
+from lifesign.registry import Registry
+from lifesign.workorders import WorkOrder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Case:
+    """An alert on its way to a work order, and what the stages learned about it."""
+
+    alert: Alert
+    #: the home; None for a cleared alert (not looked up) and for an area's infrastructure order
+    household: Household | None
+    #: when its order opens: the alert's time, or the review that released it
+    opened_at: float
+    #: set by assign, or given with the case (an infrastructure order's most urgent home)
+    tier: Tier | None = None
+    assignee: str = ""
+    #: why nobody could be assigned (logged if the order is opened unassigned)
+    unassigned_because: str = ""
+    #: the order it became or joined (dedup), or the one it came with (a standing storm's)
+    order: WorkOrder | None = None
+    created: bool = False
+    #: one visit answers two episodes of a home and rule; a storm's order never joins
+    joins_active: bool = True
+
+
+@dataclass
+class Round:
+    """One pass of the chain (Alertmanager's ctx): its event time and what it opened."""
+
+    now: float
+    created: list[WorkOrder] = field(default_factory=list)
+
+
+class Stage(Protocol):
+    def exec(self, ctx: Round, cases: list[Case]) -> list[Case]: ...
+
+
+class Chain:
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        self.stages = tuple(stages)
+
+    def exec(self, ctx: Round, cases: list[Case]) -> list[Case]:
+        for stage in self.stages:
+            cases = stage.exec(ctx, cases)
+        return cases
+
+    def __repr__(self) -> str:
+        return " -> ".join(type(s).__name__ for s in self.stages)
+
+
+def registered(registry: Registry, household_id: str) -> Household | None:
+    """The home, or None (logged) when the registry no longer knows it: its work is dropped."""
+    try:
+        return registry.household_by_id(household_id)
+    except LookupError as exc:
+        log.error("dropping work for an unregistered household: %s", exc)
+        return None
+
+
+__all__ = ["Case", "Chain", "Round", "Stage", "registered"]

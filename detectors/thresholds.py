@@ -200,6 +200,12 @@ class Thresholds:
                    includes=tuple(includes))
 
 
+def households_file(path: str | Path) -> dict[str, Layer]:
+    """The overrides of a file that holds only ``households:`` (what `lifesign learn` writes and
+    thresholds.yaml includes), checked as strictly as the same entries in thresholds.yaml."""
+    return _included_households(Path(path))
+
+
 def _included_households(path: Path) -> dict[str, Layer]:
     included = load_yaml(path)
     top = included.mapping(["households"], required=["households"])

@@ -1,4 +1,4 @@
-"""`lifesign config check FILE`: validate a thresholds, roster or site file."""
+"""`lifesign config check FILE`: validate a thresholds (or an included learned), roster or site file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.site import SiteConfig
-from detectors.thresholds import Thresholds
+from detectors.thresholds import Thresholds, households_file
 from lifesign.config.source import load_yaml
 from lifesign.roster import Roster
 
@@ -26,6 +26,9 @@ def _config_check(args: argparse.Namespace) -> int:
     if "workers" in keys:
         roster = Roster.from_node(root)
         print(f"{args.file}: ok (roster, {len(roster.workers)} workers)")
+    elif keys == {"households"}:
+        # a reviewed `lifesign learn` file, included from thresholds.yaml
+        print(f"{args.file}: ok (included households, {len(households_file(args.file))} overrides)")
     elif "defaults" in keys or "tiers" in keys or "activity" in keys:
         Thresholds.from_node(root)
         print(f"{args.file}: ok (thresholds)")

@@ -78,6 +78,12 @@ def test_learn_writes_a_reviewable_file_and_changes_nothing_else(datasets: tuple
     thresholds.write_text(before.decode() + "include: [learned.yaml]\n")
     included = Thresholds.load(thresholds)
     assert len(included.households) == 40
+    # `lifesign config check` takes the learned file as written, and still refuses a bad edit of it
+    capsys.readouterr()
+    assert cli(["config", "check", str(out)]) == 0
+    assert "ok (included households, 40 overrides)" in capsys.readouterr().out
+    out.write_text(out.read_text().replace("hours: ", "hours: -", 1))
+    assert cli(["config", "check", str(out)]) != 0
 
 
 def test_learn_reads_outcomes_from_an_order_store(datasets: tuple[Path, Path], tmp_path: Path,

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 
+from dispatch import actions
+from dispatch.actions import Actor, ActorKind
 from dispatch.assign import Assigner, most_urgent, order_tier
 from dispatch.channels.base import Channel
 from dispatch.delivering import Deliverer
@@ -263,27 +265,18 @@ class Dispatcher:
         return escalated
 
     # -- people ----------------------------------------------------------------
-    def ack(self, order_id: int, actor: str, note: str = "") -> WorkOrder:
-        return self.store.transition(
-            order_id, OrderStatus.ACKNOWLEDGED, self.clock.now(), actor, note
-        )
+    # The same functions the web desk and the CLI call (dispatch.actions); a bare string
+    # names a roster worker.
+    def ack(self, order_id: int, actor: Actor | str, note: str = "") -> WorkOrder:
+        return actions.acknowledge(self.store, order_id, _actor(actor), self.clock.now(), note)
 
-    def onsite(self, order_id: int, actor: str, note: str = "") -> WorkOrder:
-        return self.store.transition(order_id, OrderStatus.ONSITE, self.clock.now(), actor, note)
+    def onsite(self, order_id: int, actor: Actor | str, note: str = "") -> WorkOrder:
+        return actions.on_site(self.store, order_id, _actor(actor), self.clock.now(), note)
 
     def resolve(
-        self, order_id: int, actor: str, outcome: Outcome | str | None, note: str = ""
+        self, order_id: int, actor: Actor | str, outcome: Outcome | str | None, note: str = ""
     ) -> WorkOrder:
-        if isinstance(outcome, str) and not isinstance(outcome, Outcome):
-            try:
-                outcome = Outcome(outcome)
-            except ValueError:
-                raise ValueError(
-                    f"outcome must be one of {', '.join(o.value for o in Outcome)}, got {outcome!r}"
-                ) from None
-        return self.store.transition(
-            order_id, OrderStatus.RESOLVED, self.clock.now(), actor, note, outcome
-        )
+        return actions.resolve(self.store, order_id, _actor(actor), self.clock.now(), outcome, note)
 
     def _household(self, household_id: str) -> Household | None:
         try:
@@ -291,6 +284,10 @@ class Dispatcher:
         except LookupError as exc:
             log.error("dropping work for an unregistered household: %s", exc)
             return None
+
+
+def _actor(actor: Actor | str) -> Actor:
+    return actor if isinstance(actor, Actor) else Actor(ActorKind.WORKER, actor)
 
 
 def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from brokers import free_port
 from probes import MqttProbe, eventually
 
 from app.cli import main as cli
@@ -31,6 +32,7 @@ def write_site(folder: Path, port: int) -> Path:
     site = site.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
     site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
     site = site.replace("client_id: lifesign-ingest", f"client_id: lifesign-test-{port}")
+    site = site.replace("port: 8080", f"port: {free_port()}")
     (folder / "site.yaml").write_text(site)
     return folder / "site.yaml"
 
@@ -104,8 +106,8 @@ def test_run_opens_an_order_on_the_workers_topic_and_stops_cleanly_on_sigterm(se
         worker.close()
 
     data_dir = folder / "var"
-    assert cli(["orders", "ack", "1", "--data-dir", str(data_dir), "--by", "gw-001"]) == 0
-    assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir), "--by", "gw-001",
+    assert cli(["orders", "ack", "1", "--data-dir", str(data_dir)]) == 0
+    assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir),
                 "--outcome", "resident_fine", "--note", "napping, hearing aid off"]) == 0
 
     assert proc.stop() == 0, proc.output

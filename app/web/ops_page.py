@@ -44,7 +44,7 @@ def _filters(request: Request) -> dict[str, str]:
 def live_context(request: Request, session: StaffSession) -> dict[str, Any]:
     desk, t = desk_of(request), words(lang_of(request))
     f = _filters(request)
-    orders = visible_orders(desk, session.account, **f)
+    orders = visible_orders(desk, session.account, community=f["community"], grid=f["grid"], status=f["status"])
     return {"orders": [order_row(desk, o, t) for o in orders], "board": board(desk, session.account,
                                                                                f["community"], f["grid"]),
             "states": STATES, "tiers": [tier.value for tier in Tier], "filters": f}

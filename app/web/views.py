@@ -95,7 +95,7 @@ def board(desk: Desk, account: StaffAccount, community: str = "", grid: str = ""
     silent |= {w.key.household_id for w in desk.mutes.waiting() if w.fate in WAITING}
     mark(silent, 2)
     counts = {tier.value: dict.fromkeys(STATES, 0) for tier in Tier}
-    homes = []
+    homes: list[dict[str, str]] = []
     for i in np.flatnonzero(scope):
         tier = TIER_BY_CODE[int(reg.tier[i])].value
         name = STATES[int(state[i])]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from brokers import free_port
@@ -102,6 +103,9 @@ def test_run_opens_an_order_on_the_workers_topic_and_stops_cleanly_on_sigterm(se
         ticket = orjson.loads(worker.messages()[0][1])
         assert ticket["order_id"] == 1
         assert "H00001" in orjson.dumps(ticket).decode()
+        # the desk serves the worker's page from the ticket's link
+        assert ticket["link"].split("/o/")[0] in proc.output
+        assert httpx.get(ticket["link"], timeout=30).status_code == 200
     finally:
         worker.close()
 

@@ -82,9 +82,9 @@ def svg_chart(series: list[UsageSeries], start: float, step_s: float, tz: tzinfo
             parts.append(f'<rect x="{left + i * bar:.1f}" y="{y0 + panel - h:.1f}" width="{max(bar - 1, 1):.1f}" '
                          f'height="{h:.1f}" fill="{colour}"/>')
     y_axis = top + len(series) * (panel + gap) - gap + 12
-    for i in range(0, n + 1, max(1, int(12 * 3600 // step_s))):
+    for i in range(0, n, max(1, int(12 * 3600 // step_s))):
         at = datetime.fromtimestamp(start + i * step_s, tz).strftime("%m-%d %H:%M")
-        x = min(left + i * bar, width - 52)
+        x = left + i * bar
         parts.append(f'<text x="{x:.1f}" y="{y_axis}" font-size="9" fill="#666">{at}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -46,7 +46,7 @@ def household_page(request: Request, household_id: str, session: Staff) -> Respo
     series = usage_series(desk.history, desk.registry, household_id, now - TIMELINE_S, now, TIMELINE_STEP_S)
     chart = svg_chart(series, now - TIMELINE_S, TIMELINE_STEP_S, desk.tz,
                       {"title": t("timeline"), "empty": t("chart_empty"), "water": t("water"),
-                       "electricity": t("electricity")}, width=720, panel=90)
+                       "electricity": t("electricity")}, width=1400, panel=110)
     return page(request, "household_page.html", {
         "household": household, "chart": chart, **household_detail(desk, household_id, t),
         "title": f"{t('household')} {household_id}"})

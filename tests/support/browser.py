@@ -40,10 +40,14 @@ def chromium(profile_dir: Path, width: int, height: int) -> Iterator[object]:
     options.add_argument(f"--window-size={width},{height}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
-        driver.set_window_size(width, height)
-        # the viewport, not the window, is what a phone has: grow the window by the difference
-        inner = driver.execute_script("return [window.innerWidth, window.innerHeight];")
-        driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+        viewport(driver, width, height)
         yield driver
     finally:
         driver.quit()
+
+
+def viewport(driver: object, width: int, height: int) -> None:
+    """Make the page's viewport width × height (what a phone has), whatever the window adds."""
+    driver.set_window_size(width, height)  # type: ignore[attr-defined]
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight];")  # type: ignore[attr-defined]
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from browser import chromium
+from browser import chromium, viewport
 from deskrig import PASSWORD, T0, DeskRig
 from homes import publish_silence, wait_ingested
 from probes import MqttProbe, eventually
@@ -149,7 +149,7 @@ def test_a_silent_home_is_accepted_visited_and_resolved_from_the_phone(desk: Des
         ledger = by_id(browser, f"ledger-{created['H00001'].order_id}").text  # type: ignore[attr-defined]
         assert "worker:gw-001" in ledger and "resolved" in ledger and "午睡" in ledger
         shoot(browser, shots, "household-wide")
-        browser.set_window_size(*PHONE)  # type: ignore[attr-defined]
+        viewport(browser, *PHONE)
         browser.get(f"{desk.url}/ops?lang=en")  # type: ignore[attr-defined]
         shoot(browser, shots, "ops-phone-en")
     assert {p.name for p in shots.iterdir()} >= {"order-phone.png", "ops-wide.png", "household-wide.png"}

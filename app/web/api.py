@@ -5,13 +5,14 @@ actions (dispatch.actions). Staff authenticate with the session cookie from
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from app.web import mute_edits
 from app.web.auth import Staff, check_csrf, desk_of
 from app.web.household_page import household_detail
 from app.web.login_page import start_session
@@ -27,7 +28,7 @@ from app.web.views import (
     outage_sees,
     visible_orders,
 )
-from dispatch.absences import Outage, OutageScope
+from dispatch.absences import OutageScope
 from dispatch.actions import MAX_NOTE_CHARS, Actor, ActorKind
 from dispatch.orderstores.lifecycle import OrderLookupError, OrderStateError
 from lifesign.grid import Utility
@@ -150,23 +151,8 @@ def absences(request: Request, session: Staff) -> list[dict[str, Any]]:
 @router.post("/absences")
 def add_absence(request: Request, body: NewAbsence, session: StaffChange) -> dict[str, Any]:
     desk = desk_of(request)
-    if not household_sees(desk, session.account, body.household_id):
-        raise HTTPException(403, f"household {body.household_id!r} is not registered in your area")
-    try:
-        a = desk.mutes.add_absence(body.household_id, body.start, body.end, body.reason,
-                                   str(Actor(ActorKind.STAFF, session.account.name)), desk.clock.now())
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
-    return absence_row(desk, a)
-
-
-@router.post("/absences/{absence_id}/end")
-def end_absence(request: Request, absence_id: int, session: StaffChange) -> dict[str, Any]:
-    desk = desk_of(request)
-    found = [a for a in desk.mutes.absences() if a.absence_id == absence_id]
-    if not found or not household_sees(desk, session.account, found[0].household_id):
-        raise HTTPException(404, f"no absence {absence_id} in your area")
-    return absence_row(desk, desk.mutes.end_absence(absence_id, desk.clock.now()))
+    return absence_row(desk, mute_edits.add_absence(desk, session.account, body.household_id, body.start, body.end,
+                                                    body.reason))
 
 
 @router.get("/outages")
@@ -178,24 +164,19 @@ def outages(request: Request, session: Staff) -> list[dict[str, Any]]:
 @router.post("/outages")
 def add_outage(request: Request, body: NewOutage, session: StaffChange) -> dict[str, Any]:
     desk = desk_of(request)
-    utilities = tuple(u.value for u in body.utilities)
-    if not outage_sees(desk, session.account, Outage(0, body.scope, body.area, utilities, body.start, body.end, "")):
-        raise HTTPException(403, f"{body.scope.value} {body.area!r} has no registered home in your area")
-    try:
-        o = desk.mutes.add_outage(body.scope, body.area, utilities, body.start, body.end, body.reason,
-                                  str(Actor(ActorKind.STAFF, session.account.name)), desk.clock.now())
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
-    return outage_row(desk, o)
+    return outage_row(desk, mute_edits.add_outage(desk, session.account, body.scope, body.area,
+                                                  tuple(u.value for u in body.utilities), body.start, body.end,
+                                                  body.reason))
 
 
-@router.post("/outages/{outage_id}/end")
-def end_outage(request: Request, outage_id: int, session: StaffChange) -> dict[str, Any]:
+@router.post("/{kind}/{item_id}/end")
+def end_mute(request: Request, kind: Literal["absences", "outages"], item_id: int,
+             session: StaffChange) -> dict[str, Any]:
+    """End an absence (the resident is back early) or an outage (the supply is back) now."""
     desk = desk_of(request)
-    found = [o for o in desk.mutes.outages() if o.outage_id == outage_id]
-    if not found or not outage_sees(desk, session.account, found[0]):
-        raise HTTPException(404, f"no outage {outage_id} in your area")
-    return outage_row(desk, desk.mutes.end_outage(outage_id, desk.clock.now()))
+    if kind == "absences":
+        return absence_row(desk, mute_edits.end_absence(desk, session.account, item_id))
+    return outage_row(desk, mute_edits.end_outage(desk, session.account, item_id))
 
 
 @router.get("/ledger.csv")

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.ledger_csv import ledger_rows, write_ledger_csv
+from app.web import mute_edits
 from app.web.auth import Staff, check_csrf, desk_of
 from app.web.desk import Desk
 from app.web.i18n import words
@@ -28,8 +29,7 @@ from app.web.views import (
     outage_sees,
     visible_orders,
 )
-from dispatch.absences import Outage, OutageScope
-from dispatch.actions import Actor, ActorKind
+from dispatch.absences import OutageScope
 from dispatch.mutes.records import area_of
 from lifesign.grid import Tier, Utility
 
@@ -94,30 +94,10 @@ def _back(request: Request) -> RedirectResponse:
 @router.post("/ops/absences")
 async def add_absence(request: Request, session: Staff) -> Response:
     form, desk = await _staff_form(request, session), desk_of(request)
-    household = form.get("household_id", "").strip()
-    if not household_sees(desk, session.account, household):
-        raise HTTPException(403, f"household {household!r} is not registered in your area")
     start = parse_local(desk, form.get("start") or _local_input(desk, desk.clock.now()), "start")
     end = parse_local(desk, form.get("end", ""), "end")
-    reason = form.get("reason", "").strip()
-    if not reason:
-        raise HTTPException(400, "an absence needs its reason")
-    try:
-        await run_in_threadpool(desk.mutes.add_absence, household, start, end, reason,
-                                str(Actor(ActorKind.STAFF, session.account.name)), desk.clock.now())
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
-    return _back(request)
-
-
-@router.post("/ops/absences/{absence_id}/end")
-async def end_absence(request: Request, absence_id: int, session: Staff) -> Response:
-    await _staff_form(request, session)
-    desk = desk_of(request)
-    found = [a for a in desk.mutes.absences() if a.absence_id == absence_id]
-    if not found or not household_sees(desk, session.account, found[0].household_id):
-        raise HTTPException(404, f"no absence {absence_id} in your area")
-    await run_in_threadpool(desk.mutes.end_absence, absence_id, desk.clock.now())
+    await run_in_threadpool(mute_edits.add_absence, desk, session.account, form.get("household_id", "").strip(),
+                            start, end, form.get("reason", ""))
     return _back(request)
 
 
@@ -129,29 +109,21 @@ async def add_outage(request: Request, session: Staff) -> Response:
         utilities = tuple(Utility(u).value for u in form.get("utility", []))
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    area = form.get("area", "").strip()
     start = parse_local(desk, form.get("start") or _local_input(desk, desk.clock.now()), "start")
     end = parse_local(desk, form.get("end", ""), "end")
-    probe = Outage(0, scope, area, utilities, start, end, "")
-    if not outage_sees(desk, session.account, probe):
-        raise HTTPException(403, f"{scope.value} {area!r} has no registered home in your area")
-    try:
-        await run_in_threadpool(desk.mutes.add_outage, scope, area, utilities, start, end,
-                                form.get("reason", "").strip() or "-",
-                                str(Actor(ActorKind.STAFF, session.account.name)), desk.clock.now())
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
+    await run_in_threadpool(mute_edits.add_outage, desk, session.account, scope, form.get("area", "").strip(),
+                            utilities, start, end, form.get("reason", ""))
     return _back(request)
 
 
-@router.post("/ops/outages/{outage_id}/end")
-async def end_outage(request: Request, outage_id: int, session: Staff) -> Response:
+@router.post("/ops/{kind}/{item_id}/end")
+async def end_mute(request: Request, kind: str, item_id: int, session: Staff) -> Response:
+    """End an absence (the resident is back) or an outage (the supply is back) now."""
     await _staff_form(request, session)
-    desk = desk_of(request)
-    found = [o for o in desk.mutes.outages() if o.outage_id == outage_id]
-    if not found or not outage_sees(desk, session.account, found[0]):
-        raise HTTPException(404, f"no outage {outage_id} in your area")
-    await run_in_threadpool(desk.mutes.end_outage, outage_id, desk.clock.now())
+    end = {"absences": mute_edits.end_absence, "outages": mute_edits.end_outage}.get(kind)
+    if end is None:
+        raise HTTPException(404, f"nothing called {kind!r} ends here")
+    await run_in_threadpool(end, desk_of(request), session.account, item_id)
     return _back(request)
 
 

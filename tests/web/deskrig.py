@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -10,7 +11,10 @@ from pathlib import Path
 import httpx
 
 from app.service import Service
+from app.web.staff import StaffRole
+from lifesign.alerts import Alert, AlertState, EpisodeKey
 from lifesign.clock import ManualClock
+from lifesign.workorders import WorkOrder
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 #: a round instant in the recent past: history stores keep recent data
@@ -46,3 +50,24 @@ def write_site(folder: Path, broker_port: int, web_port: int) -> Path:
     return folder / "site.yaml"
 
 
+def open_order(desk: DeskRig, household: str = "H00001") -> WorkOrder:
+    """An order for a home silent 11 h, delivered (gw-001 covers building B001)."""
+    alert = Alert(EpisodeKey(household, "no_usage", T0 - 11 * 3600), AlertState.OPENED, T0,
+                  {"confirmed_silence_s": 11 * 3600.0, "threshold_s": 10 * 3600.0})
+    (order,) = desk.service.dispatcher.handle([alert])
+    desk.service.dispatcher.deliver_pending()
+    return desk.service.orders.get(order.order_id)
+
+
+def login(desk: DeskRig, client: httpx.Client, name: str, role: StaffRole, area: str = "") -> tuple[httpx.Client, str]:
+    """A staff client: the session cookie is Secure, which httpx keeps off plain http, so it is sent by hand."""
+    assert desk.service.web is not None
+    if desk.service.web.staff.get(name) is None:
+        desk.service.web.staff.add(name, role, area, PASSWORD, T0)
+    answer = client.post("/api/login", json={"name": name, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    token = re.search(r"lifesign_session=([^;]+)", cookie)
+    assert token is not None
+    return httpx.Client(base_url=desk.url, headers={"Cookie": f"lifesign_session={token.group(1)}"}), answer.json()["csrf"]

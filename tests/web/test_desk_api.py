@@ -10,9 +10,8 @@ import logging
 
 import httpx
 import pytest
-from deskrig import T0, DeskRig
+from deskrig import T0, DeskRig, login, open_order
 from prometheus_client import CollectorRegistry, generate_latest
-from test_desk_security import login, open_order
 
 from app.dispatch_metrics import DispatchCollector
 from app.web.staff import StaffRole

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from browser import chromium, viewport
 from deskrig import PASSWORD, T0, DeskRig
-from homes import publish_silence, wait_ingested
 from probes import MqttProbe, eventually
+from silent_homes import publish_silence, wait_ingested
 
 from app.cli import main as cli
 from lifesign.wire import workorders_topic

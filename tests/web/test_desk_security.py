@@ -9,24 +9,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from deskrig import PASSWORD, T0, DeskRig
+from deskrig import PASSWORD, T0, DeskRig, login, open_order
 
 from app.cli import main as cli
 from app.web.staff import StaffRole
 from dispatch import actions
-from lifesign.alerts import Alert, AlertState, EpisodeKey
 from lifesign.workorders import OrderStatus, WorkOrder
 
 pytestmark = pytest.mark.mosquitto
-
-
-def open_order(desk: DeskRig, household: str = "H00001") -> WorkOrder:
-    """An order for a home silent 11 h, delivered (gw-001 covers building B001)."""
-    alert = Alert(EpisodeKey(household, "no_usage", T0 - 11 * 3600), AlertState.OPENED, T0,
-                  {"confirmed_silence_s": 11 * 3600.0, "threshold_s": 10 * 3600.0})
-    (order,) = desk.service.dispatcher.handle([alert])
-    desk.service.dispatcher.deliver_pending()
-    return desk.service.orders.get(order.order_id)
 
 
 def unchanged(desk: DeskRig, before: WorkOrder) -> bool:
@@ -93,20 +83,6 @@ def test_a_post_without_its_csrf_token_is_refused(desk: DeskRig, client: httpx.C
     done = staff.post(f"/api/orders/{order.order_id}/ack", json={"note": "calling"}, headers={"X-CSRF-Token": csrf})
     assert done.status_code == 200 and done.json()["status"] == "acknowledged"
     assert desk.service.orders.ledger(order.order_id)[-1].actor == "staff:ops-li"
-
-
-def login(desk: DeskRig, client: httpx.Client, name: str, role: StaffRole, area: str = "") -> tuple[httpx.Client, str]:
-    """A staff client: the session cookie is Secure, which httpx keeps off plain http, so it is sent by hand."""
-    assert desk.service.web is not None
-    if desk.service.web.staff.get(name) is None:
-        desk.service.web.staff.add(name, role, area, PASSWORD, T0)
-    answer = client.post("/api/login", json={"name": name, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
-    token = re.search(r"lifesign_session=([^;]+)", cookie)
-    assert token is not None
-    return httpx.Client(base_url=desk.url, headers={"Cookie": f"lifesign_session={token.group(1)}"}), answer.json()["csrf"]
 
 
 def test_wrong_passwords_are_refused_and_ten_in_a_row_make_the_next_attempt_wait(

@@ -100,7 +100,8 @@ class WebServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # a service stopped before it started never ran it
+            self._thread.join(timeout=10)
 
 
 __all__ = ["SECURITY_HEADERS", "WebServer", "build_app"]

@@ -7,20 +7,24 @@ advances, a progress line, and at the end the work orders beside the ground trut
 
 from __future__ import annotations
 
+import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
 
 from app.embedded_broker import EmbeddedBroker
 from app.service import Service, ServiceParts
 from app.site import DispatchSettings, ScheduleSettings
+from app.web.settings import WebSettings
+from app.web.staff import StaffRole
 from detectors.thresholds import Thresholds
 from dispatch.escalation import responsible_for
 from lifesign.clock import DEFAULT_TZ, ManualClock
@@ -74,8 +78,10 @@ def run_demo(
     *, households: int = 120, days: float = 4, incidents: int = 4, seed: int = 7,
     pace_s: float = 0.03, workdir: Path | None = None, broker_port: int | None = None,
     broker_host: str = "127.0.0.1", start: float | None = None, out: TextIO = sys.stdout,
-    console_tickets: bool = True,
+    console_tickets: bool = True, web_port: int | None = 0, serve_after: Callable[[DemoResult], None] | None = None,
 ) -> DemoResult:
+    """``web_port``: the staff desk's port (0: a free one; None: no desk); ``serve_after``
+    runs once the report's orders are in, while the desk still serves (e.g. wait for Ctrl-C)."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="lifesign-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     cohort = make_cohort(households, seed)
@@ -99,22 +105,35 @@ def run_demo(
             # wall-clock intervals: the manual clock makes each one many simulated minutes
             schedule=ScheduleSettings(sweep_s=0.05, escalation_s=0.1, reload_s=3600),
             dispatch=DispatchSettings(console=console_tickets),
+            web=None if web_port is None else WebSettings(bind=broker_host, port=web_port),
         )
         service = Service(parts, clock, console=out)
+        if service.web is not None:
+            password = secrets.token_urlsafe(12)
+            service.web.staff.add("demo", StaffRole.OPERATOR, "", password, clock.now())
         service.start()
         try:
+            if service.web is not None:
+                print(f"staff desk: {service.web.url}/ops  (log in as demo / {password}); "
+                      "each ticket carries its worker's link", file=out, flush=True)
             published = _publish(scenario, clock, pace_s, out, service)
             _wait_ingested(service, published, timeout_s=120)
             service.sweep()
             orders = service.orders.list()
+            if serve_after is not None:
+                serve_after(DemoResult(workdir, chosen, orders, _expected(cohort, chosen)))
         finally:
             service.stop()
     finally:
         if embedded is not None:
             embedded.stop()
-    expected = {i.household_id: responsible_for(cohort.roster, cohort.registry.household_by_id(i.household_id)).worker_id
-                for i in chosen}
-    return DemoResult(workdir, chosen, orders, expected)
+    return DemoResult(workdir, chosen, orders, _expected(cohort, chosen))
+
+
+def _expected(cohort: Any, chosen: tuple[Incident, ...]) -> dict[str, str]:
+    """The grid worker of each incident's building: who should get its order."""
+    return {i.household_id: responsible_for(cohort.roster, cohort.registry.household_by_id(i.household_id)).worker_id
+            for i in chosen}
 
 
 def _wait_ingested(service: Service, published: int, timeout_s: float) -> None:

@@ -102,11 +102,15 @@ class _IngestCollector:
 class MetricsServer:
     """``/metrics`` on host:port, in a daemon thread; stopped with the service."""
 
-    def __init__(self, settings: MetricsSettings, counters: IngestCounters, clock: Clock | None = None) -> None:
+    def __init__(self, settings: MetricsSettings, counters: IngestCounters, clock: Clock | None = None,
+                 collectors: Sequence[Any] = ()) -> None:
+        """``collectors``: more than ingest on the same endpoint (dispatch, the desk)."""
         from prometheus_client import CollectorRegistry, start_http_server
 
         self.registry = CollectorRegistry()
         self.registry.register(_IngestCollector(counters, clock))  # type: ignore[arg-type]
+        for collector in collectors:
+            self.registry.register(collector)
         self._server, self._thread = start_http_server(settings.port, addr=settings.host, registry=self.registry)
         self.port = int(self._server.server_address[1])
 

@@ -18,6 +18,7 @@ from typing import TextIO
 import paho.mqtt.client as mqtt
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from app.dispatch_metrics import DispatchCollector, SweepTimer
 from app.dispatch_wiring import build_dispatcher, open_mute_store
 from app.ingest_wiring import (
     MetricsServer,
@@ -35,6 +36,8 @@ from app.site import (
     ScheduleSettings,
     SiteConfig,
 )
+from app.web.settings import WebSettings
+from app.web_wiring import WebDesk
 from detectors.detector import Detector
 from detectors.thresholds import Thresholds
 from dispatch.orderstores.sqlite import SqliteWorkOrderStore
@@ -74,6 +77,8 @@ class ServiceParts:
     timezone: str = DEFAULT_TIMEZONE
     #: the site file, named when a reloaded thresholds file disagrees with its timezone
     site_file: str = "site.yaml"
+    #: the staff web desk (site.yaml `web:`); None: not served
+    web: WebSettings | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -88,12 +93,14 @@ class ServiceParts:
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
             ingest=site.ingest, history=site.history, metrics=site.metrics, thresholds_path=site.thresholds,
-            timezone=site.timezone, site_file=site.source,
+            timezone=site.timezone, site_file=site.source, web=site.web,
         )
 
 
 class Service:
-    def __init__(self, parts: ServiceParts, clock: Clock, *, console: TextIO | None = None) -> None:
+    def __init__(self, parts: ServiceParts, clock: Clock, *, console: TextIO | None = None,
+                 session_clock: Clock | None = None) -> None:
+        """``session_clock``: the desk's staff sessions and login throttle (default: real time)."""
         self.parts = parts
         self.clock = clock
         parts.data_dir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +123,12 @@ class Service:
             self.history, [self.detector], clock, spool=self.spool,
         )
         self.metrics: MetricsServer | None = None
+        self.sweeps = SweepTimer()
+        self.web: WebDesk | None = None
+        if parts.web is not None:
+            self.web = WebDesk(parts.web, parts.data_dir, orders=self.orders, mutes=self.mutes,
+                               dispatcher=self.dispatcher, history=self.history, clock=clock, tz=parts.tz,
+                               open_episodes=self.detector.open_alerts, session_clock=session_clock)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         #: the files whose change means "reload": the thresholds file and what it includes
         self._watched = _watch_list(parts.thresholds_path, parts.thresholds.includes)
@@ -127,7 +140,7 @@ class Service:
     # -- jobs -----------------------------------------------------------------
     def sweep(self) -> list[WorkOrder]:
         """Detector sweep → dispatch → deliveries; returns the orders it created."""
-        with self._jobs_lock:
+        with self._jobs_lock, self.sweeps:
             now = self.clock.now()
             alerts = self.detector.sweep(now)
             # Reconcile: an episode still open without its own order (dispatch failed last
@@ -199,9 +212,13 @@ class Service:
         replayed = self.replay_history()
         if replayed:
             log.info("detector state rebuilt from %d stored readings", replayed)
+        if self.web is not None:
+            self.web.start()  # before any delivery: links need the bound address
+            log.info("staff desk at %s", self.web.url)
         self.ingestor.start()
         if self.parts.metrics.port:
-            self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters, self.clock)
+            collector = DispatchCollector(self.orders, self.sweeps, self.web.staff if self.web else None)
+            self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters, self.clock, [collector])
         schedule = self.parts.schedule
         self.scheduler.add_job(self.write_status, "interval", seconds=schedule.status_s, id="status",
                                max_instances=1, coalesce=True)
@@ -217,6 +234,8 @@ class Service:
                  self.parts.registry.n_meters)
 
     def stop(self) -> None:
+        if self.web is not None:
+            self.web.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.ingestor.stop()

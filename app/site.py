@@ -28,6 +28,9 @@
     dispatch:
       ack_deadline_minutes: {red: 15, yellow: 60, green: 240}
       console: true
+    web:                           # the staff desk; absent: no desk (see app/web/settings.py)
+      bind: 127.0.0.1
+      port: 8080
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field, fields
 from datetime import tzinfo
 from pathlib import Path
 
+from app.web.settings import WebSettings, parse_web
 from dispatch.config import (
     EXTRA_KEYS,
     ChannelSettings,
@@ -128,6 +132,8 @@ class SiteConfig:
     dispatch: DispatchSettings = DispatchSettings()
     history: HistorySettings = HistorySettings()
     metrics: MetricsSettings = MetricsSettings()
+    #: the staff web desk; None: not served
+    web: WebSettings | None = None
     #: the one source of local time; thresholds.yaml and roster.yaml may only repeat it
     timezone: str = DEFAULT_TIMEZONE
     #: the file this came from, named in errors about the other files
@@ -167,13 +173,14 @@ class SiteConfig:
             metrics=_metrics(top["metrics"]) if "metrics" in top else MetricsSettings(),
             dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
             timezone=_timezone(top["timezone"]) if "timezone" in top else DEFAULT_TIMEZONE,
+            web=parse_web(top["web"], base) if "web" in top else None,
             source=root.file,
         )
 
 
 #: the top-level keys of site.yaml; each section has its own parser below
 SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "timezone", "schedule", "ingest",
-            "dispatch", "history", "metrics")
+            "dispatch", "history", "metrics", "web")
 
 
 def _timezone(node: ConfigNode) -> str:

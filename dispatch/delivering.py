@@ -10,7 +10,7 @@ backoff, a permanent one is abandoned and written to the ledger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -53,6 +53,9 @@ class Deliverer:
         self.tz = tz
         self.retry = retry
         self.claim_lease_s = claim_lease_s
+        #: the signed page link for a ticket's recipient (the order's assignee), set by the
+        #: app when a web desk serves the pages; None: tickets carry no link
+        self.links: Callable[[WorkOrder], str | None] | None = None
 
     def channels_for(self, recipient: str) -> list[str]:
         """Staff get every channel; a resident's relative only those that reach outside the
@@ -93,12 +96,15 @@ class Deliverer:
                 community, grid = self.assigner.area_place(*area)
                 homes = self.assigner.homes_in(*area)
                 return render_area_ticket(order, area[0], area[1], community, grid, homes,
-                                          self.tz).as_dict()
+                                          self.tz, self._link(order)).as_dict()
             household = self.assigner.registry.household_by_id(order.household_id)
         except LookupError as exc:
             log.error("no ticket for order %s: %s", order.order_id, exc)
             return None
-        return render_ticket(order, household, self.tz).as_dict()
+        return render_ticket(order, household, self.tz, self._link(order)).as_dict()
+
+    def _link(self, order: WorkOrder) -> str | None:
+        return None if self.links is None else self.links(order)
 
     def deliver_pending(self) -> int:
         """Try every due delivery once; returns how many were confirmed."""

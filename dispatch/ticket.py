@@ -80,8 +80,10 @@ class _LocalTimes:
         return f"{local_time(at, self.tz)} ({utc_offset_label(at, self.tz)})"
 
 
-def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_TZ) -> Ticket:
-    """``tz``: the site's zone (site.yaml ``timezone:``)."""
+def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_TZ,
+                  link: str | None = None) -> Ticket:
+    """``tz``: the site's zone (site.yaml ``timezone:``); ``link``: the recipient's signed
+    address of the order's page, where they accept, arrive and resolve."""
     if household.household_id != order.household_id:
         raise ValueError(
             f"household must be the order's household {order.household_id!r}, "
@@ -137,6 +139,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
         f"Suggested:      {action}",
         f"Episode:        {order.key.as_text()}",
+        *_link_lines(link),
     ]
     fields: dict[str, Any] = {
         "order_id": order.order_id,
@@ -171,8 +174,13 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         "threshold_h": None if threshold_h is None else round(threshold_h, 2),
         "silence_so_far_h": None if so_far_h is None else round(so_far_h, 2),
         "suggested_action": action,
+        "link": link,
     }
     return Ticket(title=title, text="\n".join(lines), fields=fields)
+
+
+def _link_lines(link: str | None) -> list[str]:
+    return [] if link is None else [f"Open (接单/到场/结案): {link}"]
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -187,6 +195,7 @@ def render_area_ticket(
     grid: str,
     homes: Sequence[Household],
     tz: tzinfo = DEFAULT_TZ,
+    link: str | None = None,
 ) -> Ticket:
     """The ticket of an infrastructure order: a building or grid where many homes fell
     silent together (a supply or network cut), for the grid leader or maintenance."""
@@ -214,6 +223,7 @@ def render_area_ticket(
         f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
         f"Suggested:      {action}",
         f"Episode:        {order.key.as_text()}",
+        *_link_lines(link),
     ]
     fields: dict[str, Any] = {
         "order_id": order.order_id,
@@ -235,5 +245,6 @@ def render_area_ticket(
         "homes_silent": silent,
         "homes_total": total,
         "suggested_action": action,
+        "link": link,
     }
     return Ticket(title=title, text="\n".join(lines), fields=fields)

@@ -4,14 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the tests start a real mosquitto and a real VictoriaMetrics
-# (never skipped for lack of them).
+# System packages: the tests start a real mosquitto, a real VictoriaMetrics and a real
+# headless Chromium (never skipped for lack of them); the CJK fonts let its screenshots
+# show the desk's Chinese.
 if { ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; } \
-  || { ! command -v victoria-metrics >/dev/null 2>&1 && [ ! -x /usr/bin/victoria-metrics ]; }; then
+  || { ! command -v victoria-metrics >/dev/null 2>&1 && [ ! -x /usr/bin/victoria-metrics ]; } \
+  || [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] \
+  || [ ! -d /usr/share/fonts/opentype/noto ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto victoria-metrics
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto victoria-metrics \
+    chromium chromium-driver fonts-noto-cjk
 fi
 # Debian starts the packaged broker as a service on port 1883 on some machines;
 # the tests use their own brokers on free ports, so it is left alone.

@@ -12,8 +12,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
+from brokers import free_port
 from probes import MqttProbe, eventually
 
 from app.cli import main as cli
@@ -31,6 +33,7 @@ def write_site(folder: Path, port: int) -> Path:
     site = site.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
     site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
     site = site.replace("client_id: lifesign-ingest", f"client_id: lifesign-test-{port}")
+    site = site.replace("port: 8080", f"port: {free_port()}")
     (folder / "site.yaml").write_text(site)
     return folder / "site.yaml"
 
@@ -100,12 +103,15 @@ def test_run_opens_an_order_on_the_workers_topic_and_stops_cleanly_on_sigterm(se
         ticket = orjson.loads(worker.messages()[0][1])
         assert ticket["order_id"] == 1
         assert "H00001" in orjson.dumps(ticket).decode()
+        # the desk serves the worker's page from the ticket's link
+        assert ticket["link"].split("/o/")[0] in proc.output
+        assert httpx.get(ticket["link"], timeout=30).status_code == 200
     finally:
         worker.close()
 
     data_dir = folder / "var"
-    assert cli(["orders", "ack", "1", "--data-dir", str(data_dir), "--by", "gw-001"]) == 0
-    assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir), "--by", "gw-001",
+    assert cli(["orders", "ack", "1", "--data-dir", str(data_dir)]) == 0
+    assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir),
                 "--outcome", "resident_fine", "--note", "napping, hearing aid off"]) == 0
 
     assert proc.stop() == 0, proc.output

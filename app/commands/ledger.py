@@ -4,16 +4,13 @@ when, what, note) and every mute decision, oldest first, as CSV for audits and r
 from __future__ import annotations
 
 import argparse
-import csv
-from datetime import UTC, datetime
+import sys
 from typing import Any
 
 from app.commands.absence import parse_when
-from app.commands.common import add_data_dir_options, data_dir, when
-from lifesign.clock import WallClock
-
-COLUMNS = ("at_utc", "at_local", "source", "order_id", "household_id", "rule", "episode_start", "actor",
-           "action", "note")
+from app.commands.common import add_data_dir_options, data_dir
+from app.ledger_csv import ledger_rows, write_ledger_csv
+from lifesign.clock import DEFAULT_TZ, WallClock
 
 
 def register(sub: Any) -> None:
@@ -37,37 +34,17 @@ def _export(args: argparse.Namespace) -> int:
     until = parse_when(args.until, now) if args.until else float("inf")
     if not (folder / ORDERS_FILE).exists():
         raise LookupError(f"No work-order store in {folder} (expected {folder / ORDERS_FILE})")
-    rows: list[tuple[float, int, list[Any]]] = []
     orders = open_orders_store(folder)
+    mutes = open_mute_store(folder) if (folder / MUTES_FILE).exists() else None
     try:
-        by_id = {o.order_id: o for o in orders.list()}
-        for i, e in enumerate(orders.ledger()):
-            if since <= e.at < until:
-                o = by_id[e.order_id]
-                rows.append((e.at, i, ["order", e.order_id, o.household_id, o.rule, o.key.episode_start,
-                                       e.actor, e.action, e.note]))
+        rows = ledger_rows(orders, mutes, since, until)
     finally:
         orders.close()
-    if (folder / MUTES_FILE).exists():
-        mutes = open_mute_store(folder)
-        try:
-            for i, m in enumerate(mutes.mute_log(None if since == float("-inf") else since,
-                                                 None if until == float("inf") else until)):
-                rows.append((m.at, 1_000_000_000 + i, ["mute", "", m.household_id, m.rule, m.episode_start,
-                                                       "lifesign", m.action, m.note]))
-        finally:
+        if mutes is not None:
             mutes.close()
-    rows.sort(key=lambda r: (r[0], r[1]))
     out = open(args.csv, "w", newline="", encoding="utf-8") if args.csv != "-" else None  # noqa: SIM115
-    import sys
-
-    stream = out if out is not None else sys.stdout
     try:
-        writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
-        for at, _, rest in rows:
-            writer.writerow([datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), when(at),
-                             *rest])
+        write_ledger_csv(out if out is not None else sys.stdout, rows, DEFAULT_TZ)
     finally:
         if out is not None:
             out.close()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_data_dir_options, data_dir, user, when
+from dispatch import actions
+from dispatch.actions import Actor, ActorKind
 from lifesign.clock import WallClock
-from lifesign.workorders import ACTIVE, OrderStatus, Outcome, WorkOrder
+from lifesign.workorders import ACTIVE, Outcome, WorkOrder
 
 
 def register(sub: Any) -> None:
@@ -23,7 +27,8 @@ def register(sub: Any) -> None:
         else:
             p.add_argument("order_id", type=int)
         if name in ("ack", "onsite", "resolve"):
-            p.add_argument("--by", default=None, help="who is acting (default: your user name)")
+            p.add_argument("--as", dest="as_account", default=None, metavar="ACCOUNT",
+                           help="a staff account you act for (the ledger records your OS user and it)")
             p.add_argument("--note", default="")
         if name == "resolve":
             p.add_argument("--outcome", required=True, choices=[o.value for o in Outcome])
@@ -64,7 +69,6 @@ def _orders(args: argparse.Namespace) -> int:
     if not (folder / ORDERS_FILE).exists():
         raise LookupError(f"No work-order store in {folder} (expected {folder / ORDERS_FILE})")
     store = open_orders_store(folder)
-    actor = getattr(args, "by", None) or user()
     now = WallClock().now()
     try:
         command = args.orders_command
@@ -86,17 +90,35 @@ def _orders(args: argparse.Namespace) -> int:
             for entry in store.ledger(order.order_id):
                 print(f"  {when(entry.at)}  {entry.actor:<16} {entry.action:<24} {entry.note}")
             return 0
+        # the same functions the desk's pages and API call
+        actor = cli_actor(folder, args.as_account)
         if command == "ack":
-            order = store.transition(args.order_id, OrderStatus.ACKNOWLEDGED, now, actor, args.note)
+            order = actions.acknowledge(store, args.order_id, actor, now, args.note)
         elif command == "onsite":
-            order = store.transition(args.order_id, OrderStatus.ONSITE, now, actor, args.note)
+            order = actions.on_site(store, args.order_id, actor, now, args.note)
         else:
-            order = store.transition(args.order_id, OrderStatus.RESOLVED, now, actor, args.note,
-                                     Outcome(args.outcome))
+            order = actions.resolve(store, args.order_id, actor, now, args.outcome, args.note)
         print(order_line(order))
         return 0
     finally:
         store.close()
+
+
+def cli_actor(folder: Path, account: str | None) -> Actor:
+    """The operator at the server: their OS user, and the staff account they name (which must exist)."""
+    me = re.sub(r"[^A-Za-z0-9_.@+\-]", "_", user())[:64] or "cli"
+    if account is None:
+        return Actor(ActorKind.CLI, me)
+    from app.web_wiring import open_staff_store
+
+    staff = open_staff_store(folder)
+    try:
+        found = staff.get(account)
+    finally:
+        staff.close()
+    if found is None:
+        raise LookupError(f"No staff account by the name of {account!r} (see `lifesign staff list`)")
+    return Actor(ActorKind.CLI, me, f"staff:{found.name}")
 
 
 #: evidence of infrastructure orders that is neither a time nor a duration

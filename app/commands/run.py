@@ -28,6 +28,9 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         service.start()
+        if service.web is not None:
+            print(f"staff desk at {service.web.url}/ops (workers open their orders from the links in tickets)",
+                  flush=True)
         print(f"lifesign running against {site.broker.host}:{site.broker.port}; Ctrl-C to stop", flush=True)
         stop.wait()
     finally:

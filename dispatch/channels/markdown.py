@@ -33,8 +33,10 @@ def ticket_markdown(payload: dict[str, Any], recipient: Worker, mention: str = "
         shown = ", ".join(f"{u} {(v or {}).get('local', 'no data')}" for u, v in activity.items())
         lines.append(f"**Last activity ({payload.get('utc_offset', '')}):** {shown}")
     lines.append(f"**Do:** {payload.get('suggested_action', '')}")
-    lines.append(f"> order #{payload.get('order_id')} level {payload.get('escalation_level')}; "
-                 f"ack: `lifesign orders ack {payload.get('order_id')}`")
+    if payload.get("link"):
+        # the recipient's own signed page: accept (接单), on site (到场), resolve (结案)
+        lines.append(f"**[打开工单 · 接单 / Open the order]({payload['link']})**")
+    lines.append(f"> order #{payload.get('order_id')} level {payload.get('escalation_level')}")
     return "\n\n".join(lines)
 
 

@@ -421,9 +421,10 @@ def test_the_visit_closes_the_loop_with_clock_times(
         (T0, "lifesign", "opened"),
         (T0, "lifesign", "delivered"),
         (T0, "lifesign", "notified"),
-        (T0 + 60, "gw-zhang", "acknowledged"),
-        (T0 + 1200, "gw-zhang", "onsite"),
-        (T0 + 1500, "gw-zhang", "resolved"),
+        # a worker named by id acts as that roster worker (dispatch.actions.Actor)
+        (T0 + 60, "worker:gw-zhang", "acknowledged"),
+        (T0 + 1200, "worker:gw-zhang", "onsite"),
+        (T0 + 1500, "worker:gw-zhang", "resolved"),
     ]
 
 

@@ -28,7 +28,7 @@ def site_for(folder: Path, port: int, metrics_port: int) -> SiteConfig:
     text = (CONFIGS / "site.yaml").read_text()
     text = text.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
     text = text.replace("port: 0 ", f"port: {metrics_port} ").replace("client_id: lifesign-ingest", "client_id: obs")
-    text = text.replace("console: true", "console: false")
+    text = text.replace("console: true", "console: false").replace("port: 8080", f"port: {free_port()}")
     (folder / "site.yaml").write_text(text)
     return SiteConfig.load(folder / "site.yaml")
 
@@ -65,6 +65,8 @@ def test_metrics_endpoint_and_status_command_count_what_ingest_did(
         assert metric(body, "lifesign_ingest_lag_seconds") == 900
         assert 'lifesign_ingest_rejected_total{reason="malformed_json"} 1.0' in body
         assert 'lifesign_ingest_rejected_total{reason="unknown_meter"} 1.0' in body
+        # dispatch shares the endpoint
+        assert metric(body, "lifesign_sweeps_total") == 0 and "# TYPE lifesign_dispatch_orders gauge" in body
 
         service.write_status()
         assert cli(["status", "--data-dir", str(site.data_dir)]) == 0

@@ -81,8 +81,9 @@ class Escalator:
                 continue  # acknowledged or escalated by another process meanwhile
             self.deliverer.ensure(moved)
             if not self.deliverer.channels_for(moved.assignee):
-                log.warning("order %s escalated to %s, whom no configured channel reaches: call %s",
-                            moved.order_id, moved.assignee, successor.phone)
+                # no phone number in the log (PII): the desk and `orders show` give it to staff
+                log.warning("order %s escalated to %s, whom no configured channel reaches: call them "
+                            "(number in `lifesign orders show %s`)", moved.order_id, moved.assignee, moved.order_id)
             escalated.append(moved)
         return escalated
 

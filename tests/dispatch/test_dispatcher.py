@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from dispatch.channels import ConsoleChannel, RecordingChannel
+from dispatch import actions
 from dispatch.dispatcher import UNASSIGNED, Dispatcher
 from dispatch.orderstores import IllegalTransitionError
 from dispatch.orderstores.base import DispatchStore
@@ -24,8 +25,13 @@ DEADLINES = {Tier.RED: 900.0, Tier.YELLOW: 3600.0, Tier.GREEN: 14_400.0}
 
 def step(dispatcher: Dispatcher, order: WorkOrder, status: OrderStatus, actor: str, note: str = "",
          outcome: Outcome | None = None) -> WorkOrder:
-    """A person's step on an order: through the store's lifecycle, as the CLI takes it."""
-    return dispatcher.store.transition(order.order_id, status, dispatcher.clock.now(), actor, note, outcome)
+    """A worker's step on an order through dispatch.actions, the one path the CLI and the desk take."""
+    who, at = actions.Actor(actions.ActorKind.WORKER, actor), dispatcher.clock.now()
+    if status is OrderStatus.ACKNOWLEDGED:
+        return actions.acknowledge(dispatcher.store, order.order_id, who, at, note)
+    if status is OrderStatus.ONSITE:
+        return actions.on_site(dispatcher.store, order.order_id, who, at, note)
+    return actions.resolve(dispatcher.store, order.order_id, who, at, outcome, note)
 
 
 def opened(household_id: str = "H0001", start: float = T0 - 50_000, at: float = T0) -> Alert:

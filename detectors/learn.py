@@ -1,24 +1,29 @@
-"""Learned baselines: each household's rhythm from its history, as suggested overrides.
+"""Learned thresholds: each household's own rhythm, fitted to a false-alarm budget held out.
 
-For every household with enough history:
+For every household with readings:
 
-* **activity**: the detector's own activity model (changes of state, water above a
-  constant flow), replayed over the history.
-* **rhythm**: a weight for every local hour (how much an hour of silence counts),
-  from a linear programme: as much weight as possible on the hours the home is
-  usually up (where an incapacitation happens, so it is seen soonest), while every
-  normal silence of its history (nights, naps, late mornings; silences over 14
-  wall-clock hours are absences and left out) stays under ``hours / margin``.
-  Weights are rounded *down* to steps of 0.1 (short YAML), so the history still fits;
-  k-means groups the homes into a few dozen shared rhythms (shared settings rows).
-* **threshold**: ``hours`` weighted hours (2.5 by default), or the home's longest
-  weighted normal silence times the margin if that is longer. The margin is
-  ``1 + 4 / days of history`` by default (a short history has not yet seen its longest
-  silences), widened by a quarter for each false alarm staff recorded at the home.
+* **silences**: the detector's own activity model replayed over the history; the silences
+  between activities, by the local hour they started. Silences of ``learn.max_hours`` or
+  more are absences (every allowed threshold alarms on them): counted apart.
+* **tails**: per start hour, how many silences per day outlast each length, shrunk toward a
+  population prior (the homes being learned, pooled, and a prior shipped from our
+  simulator's homes): ``(n x own + k x prior) / (n + k)`` for n days of history, so a
+  fortnight of short silences cannot produce a 2 h threshold.
+* **allocation**: the false-alarm budget (``learn.false_alarms_per_month`` in
+  thresholds.yaml) is spent where it buys the most detection time: each start hour gets the
+  real silence it may keep, short where silences are normally short (see
+  :mod:`detectors.learning.allocate`), within ``learn.min_hours`` .. ``learn.max_hours``.
+  That becomes ``hours`` + ``windows`` weights; k-means shares the weights among the homes
+  (a small settings table), and each home's ``hours`` is refitted under its shared weights.
+* **calibration**: k-fold over the home's days: fitted on the other folds, replayed on the
+  held-out one; the threshold is scaled up until the held-out alarm rate meets the budget
+  (:mod:`detectors.learning.calibrate`). The reason line reports that held-out estimate.
 
-The output is a YAML file of household overrides with a one-line reason each, for
-an operator to review and ``include:`` from thresholds.yaml. Learning never
-changes what a running service does by itself.
+A home with under ``min_days`` of history gets the population prior's profile. Outcomes staff
+recorded (false alarms) scale a home's threshold up; homes often found away are named. The
+output is a YAML file of household overrides with a one-line reason each, for an operator
+to review and ``include:`` from thresholds.yaml. Learning never changes what a running
+service does by itself.
 """
 
 from __future__ import annotations
@@ -29,16 +34,17 @@ from datetime import UTC, datetime, tzinfo
 import numpy as np
 import numpy.typing as npt
 
-from detectors.state import ELECTRICITY, activity_steps
-from detectors.thresholds import Layer, Thresholds, Window
-from detectors.timeweights import DAY_S, QUARTER_S, QUARTERS, Profiles, utc_offsets
+from detectors.learning.allocate import hours_for, scaled, window_sums
+from detectors.learning.calibrate import SCALES, Fit, HeldOut, fit, held_out
+from detectors.learning.prior import pooled, shipped_prior
+from detectors.learning.silences import exceedance_counts, silences_of, start_counts
+from detectors.thresholds import Layer, LearnBudget, Thresholds, Window
+from detectors.timeweights import DAY_S, QUARTERS
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 
-#: weights a learned profile may use (steps of 0.1: short YAML; k-means then shares rhythms)
-LEVELS = np.round(np.arange(0.1, 3.05, 0.1), 2)
-ABSENCE_GAP_S = 14 * 3600.0
-MIN_DAYS = 7.0
+#: weights a learned profile may use (steps of 0.05: short YAML; k-means then shares rhythms)
+LEVELS = np.round(np.arange(0.05, 1.0001, 0.05), 2)
 
 
 @dataclass(frozen=True)
@@ -50,22 +56,18 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class LearnSettings:
-    #: the weighted silence that raises the alarm, for every home (its rhythm sets the weights)
-    hours: float = 2.5
-    #: every normal silence of the training history must stay under hours / margin; None:
-    #: 1 + margin_days / days of history (a short history has seen fewer of its longest silences)
-    margin: float | None = None
-    margin_days: float = 4.0
-    #: the weights a quarter hour may take; hour-to-hour steps at most max_step
-    min_weight: float = 0.1
-    max_weight: float = 3.0
-    max_step: float = 0.75
-    max_hours: float = 12.0
+    #: the budget and bounds; None: the thresholds file's ``learn:`` section
+    budget: LearnBudget | None = None
+    #: k of the empirical-Bayes weight n / (n + k): the prior counts as this many days
+    prior_days: float = 14.0
+    #: the shipped prior counts as this many homes beside the homes being learned
+    prior_homes: float = 10.0
+    #: folds of each home's days for the held-out check
+    folds: int = 5
+    #: under this many days of history a home gets the population prior's profile
+    min_days: float = 7.0
     #: group the homes' rhythms into this many shared weight profiles (0: one per home)
     archetypes: int = 32
-    #: what the weights favour: "busy" (hours by their activity rate) or "awake" (every
-    #: hour the home is usually up, alike: where an incapacitation can happen)
-    objective: str = "awake"
     seed: int = 0
 
 
@@ -77,7 +79,7 @@ class OutcomeRecord:
     away: int = 0
 
 
-#: each false alarm on record widens a home's margin by this share, up to MAX_MARGIN_SCALE
+#: each false alarm on record scales a home's threshold up by this share, up to MAX_MARGIN_SCALE
 FALSE_ALARM_MARGIN = 0.25
 MAX_MARGIN_SCALE = 2.0
 
@@ -101,112 +103,133 @@ def outcome_records(outcomes: list[tuple[str, str, str, float]]) -> dict[str, Ou
 def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
           settings: LearnSettings = LearnSettings(),
           records: dict[str, OutcomeRecord] | None = None) -> list[Suggestion]:
-    """Suggested overrides for every household with at least a week of history.
+    """Suggested overrides for every household with readings in ``history``.
 
-    ``records``: what staff found before. A home with false alarms on record gets a wider
-    margin (its history under-states its silences); one often found away is told apart
+    ``records``: what staff found before. A home with false alarms on record gets a higher
+    threshold (its history under-states its silences); one often found away is told apart
     in its reason (an absence to register, not a threshold to raise)."""
     records = records or {}
     if not len(history):
         return []
-    tz = thresholds.tz()
-    batch = history.sorted_by_meter_time()
-    m, ts, value = batch.meter, batch.ts, batch.value
-    household = registry.meter_household[m]
+    budget = settings.budget or thresholds.learn
     n = registry.n_households
-    act_h, act_t = _activity(registry, batch, thresholds)
-
-    first = np.full(n, np.inf)
-    last = np.full(n, -np.inf)
-    np.minimum.at(first, household, ts)
-    np.maximum.at(last, household, ts)
-    days = np.where(np.isfinite(first), (last - first) / DAY_S, 0.0)
-    learnable = days >= MIN_DAYS
-    if not learnable.any():
-        return []
-
-    rates = _activity_rates(act_h, act_t, n, days, tz)
-    # the home's silences (between consecutive activities); over 14 wall hours is an absence
-    same_home = act_h[1:] == act_h[:-1]
-    gap_h = act_h[1:][same_home]
-    gap_start, gap_end = act_t[:-1][same_home], act_t[1:][same_home]
-    normal = (gap_end - gap_start) <= ABSENCE_GAP_S
-    gap_h, gap_start, gap_end = gap_h[normal], gap_start[normal], gap_end[normal]
-    order = np.argsort(gap_h, kind="stable")
-    gap_h, gap_start, gap_end = gap_h[order], gap_start[order], gap_end[order]
-    bounds = np.searchsorted(gap_h, np.arange(n + 1))
-    homes = [h for h in np.flatnonzero(learnable) if bounds[h + 1] - bounds[h] >= 10]
-    if not homes:
-        return []
-    margins = np.array([settings.margin if settings.margin is not None else 1.0 + settings.margin_days / days[h]
-                        for h in homes])
-    found = [records.get(str(registry.household_ids[h]), OutcomeRecord()) for h in homes]
-    margins *= np.minimum(1.0 + FALSE_ALARM_MARGIN * np.array([r.false_alarms for r in found], dtype=float),
-                          MAX_MARGIN_SCALE)
-    hourly = np.array([_lp_weights(gap_start[bounds[h]:bounds[h + 1]], gap_end[bounds[h]:bounds[h + 1]],
-                                   rates[h], tz, settings, settings.hours / margins[k]) for k, h in enumerate(homes)])
-    quantized = LEVELS[np.searchsorted(LEVELS, hourly + 1e-9, side="right") - 1]
-    rhythm = np.arange(len(homes))
-    if 0 < settings.archetypes < len(homes):
-        # K-means groups the rhythms into shared weight profiles (a small settings table for a
-        # city); each home's threshold below is then fitted to its own history under its group's weights
-        from sklearn.cluster import KMeans  # heavy imports only when learning
-
-        kmeans = KMeans(n_clusters=settings.archetypes, n_init=4, random_state=settings.seed).fit(quantized)
-        rhythm = kmeans.labels_
-        quantized = LEVELS[np.abs(kmeans.cluster_centers_[:, :, None] - LEVELS).argmin(axis=2)]
+    household = registry.meter_household[history.meter]
+    first, last = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(first, household, history.ts)
+    np.maximum.at(last, household, history.ts)
+    act_h, act_t = _activity(registry, history.sorted_by_meter_time(), thresholds)
+    ids = [str(h) for h in registry.household_ids]
+    found = {h: records.get(ids[h], OutcomeRecord()) for h in range(n)}
+    got = fit_homes(act_h, act_t, first, last, thresholds.tz(), budget, settings,
+                    np.array([found[h].false_alarms for h in range(n)], dtype=float))
     suggestions = []
-    for k, h in enumerate(homes):
-        lo, hi = bounds[h], bounds[h + 1]
-        starts, ends = gap_start[lo:hi], gap_end[lo:hi]
-        weights = np.repeat(quantized[rhythm[k]], 4)
-        weighted = Profiles(weights[None, :]).effective_between(np.zeros(hi - lo, dtype=np.intp), starts, ends, tz)
-        longest = float(weighted.max())
-        need_h = max(settings.hours, longest * margins[k] / 3600.0)
-        hours = float(min(np.ceil(need_h * 4) / 4, settings.max_hours))
-        quiet = weights <= 0.25
-        layer = Layer(no_usage_hours=hours, windows=_windows(weights))
-        reason = (f"{days[h]:.0f} days: longest normal silence {float((ends - starts).max()) / 3600:.1f} h "
-                  f"(weighted {longest / 3600:.1f} h), {quiet.sum() / 4:.1f} quiet h a day"
-                  + (f", rhythm type {rhythm[k] + 1}" if 0 < settings.archetypes < len(homes) else "")
-                  + (f", {found[k].false_alarms} false alarm(s) on record: margin x{margins[k]:.2f}"
-                     if found[k].false_alarms else "")
-                  + (f", found away {found[k].away} time(s): ask that absences be reported" if found[k].away else ""))
-        suggestions.append(Suggestion(str(registry.household_ids[h]), layer, reason))
+    for k, h in enumerate(got.homes):
+        layer = Layer(no_usage_hours=float(got.hours[k]), windows=_windows(got.shapes[got.rhythm[k]]))
+        rhythm = f"rhythm type {got.rhythm[k] + 1}" if len(got.shapes) > 1 else ""
+        suggestions.append(Suggestion(ids[h], layer, _reason(k, h, got, settings, budget, found[h], rhythm)))
     return suggestions
 
 
-def _lp_weights(starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], rates: npt.NDArray[np.float64],
-                tz: tzinfo, settings: LearnSettings, budget: float) -> npt.NDArray[np.float64]:
-    """Hourly weights that make busy hours count most while every normal silence of the
-    history stays under hours / margin (a linear programme)."""
-    long_enough = (ends - starts) >= budget / settings.max_weight * 3600.0
-    a = starts[long_enough] + utc_offsets(tz, starts[long_enough])
-    b = ends[long_enough] + utc_offsets(tz, ends[long_enough])
-    hours = np.arange(24) * 3600.0
+@dataclass(frozen=True)
+class Learned:
+    """Every learned home's thresholds, and what the reason line reports."""
 
-    def covered(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Seconds spent in each local hour of the day from the epoch to t."""
-        day, into = np.divmod(t, DAY_S)
-        return day[:, None] * 3600.0 + np.clip(into[:, None] - hours[None, :], 0.0, 3600.0)
+    homes: npt.NDArray[np.intp]     # household index of each learned home
+    hours: npt.NDArray[np.float64]  # per learned home
+    shapes: npt.NDArray[np.float64]  # shared weight profiles (96 quarter hours, on LEVELS)
+    rhythm: npt.NDArray[np.intp]    # per learned home: its row of ``shapes``
+    days: npt.NDArray[np.float64]   # per household
+    own: npt.NDArray[np.bool_]      # per household: enough history of its own
+    absences: npt.NDArray[np.intp]  # per household: silences of max_hours or more
+    fitted: Fit
+    checked: HeldOut
 
-    overlap = (covered(b) - covered(a)) / 3600.0 if len(a) else np.zeros((0, 24))
-    step = np.zeros((48, 24))
-    for k in range(24):
-        step[2 * k, k], step[2 * k, (k + 1) % 24] = 1.0, -1.0
-        step[2 * k + 1, k], step[2 * k + 1, (k + 1) % 24] = -1.0, 1.0
-    from scipy.optimize import linprog
 
-    busy = rates.reshape(24, 4).sum(axis=1)
-    if settings.objective == "awake":
-        busy = (busy >= 0.25 * busy.max()).astype(float)
-    busy = busy + 1e-3
-    result = linprog(-busy, A_ub=np.vstack([overlap, step]),
-                     b_ub=np.concatenate([np.full(len(overlap), budget), np.full(48, settings.max_step)]),
-                     bounds=[(settings.min_weight, settings.max_weight)] * 24, method="highs")
-    if not result.success:  # a history no weights fit: count every hour the least
-        return np.full(24, settings.min_weight)
-    return np.asarray(result.x)
+def fit_homes(act_h: npt.NDArray[np.int32], act_t: npt.NDArray[np.float64], first: npt.NDArray[np.float64],
+              last: npt.NDArray[np.float64], tz: tzinfo, budget: LearnBudget, settings: LearnSettings,
+              false_alarms: npt.NDArray[np.float64] | None = None) -> Learned:
+    """Thresholds from activity (household, time; sorted) and each household's first and last
+    reading (inf / -inf: none). ``false_alarms``: per household, on record."""
+    n, folds = len(first), settings.folds
+    seen = np.isfinite(first)
+    days = np.where(seen, last - first, 0.0) / DAY_S
+    own = days >= settings.min_days
+    everything = silences_of(act_h, act_t, np.where(seen, first, 0.0), days, tz, folds, budget.max_hours)
+    silences = everything.take(own[everything.home])
+    exceed, starts = exceedance_counts(silences, n, folds), start_counts(silences, n, folds)
+    fold_days = np.repeat(np.where(own, days, 0.0)[:, None] / folds, folds, axis=1)
+    shipped = shipped_prior()
+    checked = held_out(silences, exceed, starts, fold_days, shipped, settings.prior_days, settings.prior_homes,
+                       budget, tz)
+    prior = pooled(exceed.sum(axis=1), starts.sum(axis=1), fold_days.sum(axis=1), shipped, settings.prior_homes)
+    homes = np.flatnonzero(seen)
+    fitted = fit(exceed.sum(axis=1)[homes], starts.sum(axis=1)[homes], fold_days.sum(axis=1)[homes], prior,
+                 settings.prior_days, budget)
+    on_record = np.zeros(n) if false_alarms is None else false_alarms
+    scale = np.where(own[homes], checked.scale[homes], checked.population_scale) * np.minimum(
+        1.0 + FALSE_ALARM_MARGIN * on_record[homes], MAX_MARGIN_SCALE)
+    shared, group = _shared(fitted, settings)
+    shapes, hours, rhythm = _final(shared, group, fitted, scale, budget)
+    absences = np.bincount(everything.home[everything.absence], minlength=n)
+    return Learned(homes, hours, shapes, rhythm, days, own, absences, fitted, checked)
+
+
+def _shared(fitted: Fit, settings: LearnSettings) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """Weight profiles on LEVELS, shared by k-means (a small settings table), and each home's."""
+    def on_levels(w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return LEVELS[np.abs(w[..., None] - LEVELS).argmin(axis=-1)]
+
+    distinct = len(np.unique(on_levels(fitted.shape), axis=0))  # k-means needs as many distinct rhythms
+    if not 0 < settings.archetypes < distinct:
+        return on_levels(fitted.shape), np.arange(len(fitted.shape))
+    from sklearn.cluster import KMeans  # heavy imports only when learning
+
+    kmeans = KMeans(n_clusters=settings.archetypes, n_init=4, random_state=settings.seed).fit(fitted.shape)
+    centers = kmeans.cluster_centers_
+    # the heaviest hour weighs 1: ``hours`` is then the real silence that alarms at the busiest time
+    return on_levels(centers / centers.max(axis=1, keepdims=True)), np.asarray(kmeans.labels_, dtype=np.intp)
+
+
+def _final(shapes: npt.NDArray[np.float64], rhythm: npt.NDArray[np.intp], fitted: Fit,
+           scale: npt.NDArray[np.float64], budget: LearnBudget
+           ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """Each home's threshold under its shared weights (every silence its allowed lengths let
+    pass stays under it), scaled as the held-out check asked, within the real-hour bounds.
+    A scaled-up threshold raises the quiet hours' weights (max_hours): those few variants
+    of the shared profiles are rows of their own."""
+    base = hours_for(shapes[rhythm], fitted.allowed)
+    mine, hours = scaled(shapes[rhythm], base, scale, budget.min_hours, budget.max_hours)
+    mine = LEVELS[np.minimum(np.searchsorted(LEVELS, mine - 1e-9), len(LEVELS) - 1)]  # up: stays in bounds
+    hours = np.ceil(hours * 4 - 1e-6) / 4
+    hours = np.minimum(hours, np.floor(window_sums(mine, np.full(mine.shape, budget.max_hours * 4)).min(axis=1) * 4
+                                       + 1e-6) / 4)
+    distinct, rows = np.unique(mine, axis=0, return_inverse=True)
+    return distinct, np.maximum(hours, 0.25), rows.reshape(-1).astype(np.intp)
+
+
+def _reason(k: int, h: int, got: Learned, settings: LearnSettings, budget: LearnBudget, found: OutcomeRecord,
+            rhythm: str) -> str:
+    allowed, checked, days, hours = got.fitted.allowed[k], got.checked, got.days[h], got.hours[k]
+    if got.own[h]:
+        head = (f"{days:.0f} days: held-out {checked.rate[h]:.2f} alarms/month at {hours:g} h "
+                f"({checked.alarms[h, np.searchsorted(SCALES, checked.scale[h])]:.0f} in "
+                f"{checked.months[h]:.1f} held-out months, x{checked.scale[h]:g}); "
+                f"prior-weighted (n={days:.0f} of k={settings.prior_days:g})")
+    else:
+        head = (f"{days:.1f} days: too little history, the population prior at {hours:g} h "
+                f"(population held-out {checked.population_rate:.2f} alarms/month)")
+    parts = [head, f"budget {budget.false_alarms_per_month:g}/month",
+             f"allowed silence {allowed.min():g}-{allowed.max():g} h by start hour"]
+    if rhythm:
+        parts.append(rhythm)
+    if got.absences[h]:
+        parts.append(f"{got.absences[h]} silence(s) of {budget.max_hours:g} h or more left out as absences")
+    if found.false_alarms:
+        factor = min(1.0 + FALSE_ALARM_MARGIN * found.false_alarms, MAX_MARGIN_SCALE)
+        parts.append(f"{found.false_alarms} false alarm(s) on record: threshold x{factor:.2f}")
+    if found.away:
+        parts.append(f"found away {found.away} time(s): ask that absences be reported")
+    return ", ".join(parts)
 
 
 def _activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
@@ -223,19 +246,6 @@ def _activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
     keep = np.ones(len(act_h), dtype=bool)
     keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
     return act_h[keep], act_t[keep]
-
-
-def _activity_rates(act_h: npt.NDArray[np.int32], act_t: npt.NDArray[np.float64], n: int,
-                    days: npt.NDArray[np.float64], tz: tzinfo) -> npt.NDArray[np.float64]:
-    """Per household and local quarter hour: active intervals per day, smoothed over ±30 min."""
-    local = act_t + utc_offsets(tz, act_t)
-    quarter = ((local % DAY_S) // QUARTER_S).astype(np.intp)
-    counts = np.zeros((n, QUARTERS))
-    np.add.at(counts, (act_h, quarter), 1.0)
-    rates = counts / np.maximum(days, 1.0)[:, None]
-    kernel = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
-    padded = np.concatenate([rates[:, -2:], rates, rates[:, :2]], axis=1)
-    return np.stack([np.convolve(row, kernel, mode="valid") for row in padded]) if n else rates
 
 
 def _windows(weights: npt.NDArray[np.float64]) -> tuple[Window, ...]:

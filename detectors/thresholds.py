@@ -28,6 +28,10 @@
       G01: {no_usage: {windows: []}}     # an empty list removes the windows
     households:
       H0042: {no_usage: {hours: 6}, activity: {electricity: {min_change_w: 200}}}
+    learn:                               # what `lifesign learn` aims for (not used by the detector)
+      false_alarms_per_month: 0.5        # welfare alarms per home-month on normal living, held out
+      min_hours: 2                       # no learned deadline shorter than this (real hours)
+      max_hours: 16                      # nor longer than this
 
 Every layer may set any field; a household takes the most specific value of each
 field. Household ids (and community / grid names) are checked against the registry
@@ -72,6 +76,18 @@ class ActivitySettings:
     #: identical interval usage of at least this many register steps, repeated, is a stuck meter
     #: (natural loads of that size always vary; a constant standby of a step or two may not)
     stuck_min_steps: float = 10.0
+
+
+@dataclass(frozen=True)
+class LearnBudget:
+    """What `lifesign learn` fits each home's thresholds to: its false-alarm budget and bounds.
+
+    ``min_hours`` / ``max_hours`` bound the real silence a learned threshold lets pass before
+    the alarm, whatever time of day the silence starts."""
+
+    false_alarms_per_month: float = 0.5
+    min_hours: float = 1.0
+    max_hours: float = 16.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,7 @@ class Thresholds:
     source: str = "<defaults>"
     #: the files named by ``include:`` (resolved paths), watched for hot reload too
     includes: tuple[str, ...] = ()
+    learn: LearnBudget = LearnBudget()
 
     def resolve(self, tier: Tier, community: str, grid: str, household_id: str) -> Layer:
         """The settings of one household, every field filled."""
@@ -166,7 +183,7 @@ class Thresholds:
     @classmethod
     def from_node(cls, root: ConfigNode, site_timezone: str | None = None, site_file: str = "site.yaml") -> Thresholds:
         top = root.mapping(["timezone", "activity", "defaults", "tiers", "communities", "grids",
-                            "households", "include"], required=["defaults"])
+                            "households", "include", "learn"], required=["defaults"])
         tz_name = site_timezone or DEFAULT_TIMEZONE
         if "timezone" in top:
             given = top["timezone"].string()
@@ -195,9 +212,26 @@ class Thresholds:
                 for household_id, layer in _included_households(included).items():
                     mine = named["households"].get(household_id)
                     named["households"][household_id] = mine.over(layer) if mine is not None else layer
+        budget = _learn_budget(top["learn"]) if "learn" in top else LearnBudget()
         return cls(activity=activity, defaults=defaults, tiers=tiers, communities=named["communities"],
                    grids=named["grids"], households=named["households"], timezone=tz_name, source=root.file,
-                   includes=tuple(includes))
+                   includes=tuple(includes), learn=budget)
+
+
+def _learn_budget(node: ConfigNode) -> LearnBudget:
+    keys = [f.name for f in fields(LearnBudget)]
+    given = node.mapping(keys)
+    kwargs = {"false_alarms_per_month": given["false_alarms_per_month"].number(gt=0, le=30)
+              } if "false_alarms_per_month" in given else {}
+    for key in ("min_hours", "max_hours"):
+        if key in given:
+            kwargs[key] = given[key].number(gt=0, le=48)
+    budget = LearnBudget(**kwargs)
+    if budget.min_hours >= budget.max_hours:
+        where = given["max_hours"] if "max_hours" in given else given["min_hours"]
+        raise where.error(f"must leave max_hours > min_hours, got min_hours {budget.min_hours:g} "
+                          f"and max_hours {budget.max_hours:g}")
+    return budget
 
 
 def households_file(path: str | Path) -> dict[str, Layer]:

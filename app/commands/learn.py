@@ -1,8 +1,9 @@
 """`lifesign learn`: suggest per-household thresholds from history, for review.
 
 Reads history (the service's store with ``-c site.yaml``, or a readings file plus a
-registry), fits every household's rhythm and base load, and writes a YAML file of
-household overrides with a one-line reason each. It changes nothing by itself: an
+registry), fits every household's thresholds to the false-alarm budget of the thresholds
+file's ``learn:`` section (checked on held-out days), and writes a YAML file of household
+overrides with a one-line reason each. It changes nothing by itself: an
 operator reviews the file and adds ``include: [learned.yaml]`` to thresholds.yaml
 (the running service then picks it up at its next reload check).
 """
@@ -22,14 +23,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("learn", help="suggest per-household thresholds from history (a file to review)")
     add_source_options(p)
     p.add_argument("--thresholds", type=Path, required=True,
-                   help="the current thresholds file (time zone, activity, defaults)")
+                   help="the current thresholds file (time zone, activity, defaults, and its learn: section: "
+                        "false_alarms_per_month, min_hours, max_hours)")
     p.add_argument("-o", "--out", type=Path, required=True, help="the suggestions file to write")
     defaults = LearnSettings()
-    p.add_argument("--hours", type=float, default=defaults.hours,
-                   help=f"weighted silence that raises the alarm (default {defaults.hours:g})")
-    p.add_argument("--margin", type=float, default=None,
-                   help="every normal silence of the history stays under hours / margin "
-                        "(default 1 + 4 / days of history)")
     p.add_argument("--rhythms", type=int, default=defaults.archetypes,
                    help=f"shared rhythm profiles, grouped by k-means (default {defaults.archetypes}; 0: one per home)")
     p.add_argument("--orders", type=Path, default=None,
@@ -41,9 +38,8 @@ def register(sub: Any) -> None:
 def _learn(args: argparse.Namespace) -> int:
     from detectors.learn import learn, to_yaml
 
-    if not args.hours > 0 or not (args.margin is None or args.margin >= 1) or args.rhythms < 0:
-        raise ValueError(f"--hours must be > 0, --margin >= 1 and --rhythms >= 0, "
-                         f"got {args.hours}, {args.margin} and {args.rhythms}")
+    if args.rhythms < 0:
+        raise ValueError(f"--rhythms must be >= 0, got {args.rhythms}")
     history = load_history(args)
     thresholds = Thresholds.load(args.thresholds)
     batch = history.readings
@@ -53,16 +49,18 @@ def _learn(args: argparse.Namespace) -> int:
     # outcomes from before the history says nothing of the rhythm learned from it
     records = _outcome_records(args, since=float(batch.ts.min()))
     suggestions = learn(history.registry, batch, thresholds,
-                        LearnSettings(hours=args.hours, margin=args.margin, archetypes=args.rhythms), records)
+                        LearnSettings(archetypes=args.rhythms), records)
     text = to_yaml(suggestions, history.source, days)
     # the file must load as thresholds would include it: a broken suggestion never reaches review
     args.out.write_text(text, encoding="utf-8")
     Thresholds.parse(f"defaults: {{no_usage: {{hours: 12}}}}\ninclude: [{args.out.resolve()}]\n",
                      str(args.out.parent / "check.yaml"))
     skipped = history.registry.n_households - len(suggestions)
+    budget = thresholds.learn
     print(f"{len(suggestions)} households learned from {days:.0f} days of {history.source}"
-          f"{f' ({skipped} with under a week of history left out)' if skipped else ''}; "
-          f"suggestions written to {args.out}")
+          f"{f' ({skipped} without readings left out)' if skipped else ''}, to "
+          f"{budget.false_alarms_per_month:g} false alarms per home-month held out, "
+          f"{budget.min_hours:g}-{budget.max_hours:g} h; suggestions written to {args.out}")
     if records:
         print(f"outcomes on record: {sum(r.false_alarms for r in records.values())} false alarms, "
               f"{sum(r.away for r in records.values())} found away, in {len(records)} households")

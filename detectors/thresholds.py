@@ -30,7 +30,7 @@
       H0042: {no_usage: {hours: 6}, activity: {electricity: {min_change_w: 200}}}
     learn:                               # what `lifesign learn` aims for (not used by the detector)
       false_alarms_per_month: 0.5        # welfare alarms per home-month on normal living, held out
-      min_hours: 2                       # no learned deadline shorter than this (real hours)
+      min_hours: 1                       # no learned deadline shorter than this (real hours)
       max_hours: 16                      # nor longer than this
 
 Every layer may set any field; a household takes the most specific value of each

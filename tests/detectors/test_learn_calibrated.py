@@ -6,17 +6,24 @@ through the written ``hours`` + ``windows`` itself (not with the learner's code)
 
 from __future__ import annotations
 
+import sys
 from datetime import timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from detect_quality import build
+
 from app.cli import main as cli
-from detectors.learn import LearnSettings, _windows, fit_homes
+from detectors.learn import Learned, LearnSettings, _windows, fit_homes
 from detectors.learning.prior import shipped_prior
 from detectors.learning.silences import LENGTHS_H
 from detectors.thresholds import LearnBudget, Thresholds
 from detectors.timeweights import profile_weights
+from simulators.dataset import write_dataset
 
 DAY, H = 86400.0, 3600.0
 T0 = 1_700_000_000.0 - 1_700_000_000.0 % DAY  # a UTC midnight; the homes live in UTC
@@ -43,7 +50,7 @@ def synthetic_homes(homes: int, days: int, seed: int, busy: bool = False, first_
     return np.array(hh, dtype=np.int32)[order], np.array(tt)[order]
 
 
-def learned(act_h: np.ndarray, act_t: np.ndarray, homes: int, budget: LearnBudget, archetypes: int = 0):
+def learned(act_h: np.ndarray, act_t: np.ndarray, homes: int, budget: LearnBudget, archetypes: int = 0) -> Learned:
     first, last = np.full(homes, np.inf), np.full(homes, -np.inf)
     np.minimum.at(first, act_h, act_t)
     np.maximum.at(last, act_h, act_t)
@@ -94,10 +101,7 @@ def test_two_weeks_of_short_silences_never_give_a_short_threshold() -> None:
     assert got.hours.min() >= 1.5, got.hours
 
 
-def test_a_learned_file_passes_config_check_as_written(tmp_path, capsys) -> None:
-    from tests.detectors.test_learn_backtest import build, readings, default_thresholds  # noqa: F401
-    from simulators.dataset import write_dataset
-
+def test_a_learned_file_passes_config_check_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cohorts = build(12, 8, 10, seed=2, incidents_per_1000=100)
     write_dataset(cohorts.train, tmp_path / "train", formats=("parquet",))
     thresholds = tmp_path / "thresholds.yaml"

@@ -1,4 +1,4 @@
-"""Detection quality on every dataset: the fixed rule, lifesign defaults, lifesign learned.
+"""Detection quality on every dataset: the fixed rule, lifesign defaults, lifesign learned (both methods).
 
     python benchmarks/detect_quality.py [--datasets sim,real,independent] [--seeds 11..15]
         [--sim-homes 300] [--eval-dir ../shared/eval] [--json out.json]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from detect_quality import build, default_thresholds, parse_seeds, readings
-from detectors.learn import _activity
+from detectors.learn import activity
 from detectors.learning.prior import PRIOR_FILE, Prior, prior_json
 from detectors.learning.silences import exceedance_counts, silences_of, start_counts
 from detectors.thresholds import LearnBudget
@@ -43,7 +43,7 @@ def main() -> None:
         np.minimum.at(first, household, history.ts)
         np.maximum.at(last, household, history.ts)
         days = np.where(np.isfinite(first), last - first, 0.0) / 86400.0
-        act_h, act_t = _activity(registry, history.sorted_by_meter_time(), thresholds)
+        act_h, act_t = activity(registry, history.sorted_by_meter_time(), thresholds)
         s = silences_of(act_h, act_t, np.where(np.isfinite(first), first, 0.0), days, tz, 1, LearnBudget().max_hours)
         exceed = exceed + exceedance_counts(s, n, 1).sum(axis=(0, 1))
         starts = starts + start_counts(s, n, 1).sum(axis=(0, 1))

@@ -1,29 +1,18 @@
-"""Learned thresholds: each household's own rhythm, fitted to a false-alarm budget held out.
+"""Learned baselines: each household's thresholds from its history, as suggested overrides.
 
-For every household with readings:
+Two methods, chosen by ``learn.method`` in thresholds.yaml (or ``LearnSettings.method``):
 
-* **silences**: the detector's own activity model replayed over the history; the silences
-  between activities, by the local hour they started. Silences of ``learn.max_hours`` or
-  more are absences (every allowed threshold alarms on them): counted apart.
-* **tails**: per start hour, how many silences per day outlast each length, shrunk toward a
-  population prior (the homes being learned, pooled, and a prior shipped from our
-  simulator's homes): ``(n x own + k x prior) / (n + k)`` for n days of history, so a
-  fortnight of short silences cannot produce a 2 h threshold.
-* **allocation**: the false-alarm budget (``learn.false_alarms_per_month`` in
-  thresholds.yaml) is spent where it buys the most detection time: each start hour gets the
-  real silence it may keep, short where silences are normally short (see
-  :mod:`detectors.learning.allocate`), within ``learn.min_hours`` .. ``learn.max_hours``.
-  That becomes ``hours`` + ``windows`` weights; k-means shares the weights among the homes
-  (a small settings table), and each home's ``hours`` is refitted under its shared weights.
-* **calibration**: k-fold over the home's days: fitted on the other folds, replayed on the
-  held-out one; the threshold is scaled up until the held-out alarm rate meets the budget
-  (:mod:`detectors.learning.calibrate`). The reason line reports that held-out estimate.
+* ``rhythm`` (the default; :mod:`detectors.learning.rhythm`): hourly weights from a linear
+  programme that puts weight on the hours the home is usually up while every normal silence
+  of its history stays under the threshold with a margin. Soonest detection on our simulator.
+* ``calibrated`` (:mod:`detectors.learning.calibrated`): per-start-hour silence tails shrunk
+  toward a population prior, fitted to the false-alarm budget of the ``learn:`` section and
+  checked on held-out days. Fewest false alarms on real homes.
 
-A home with under ``min_days`` of history gets the population prior's profile. Outcomes staff
-recorded (false alarms) scale a home's threshold up; homes often found away are named. The
-output is a YAML file of household overrides with a one-line reason each, for an operator
-to review and ``include:`` from thresholds.yaml. Learning never changes what a running
-service does by itself.
+This module is what both share: the activity they learn from (the detector's own activity
+model replayed over the history), the outcomes staff recorded, the suggestions (``hours`` +
+``windows`` with a one-line reason) and the YAML file an operator reviews and ``include:``s
+from thresholds.yaml. Learning never changes what a running service does by itself.
 """
 
 from __future__ import annotations
@@ -34,17 +23,10 @@ from datetime import UTC, datetime, tzinfo
 import numpy as np
 import numpy.typing as npt
 
-from detectors.learning.allocate import hours_for, scaled, window_sums
-from detectors.learning.calibrate import SCALES, Fit, HeldOut, fit, held_out
-from detectors.learning.prior import pooled, shipped_prior
-from detectors.learning.silences import exceedance_counts, silences_of, start_counts
-from detectors.thresholds import Layer, LearnBudget, Thresholds, Window
-from detectors.timeweights import DAY_S, QUARTERS
+from detectors.thresholds import LEARN_METHODS, Layer, LearnBudget, Thresholds, Window
+from detectors.timeweights import QUARTERS
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-
-#: weights a learned profile may use (steps of 0.05: short YAML; k-means then shares rhythms)
-LEVELS = np.round(np.arange(0.05, 1.0001, 0.05), 2)
 
 
 @dataclass(frozen=True)
@@ -56,6 +38,30 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class LearnSettings:
+    #: "rhythm" or "calibrated"; None: the thresholds file's ``learn.method``
+    method: str | None = None
+    # -- both methods
+    #: group the homes' rhythms into this many shared weight profiles (0: one per home)
+    archetypes: int = 32
+    seed: int = 0
+    #: rhythm: homes with less history are left out; calibrated: they get the population prior
+    min_days: float = 7.0
+    # -- rhythm
+    #: the weighted silence that raises the alarm, for every home (its rhythm sets the weights)
+    hours: float = 2.5
+    #: every normal silence of the training history must stay under hours / margin; None:
+    #: 1 + margin_days / days of history (a short history has seen fewer of its longest silences)
+    margin: float | None = None
+    margin_days: float = 4.0
+    #: the weights a quarter hour may take; hour-to-hour steps at most max_step
+    min_weight: float = 0.1
+    max_weight: float = 3.0
+    max_step: float = 0.75
+    max_hours: float = 12.0
+    #: what the weights favour: "busy" (hours by their activity rate) or "awake" (every
+    #: hour the home is usually up, alike: where an incapacitation can happen)
+    objective: str = "awake"
+    # -- calibrated
     #: the budget and bounds; None: the thresholds file's ``learn:`` section
     budget: LearnBudget | None = None
     #: k of the empirical-Bayes weight n / (n + k): the prior counts as this many days
@@ -64,11 +70,6 @@ class LearnSettings:
     prior_homes: float = 10.0
     #: folds of each home's days for the held-out check
     folds: int = 5
-    #: under this many days of history a home gets the population prior's profile
-    min_days: float = 7.0
-    #: group the homes' rhythms into this many shared weight profiles (0: one per home)
-    archetypes: int = 32
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,19 @@ class OutcomeRecord:
     away: int = 0
 
 
-#: each false alarm on record scales a home's threshold up by this share, up to MAX_MARGIN_SCALE
+#: each false alarm on record widens a home's margin (rhythm) or scales its threshold
+#: (calibrated) by this share, up to MAX_MARGIN_SCALE
 FALSE_ALARM_MARGIN = 0.25
 MAX_MARGIN_SCALE = 2.0
+
+
+def outcome_scale(false_alarms: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """How much the false alarms on record widen a home's margin.
+
+    >>> outcome_scale([0, 1, 9]).tolist()
+    [1.0, 1.25, 2.0]
+    """
+    return np.minimum(1.0 + FALSE_ALARM_MARGIN * np.asarray(false_alarms, dtype=float), MAX_MARGIN_SCALE)
 
 
 def outcome_records(outcomes: list[tuple[str, str, str, float]]) -> dict[str, OutcomeRecord]:
@@ -100,140 +111,68 @@ def outcome_records(outcomes: list[tuple[str, str, str, float]]) -> dict[str, Ou
     return {h: OutcomeRecord(*c) for h, c in counts.items()}
 
 
+@dataclass(frozen=True)
+class History:
+    """What every method learns from."""
+
+    act_h: npt.NDArray[np.int32]       # household of every activity, sorted by household, time
+    act_t: npt.NDArray[np.float64]     # its time
+    first: npt.NDArray[np.float64]     # per household: its first reading (inf: none)
+    last: npt.NDArray[np.float64]      # per household: its last reading (-inf: none)
+    tz: tzinfo
+    false_alarms: npt.NDArray[np.float64]  # per household: false alarms on record
+
+
+@dataclass(frozen=True)
+class HomeFit:
+    """One learned home: its threshold, quarter-hour weights and reason (a method's answer)."""
+
+    household: int                    # household index
+    hours: float
+    weights: npt.NDArray[np.float64]  # 96 quarter hours
+    reason: str
+
+
 def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
           settings: LearnSettings = LearnSettings(),
           records: dict[str, OutcomeRecord] | None = None) -> list[Suggestion]:
-    """Suggested overrides for every household with readings in ``history``.
+    """Suggested overrides for the households ``settings.method`` (else the thresholds file's
+    ``learn.method``) can learn from ``history``.
 
-    ``records``: what staff found before. A home with false alarms on record gets a higher
-    threshold (its history under-states its silences); one often found away is told apart
+    ``records``: what staff found before. A home with false alarms on record gets a wider
+    margin (its history under-states its silences); one often found away is told apart
     in its reason (an absence to register, not a threshold to raise)."""
+    method = settings.method or thresholds.learn.method
+    if method == "rhythm":
+        from detectors.learning.rhythm import fit  # the methods build on this module
+    elif method == "calibrated":
+        from detectors.learning.calibrated import fit
+    else:
+        raise ValueError(f"unknown learn method {method!r}, expected one of {', '.join(LEARN_METHODS)}")
     records = records or {}
     if not len(history):
         return []
-    budget = settings.budget or thresholds.learn
     n = registry.n_households
     household = registry.meter_household[history.meter]
     first, last = np.full(n, np.inf), np.full(n, -np.inf)
     np.minimum.at(first, household, history.ts)
     np.maximum.at(last, household, history.ts)
-    act_h, act_t = _activity(registry, history.sorted_by_meter_time(), thresholds)
     ids = [str(h) for h in registry.household_ids]
-    found = {h: records.get(ids[h], OutcomeRecord()) for h in range(n)}
-    got = fit_homes(act_h, act_t, first, last, thresholds.tz(), budget, settings,
-                    np.array([found[h].false_alarms for h in range(n)], dtype=float))
+    found = [records.get(i, OutcomeRecord()) for i in ids]
+    act_h, act_t = activity(registry, history.sorted_by_meter_time(), thresholds)
+    seen = History(act_h, act_t, first, last, thresholds.tz(),
+                   np.array([r.false_alarms for r in found], dtype=float))
     suggestions = []
-    for k, h in enumerate(got.homes):
-        layer = Layer(no_usage_hours=float(got.hours[k]), windows=_windows(got.shapes[got.rhythm[k]]))
-        rhythm = f"rhythm type {got.rhythm[k] + 1}" if len(got.shapes) > 1 else ""
-        suggestions.append(Suggestion(ids[h], layer, _reason(k, h, got, settings, budget, found[h], rhythm)))
+    for home in fit(seen, settings, settings.budget or thresholds.learn):
+        away = found[home.household].away
+        reason = home.reason + (f", found away {away} time(s): ask that absences be reported" if away else "")
+        layer = Layer(no_usage_hours=home.hours, windows=windows(home.weights))
+        suggestions.append(Suggestion(ids[home.household], layer, reason))
     return suggestions
 
 
-@dataclass(frozen=True)
-class Learned:
-    """Every learned home's thresholds, and what the reason line reports."""
-
-    homes: npt.NDArray[np.intp]     # household index of each learned home
-    hours: npt.NDArray[np.float64]  # per learned home
-    shapes: npt.NDArray[np.float64]  # shared weight profiles (96 quarter hours, on LEVELS)
-    rhythm: npt.NDArray[np.intp]    # per learned home: its row of ``shapes``
-    days: npt.NDArray[np.float64]   # per household
-    own: npt.NDArray[np.bool_]      # per household: enough history of its own
-    absences: npt.NDArray[np.intp]  # per household: silences of max_hours or more
-    fitted: Fit
-    checked: HeldOut
-
-
-def fit_homes(act_h: npt.NDArray[np.int32], act_t: npt.NDArray[np.float64], first: npt.NDArray[np.float64],
-              last: npt.NDArray[np.float64], tz: tzinfo, budget: LearnBudget, settings: LearnSettings,
-              false_alarms: npt.NDArray[np.float64] | None = None) -> Learned:
-    """Thresholds from activity (household, time; sorted) and each household's first and last
-    reading (inf / -inf: none). ``false_alarms``: per household, on record."""
-    n, folds = len(first), settings.folds
-    seen = np.isfinite(first)
-    days = np.where(seen, last - first, 0.0) / DAY_S
-    own = days >= settings.min_days
-    everything = silences_of(act_h, act_t, np.where(seen, first, 0.0), days, tz, folds, budget.max_hours)
-    silences = everything.take(own[everything.home])
-    exceed, starts = exceedance_counts(silences, n, folds), start_counts(silences, n, folds)
-    fold_days = np.repeat(np.where(own, days, 0.0)[:, None] / folds, folds, axis=1)
-    shipped = shipped_prior()
-    checked = held_out(silences, exceed, starts, fold_days, shipped, settings.prior_days, settings.prior_homes,
-                       budget, tz)
-    prior = pooled(exceed.sum(axis=1), starts.sum(axis=1), fold_days.sum(axis=1), shipped, settings.prior_homes)
-    homes = np.flatnonzero(seen)
-    fitted = fit(exceed.sum(axis=1)[homes], starts.sum(axis=1)[homes], fold_days.sum(axis=1)[homes], prior,
-                 settings.prior_days, budget)
-    on_record = np.zeros(n) if false_alarms is None else false_alarms
-    scale = np.where(own[homes], checked.scale[homes], checked.population_scale) * np.minimum(
-        1.0 + FALSE_ALARM_MARGIN * on_record[homes], MAX_MARGIN_SCALE)
-    shared, group = _shared(fitted, settings)
-    shapes, hours, rhythm = _final(shared, group, fitted, scale, budget)
-    absences = np.bincount(everything.home[everything.absence], minlength=n)
-    return Learned(homes, hours, shapes, rhythm, days, own, absences, fitted, checked)
-
-
-def _shared(fitted: Fit, settings: LearnSettings) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
-    """Weight profiles on LEVELS, shared by k-means (a small settings table), and each home's."""
-    def on_levels(w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return LEVELS[np.abs(w[..., None] - LEVELS).argmin(axis=-1)]
-
-    distinct = len(np.unique(on_levels(fitted.shape), axis=0))  # k-means needs as many distinct rhythms
-    if not 0 < settings.archetypes < distinct:
-        return on_levels(fitted.shape), np.arange(len(fitted.shape))
-    from sklearn.cluster import KMeans  # heavy imports only when learning
-
-    kmeans = KMeans(n_clusters=settings.archetypes, n_init=4, random_state=settings.seed).fit(fitted.shape)
-    centers = kmeans.cluster_centers_
-    # the heaviest hour weighs 1: ``hours`` is then the real silence that alarms at the busiest time
-    return on_levels(centers / centers.max(axis=1, keepdims=True)), np.asarray(kmeans.labels_, dtype=np.intp)
-
-
-def _final(shapes: npt.NDArray[np.float64], rhythm: npt.NDArray[np.intp], fitted: Fit,
-           scale: npt.NDArray[np.float64], budget: LearnBudget
-           ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.intp]]:
-    """Each home's threshold under its shared weights (every silence its allowed lengths let
-    pass stays under it), scaled as the held-out check asked, within the real-hour bounds.
-    A scaled-up threshold raises the quiet hours' weights (max_hours): those few variants
-    of the shared profiles are rows of their own."""
-    base = hours_for(shapes[rhythm], fitted.allowed)
-    mine, hours = scaled(shapes[rhythm], base, scale, budget.min_hours, budget.max_hours)
-    mine = LEVELS[np.minimum(np.searchsorted(LEVELS, mine - 1e-9), len(LEVELS) - 1)]  # up: stays in bounds
-    hours = np.ceil(hours * 4 - 1e-6) / 4
-    hours = np.minimum(hours, np.floor(window_sums(mine, np.full(mine.shape, budget.max_hours * 4)).min(axis=1) * 4
-                                       + 1e-6) / 4)
-    distinct, rows = np.unique(mine, axis=0, return_inverse=True)
-    return distinct, np.maximum(hours, 0.25), rows.reshape(-1).astype(np.intp)
-
-
-def _reason(k: int, h: int, got: Learned, settings: LearnSettings, budget: LearnBudget, found: OutcomeRecord,
-            rhythm: str) -> str:
-    allowed, checked, days, hours = got.fitted.allowed[k], got.checked, got.days[h], got.hours[k]
-    if got.own[h]:
-        head = (f"{days:.0f} days: held-out {checked.rate[h]:.2f} alarms/month at {hours:g} h "
-                f"({checked.alarms[h, np.searchsorted(SCALES, checked.scale[h])]:.0f} in "
-                f"{checked.months[h]:.1f} held-out months, x{checked.scale[h]:g}); "
-                f"prior-weighted (n={days:.0f} of k={settings.prior_days:g})")
-    else:
-        head = (f"{days:.1f} days: too little history, the population prior at {hours:g} h "
-                f"(population held-out {checked.population_rate:.2f} alarms/month)")
-    parts = [head, f"budget {budget.false_alarms_per_month:g}/month",
-             f"allowed silence {allowed.min():g}-{allowed.max():g} h by start hour"]
-    if rhythm:
-        parts.append(rhythm)
-    if got.absences[h]:
-        parts.append(f"{got.absences[h]} silence(s) of {budget.max_hours:g} h or more left out as absences")
-    if found.false_alarms:
-        factor = min(1.0 + FALSE_ALARM_MARGIN * found.false_alarms, MAX_MARGIN_SCALE)
-        parts.append(f"{found.false_alarms} false alarm(s) on record: threshold x{factor:.2f}")
-    if found.away:
-        parts.append(f"found away {found.away} time(s): ask that absences be reported")
-    return ", ".join(parts)
-
-
-def _activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
-              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+def activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
+             ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
     """(household, time) of every activity in ``history``, sorted, by the detector's own
     activity model: what learning calls a sign of life is what the detector will."""
     from detectors.detector import Detector  # the detector's state, not a second definition
@@ -248,7 +187,7 @@ def _activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
     return act_h[keep], act_t[keep]
 
 
-def _windows(weights: npt.NDArray[np.float64]) -> tuple[Window, ...]:
+def windows(weights: npt.NDArray[np.float64]) -> tuple[Window, ...]:
     """Runs of quarter hours whose weight is not 1, as windows (midnight-wrapping merged)."""
     runs: list[list[float]] = []
     for q in range(QUARTERS):

@@ -28,7 +28,8 @@
       G01: {no_usage: {windows: []}}     # an empty list removes the windows
     households:
       H0042: {no_usage: {hours: 6}, activity: {electricity: {min_change_w: 200}}}
-    learn:                               # what `lifesign learn` aims for (not used by the detector)
+    learn:                               # what `lifesign learn` does (not used by the detector)
+      method: rhythm                     # rhythm (default) | calibrated; the three below: calibrated's
       false_alarms_per_month: 0.5        # welfare alarms per home-month on normal living, held out
       min_hours: 1                       # no learned deadline shorter than this (real hours)
       max_hours: 16                      # nor longer than this
@@ -43,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any
 
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
@@ -78,16 +80,23 @@ class ActivitySettings:
     stuck_min_steps: float = 10.0
 
 
+#: `lifesign learn`'s methods: ``rhythm`` (hourly weights from a linear programme under each
+#: home's longest normal silence) and ``calibrated`` (fitted to the false-alarm budget, held out)
+LEARN_METHODS = ("rhythm", "calibrated")
+
+
 @dataclass(frozen=True)
 class LearnBudget:
-    """What `lifesign learn` fits each home's thresholds to: its false-alarm budget and bounds.
+    """The ``learn:`` section: which method `lifesign learn` uses, and what the ``calibrated``
+    method fits each home's thresholds to: its false-alarm budget and bounds.
 
     ``min_hours`` / ``max_hours`` bound the real silence a learned threshold lets pass before
-    the alarm, whatever time of day the silence starts."""
+    the alarm, whatever time of day the silence starts (``rhythm`` keeps its own settings)."""
 
     false_alarms_per_month: float = 0.5
     min_hours: float = 1.0
     max_hours: float = 16.0
+    method: str = LEARN_METHODS[0]
 
 
 @dataclass(frozen=True)
@@ -221,8 +230,10 @@ class Thresholds:
 def _learn_budget(node: ConfigNode) -> LearnBudget:
     keys = [f.name for f in fields(LearnBudget)]
     given = node.mapping(keys)
-    kwargs = {"false_alarms_per_month": given["false_alarms_per_month"].number(gt=0, le=30)
-              } if "false_alarms_per_month" in given else {}
+    kwargs: dict[str, Any] = {"false_alarms_per_month": given["false_alarms_per_month"].number(gt=0, le=30)
+                              } if "false_alarms_per_month" in given else {}
+    if "method" in given:
+        kwargs["method"] = given["method"].choice(LEARN_METHODS)
     for key in ("min_hours", "max_hours"):
         if key in given:
             kwargs[key] = given[key].number(gt=0, le=48)

@@ -1,11 +1,13 @@
 """`lifesign learn`: suggest per-household thresholds from history, for review.
 
 Reads history (the service's store with ``-c site.yaml``, or a readings file plus a
-registry), fits every household's thresholds to the false-alarm budget of the thresholds
-file's ``learn:`` section (checked on held-out days), and writes a YAML file of household
-overrides with a one-line reason each. It changes nothing by itself: an
-operator reviews the file and adds ``include: [learned.yaml]`` to thresholds.yaml
-(the running service then picks it up at its next reload check).
+registry), fits every household's thresholds by the thresholds file's ``learn.method``
+(``--method`` overrides it): ``rhythm`` (the default) fits each home's hourly rhythm under
+its longest normal silences, ``calibrated`` fits each home to the false-alarm budget of the
+``learn:`` section, checked on held-out days. It writes a YAML file of household overrides
+with a one-line reason each and changes nothing by itself: an operator reviews the file and
+adds ``include: [learned.yaml]`` to thresholds.yaml (the running service then picks it up
+at its next reload check).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from app.commands.backtest import add_source_options, load_history
 from detectors.learn import LearnSettings, OutcomeRecord, outcome_records
-from detectors.thresholds import Thresholds
+from detectors.thresholds import LEARN_METHODS, Thresholds
 
 
 def register(sub: Any) -> None:
@@ -24,9 +26,16 @@ def register(sub: Any) -> None:
     add_source_options(p)
     p.add_argument("--thresholds", type=Path, required=True,
                    help="the current thresholds file (time zone, activity, defaults, and its learn: section: "
-                        "false_alarms_per_month, min_hours, max_hours)")
+                        "method, and calibrated's false_alarms_per_month, min_hours, max_hours)")
     p.add_argument("-o", "--out", type=Path, required=True, help="the suggestions file to write")
     defaults = LearnSettings()
+    p.add_argument("--method", choices=LEARN_METHODS, default=None,
+                   help=f"how to learn (default: the thresholds file's learn.method, else {LEARN_METHODS[0]})")
+    p.add_argument("--hours", type=float, default=None,
+                   help=f"rhythm: weighted silence that raises the alarm (default {defaults.hours:g})")
+    p.add_argument("--margin", type=float, default=None,
+                   help="rhythm: every normal silence of the history stays under hours / margin "
+                        "(default 1 + 4 / days of history)")
     p.add_argument("--rhythms", type=int, default=defaults.archetypes,
                    help=f"shared rhythm profiles, grouped by k-means (default {defaults.archetypes}; 0: one per home)")
     p.add_argument("--orders", type=Path, default=None,
@@ -38,29 +47,40 @@ def register(sub: Any) -> None:
 def _learn(args: argparse.Namespace) -> int:
     from detectors.learn import learn, to_yaml
 
-    if args.rhythms < 0:
-        raise ValueError(f"--rhythms must be >= 0, got {args.rhythms}")
-    history = load_history(args)
+    hours = LearnSettings().hours if args.hours is None else args.hours
+    if not hours > 0 or not (args.margin is None or args.margin >= 1) or args.rhythms < 0:
+        raise ValueError(f"--hours must be > 0, --margin >= 1 and --rhythms >= 0, "
+                         f"got {hours}, {args.margin} and {args.rhythms}")
     thresholds = Thresholds.load(args.thresholds)
+    method = args.method or thresholds.learn.method
+    if method != "rhythm" and (args.hours is not None or args.margin is not None):
+        raise ValueError(f"--hours and --margin are the rhythm method's; {args.thresholds} or --method "
+                         f"asks for {method} (its budget is the learn: section)")
+    history = load_history(args)
     batch = history.readings
     if not len(batch):
         raise LookupError(f"no readings in {history.source} for the period asked")
     days = float(batch.ts.max() - batch.ts.min()) / 86400.0
     # outcomes from before the history says nothing of the rhythm learned from it
     records = _outcome_records(args, since=float(batch.ts.min()))
-    suggestions = learn(history.registry, batch, thresholds,
-                        LearnSettings(archetypes=args.rhythms), records)
+    settings = LearnSettings(method=method, hours=hours, margin=args.margin, archetypes=args.rhythms)
+    suggestions = learn(history.registry, batch, thresholds, settings, records)
     text = to_yaml(suggestions, history.source, days)
     # the file must load as thresholds would include it: a broken suggestion never reaches review
     args.out.write_text(text, encoding="utf-8")
     Thresholds.parse(f"defaults: {{no_usage: {{hours: 12}}}}\ninclude: [{args.out.resolve()}]\n",
                      str(args.out.parent / "check.yaml"))
     skipped = history.registry.n_households - len(suggestions)
-    budget = thresholds.learn
-    print(f"{len(suggestions)} households learned from {days:.0f} days of {history.source}"
-          f"{f' ({skipped} without readings left out)' if skipped else ''}, to "
-          f"{budget.false_alarms_per_month:g} false alarms per home-month held out, "
-          f"{budget.min_hours:g}-{budget.max_hours:g} h; suggestions written to {args.out}")
+    if method == "rhythm":
+        print(f"{len(suggestions)} households learned from {days:.0f} days of {history.source}"
+              f"{f' ({skipped} with under a week of history left out)' if skipped else ''}; "
+              f"suggestions written to {args.out}")
+    else:
+        budget = thresholds.learn
+        print(f"{len(suggestions)} households learned ({method}) from {days:.0f} days of {history.source}"
+              f"{f' ({skipped} without readings left out)' if skipped else ''}, to "
+              f"{budget.false_alarms_per_month:g} false alarms per home-month held out, "
+              f"{budget.min_hours:g}-{budget.max_hours:g} h; suggestions written to {args.out}")
     if records:
         print(f"outcomes on record: {sum(r.false_alarms for r in records.values())} false alarms, "
               f"{sum(r.away for r in records.values())} found away, in {len(records)} households")

@@ -21,7 +21,7 @@ from lifesign.alerts import Alert, AlertState, Rule, Severity
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from detectors.thresholds import Thresholds
+from detectors.thresholds import LEARN_METHODS, Thresholds
 from simulators.absences import draw_absences
 from simulators.cohort import Cohort, make_cohort
 from simulators.dataset import ground_truth_rows
@@ -33,6 +33,7 @@ from simulators.scenario import Scenario, pick_incidents
 DEFAULTS_PACKAGE = "app"
 
 __all__ = [
+    "LEARN_METHODS",
     "Alert",
     "AlertState",
     "Cohort",

@@ -8,7 +8,7 @@ from typing import Any
 from quality.runs import Outcome
 from quality.scoring import QualityScore
 
-COLUMNS = (("rule set", 28, "<"), ("recall 24h", 10, ">"), ("light on", 8, ">"), ("light off", 9, ">"),
+COLUMNS = (("rule set", 30, "<"), ("recall 24h", 10, ">"), ("light on", 8, ">"), ("light off", 9, ">"),
            ("median", 8, ">"), ("p90", 8, ">"), ("FA/home-mo", 10, ">"), ("absences", 9, ">"),
            ("explained", 9, ">"), ("flow/home-mo", 12, ">"), ("secs", 5, ">"))
 LEGEND = ("recall 24h: incidents with a welfare alarm within 24 h of the start; light on/off: the same "

@@ -1,7 +1,8 @@
 """Each rule set on a dataset, run as the service would, alarms as plain records, then scored.
 
 Rule sets: the fixed rule (12 h and 24 h under 0.01 m³ of water), lifesign with the shipped
-defaults, and lifesign with the overrides ``learn`` fits on the training part.
+defaults, and lifesign with the overrides ``learn`` fits on the training part, by each of its
+methods (``rhythm``, the default, and ``calibrated``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from quality.datasets import Dataset
 from quality.fixed_rule import fixed_rule_alarms
 from quality.project import (
+    LEARN_METHODS,
     AlertState,
     Detector,
     LearnSettings,
@@ -34,7 +36,9 @@ STEP_S = 900.0
 FIXED_RULES = {"fixed 12 h < 0.01 m³": 12.0, "fixed 24 h < 0.01 m³": 24.0}
 #: the fixed 12 h rule written in lifesign's thresholds.yaml (low_volume), replayed by the detector
 FIXED_IN_YAML = "fixed 12 h as low_volume"
-RULE_SETS = (*FIXED_RULES, FIXED_IN_YAML, "lifesign defaults", "lifesign learned")
+#: `lifesign learn`'s methods, each a rule set of its own
+LEARNED = {f"lifesign learned ({method})": method for method in LEARN_METHODS}
+RULE_SETS = (*FIXED_RULES, FIXED_IN_YAML, "lifesign defaults", *LEARNED)
 
 
 @dataclass
@@ -94,8 +98,10 @@ def score_alarms(ds: Dataset, alarms: list[tuple[str, float, str]]) -> QualitySc
                  incidents=ds.incidents, absences=ds.absences, explained=ds.explained, leaks=ds.leaks)
 
 
-def run_dataset(ds: Dataset, settings: LearnSettings | None = None) -> dict[str, Outcome]:
-    """Every rule set on ``ds``; a rule set's seconds include learning where it learns."""
+def run_dataset(ds: Dataset, settings: LearnSettings | None = None,
+                methods: tuple[str, ...] = LEARN_METHODS) -> dict[str, Outcome]:
+    """Every rule set on ``ds`` (learned by ``methods`` only); a rule set's seconds include
+    learning where it learns."""
     outcomes: dict[str, Outcome] = {}
     for name, hours in FIXED_RULES.items():
         t = time.perf_counter()
@@ -107,7 +113,10 @@ def run_dataset(ds: Dataset, settings: LearnSettings | None = None) -> dict[str,
     outcomes[FIXED_IN_YAML] = Outcome(None if in_yaml is None else score_alarms(ds, in_yaml), time.perf_counter() - t)
     t = time.perf_counter()
     outcomes["lifesign defaults"] = Outcome(score_alarms(ds, lifesign_alarms(ds, defaults)), time.perf_counter() - t)
-    t = time.perf_counter()
-    learned = learned_thresholds(ds, defaults, settings)
-    outcomes["lifesign learned"] = Outcome(score_alarms(ds, lifesign_alarms(ds, learned)), time.perf_counter() - t)
+    for name, method in LEARNED.items():
+        if method not in methods:
+            continue
+        t = time.perf_counter()
+        learned = learned_thresholds(ds, defaults, replace(settings or LearnSettings(), method=method))
+        outcomes[name] = Outcome(score_alarms(ds, lifesign_alarms(ds, learned)), time.perf_counter() - t)
     return outcomes

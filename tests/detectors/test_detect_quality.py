@@ -18,12 +18,15 @@ from quality.runs import run_dataset
 from quality.simulated import as_dataset, build
 
 FIXED = "fixed 12 h < 0.01 m³"
+#: the targets hold for the default learn method (the calibrated one trades delay for fewer
+#: false alarms on real homes: README, learned thresholds)
+LEARNED = "lifesign learned (rhythm)"
 
 
 def test_learned_thresholds_catch_everything_sooner_and_stay_quiet() -> None:
     cohorts = build(150, 20, 30, seed=11, incidents_per_1000=100)
-    results = {name: o.score for name, o in run_dataset(as_dataset(cohorts, "seed 11")).items()}
-    fixed, defaults, learned = results[FIXED], results["lifesign defaults"], results["lifesign learned"]
+    results = {name: o.score for name, o in run_dataset(as_dataset(cohorts, "seed 11"), methods=("rhythm",)).items()}
+    fixed, defaults, learned = results[FIXED], results["lifesign defaults"], results[LEARNED]
     assert fixed is not None and defaults is not None and learned is not None
     assert learned.incidents >= 15
     assert learned.recall == 1.0, learned.missed
@@ -43,8 +46,9 @@ def test_held_out_seeds_meet_the_simulator_targets(seed: int) -> None:
     # false alarms per home-month on every seed. Tolerance: the median may exceed 3.5 h by
     # 0.5 h on one seed of 300 homes (15 incidents: one incident moves the median ~10 min);
     # seed 13 measured 3.94 h on 2026-12-01, the others 3.01-3.20 h.
-    results = {name: o.score for name, o in run_dataset(as_dataset(build(300, 60, 60, seed=seed), f"seed {seed}")).items()}
-    fixed, learned = results[FIXED], results["lifesign learned"]
+    results = {name: o.score for name, o in run_dataset(as_dataset(build(300, 60, 60, seed=seed), f"seed {seed}"),
+                                                           methods=("rhythm",)).items()}
+    fixed, learned = results[FIXED], results[LEARNED]
     assert fixed is not None and learned is not None
     assert learned.incidents >= 15
     assert learned.recall == 1.0, learned.missed

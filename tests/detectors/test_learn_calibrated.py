@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from detect_quality import build
 
 from app.cli import main as cli
-from detectors.learn import Learned, LearnSettings, _windows, fit_homes
+from detectors.learn import LearnSettings, windows
+from detectors.learning.calibrated import Learned, fit_homes
 from detectors.learning.prior import shipped_prior
 from detectors.learning.silences import LENGTHS_H
 from detectors.thresholds import LearnBudget, Thresholds
@@ -74,7 +75,7 @@ def test_thresholds_meet_the_budget_on_days_they_never_saw(per_month: float) -> 
     homes, budget = 30, LearnBudget(false_alarms_per_month=per_month, min_hours=1.0, max_hours=16.0)
     train_h, train_t = synthetic_homes(homes, 60, seed=1)
     got = learned(train_h, train_t, homes, budget)
-    weights = [profile_weights((w.start_min, w.end_min, w.weight) for w in _windows(got.shapes[got.rhythm[k]]))
+    weights = [profile_weights((w.start_min, w.end_min, w.weight) for w in windows(got.shapes[got.rhythm[k]]))
                for k in range(homes)]
     test_h, test_t = synthetic_homes(homes, 60, seed=1, first_day=60)  # the same homes, days after
     rate = replayed_alarms(test_h, test_t, got.hours, weights) / (homes * 2.0)
@@ -106,10 +107,17 @@ def test_a_learned_file_passes_config_check_as_written(tmp_path: Path, capsys: p
     write_dataset(cohorts.train, tmp_path / "train", formats=("parquet",))
     thresholds = tmp_path / "thresholds.yaml"
     thresholds.write_text("defaults: {no_usage: {hours: 12}}\n"
-                          "learn: {false_alarms_per_month: 0.5, min_hours: 2, max_hours: 14}\n")
+                          "learn: {method: calibrated, false_alarms_per_month: 0.5, min_hours: 2, max_hours: 14}\n")
     out = tmp_path / "learned.yaml"
-    assert cli(["learn", "--dataset", str(tmp_path / "train"), "--thresholds", str(thresholds), "-o", str(out)]) == 0
-    assert "0.5 false alarms per home-month held out, 2-14 h" in capsys.readouterr().out
+    learn = ["learn", "--dataset", str(tmp_path / "train"), "--thresholds", str(thresholds), "-o", str(out)]
+    # --method overrides the file's learn.method; --hours is the rhythm method's only
+    assert cli([*learn, "--method", "rhythm"]) == 0
+    assert "held out" not in capsys.readouterr().out and "held-out" not in out.read_text()
+    assert cli([*learn, "--hours", "3"]) == 2
+    assert "--hours and --margin are the rhythm method's" in capsys.readouterr().err
+    assert cli(learn) == 0
+    assert "learned (calibrated)" in (said := capsys.readouterr().out)
+    assert "0.5 false alarms per home-month held out, 2-14 h" in said
     assert cli(["config", "check", str(out)]) == 0
     assert "ok (included households, 12 overrides)" in capsys.readouterr().out
     lines = [line for line in out.read_text().splitlines() if line.startswith("  H")]
@@ -124,9 +132,14 @@ def test_the_learn_section_is_parsed_strictly() -> None:
     assert Thresholds.parse(base).learn == LearnBudget()
     assert Thresholds.parse(base + "learn: {false_alarms_per_month: 1, max_hours: 20}\n", "t.yaml").learn == \
         LearnBudget(1.0, LearnBudget().min_hours, 20.0)
+    assert LearnBudget().method == "rhythm"
+    assert Thresholds.parse(base + "learn: {method: calibrated}\n", "t.yaml").learn.method == "calibrated"
     for text, error in (
         ("learn: {false_alarm_per_month: 1}\n",
          "t.yaml:2: learn.false_alarm_per_month is not a known key (did you mean 'false_alarms_per_month'?)"),
+        ("learn: {method: calibrate}\n",
+         "t.yaml:2: learn.method must be one of rhythm, calibrated, got 'calibrate' (did you mean 'calibrated'?)"),
+        ("learn: {methods: rhythm}\n", "t.yaml:2: learn.methods is not a known key (did you mean 'method'?)"),
         ("learn: {false_alarms_per_month: 0}\n", "t.yaml:2: learn.false_alarms_per_month must be > 0, got 0"),
         ("learn: {min_hours: 20}\n",
          "t.yaml:2: learn.min_hours must leave max_hours > min_hours, got min_hours 20 and max_hours 16"),

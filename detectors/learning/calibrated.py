@@ -35,9 +35,10 @@ from datetime import tzinfo
 import numpy as np
 import numpy.typing as npt
 
-from detectors.learn import History, HomeFit, LearnSettings, outcome_scale
 from detectors.learning.allocate import hours_for, scaled, window_sums
-from detectors.learning.calibrate import SCALES, Fit, HeldOut, fit as fit_allowed, held_out
+from detectors.learning.calibrate import SCALES, Fit, HeldOut, held_out
+from detectors.learning.calibrate import fit as fit_allowed
+from detectors.learning.common import History, HomeFit, LearnSettings, outcome_scale
 from detectors.learning.prior import pooled, shipped_prior
 from detectors.learning.silences import exceedance_counts, silences_of, start_counts
 from detectors.thresholds import LearnBudget

@@ -27,7 +27,7 @@ from datetime import tzinfo
 import numpy as np
 import numpy.typing as npt
 
-from detectors.learn import History, HomeFit, LearnSettings, outcome_scale
+from detectors.learning.common import History, HomeFit, LearnSettings, outcome_scale
 from detectors.thresholds import LearnBudget
 from detectors.timeweights import DAY_S, QUARTER_S, QUARTERS, Profiles, utc_offsets
 

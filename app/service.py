@@ -45,7 +45,7 @@ from ingest.decode import DecodePolicy, ReadingDecoder
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import DEFAULT_TIMEZONE, Clock, parse_timezone
 from lifesign.config.errors import ConfigError
-from lifesign.mqttclient import BrokerSettings, connect, make_client
+from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 from lifesign.workorders import WorkOrder
@@ -255,8 +255,7 @@ class Service:
 
 def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:
     client = make_client(broker, f"{broker.client_id}-dispatch")
-    connect(client, broker)
-    client.loop_start()
+    connect_and_wait(client, broker)  # refused credentials stop the start, with the broker's reason
     return client
 
 

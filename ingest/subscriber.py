@@ -20,27 +20,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
 
 from ingest.counters import IngestCounters
-from ingest.deadletters import UNKNOWN_GATEWAY, DeadLetterLimits, DeadLetterOffice
-from ingest.decode import BatchBuilder, ReadingDecoder, excerpt
+from ingest.deadletters import DeadLetterLimits, DeadLetterOffice
+from ingest.decode import BatchBuilder, ReadingDecoder
+from ingest.deliveries import Delivery, decode_messages, too_fast_reports
 from ingest.heap import give_back_memory
 from ingest.keeper import RETRY_BASE_S, Keeper
-from ingest.rejections import Reason, Rejection, RejectionTally
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
 from lifesign.clock import Clock
 from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
 from lifesign.stores import HistoryStore
-from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION, gateway_of, readings_topic
+from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +55,6 @@ _MAX_BATCH_BYTES = 8 * 1024 * 1024
 _TRIM_AFTER_BYTES = 4 * 1024 * 1024
 #: how long start() waits for the broker's CONNACK
 _CONNACK_TIMEOUT_S = 10.0
-
-class _Delivery(NamedTuple):
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    #: the connection it arrived on: a message id means nothing on another connection
-    connection: int
-
-
 
 class MqttIngestor:
     """Subscribes to every gateway's readings topic and feeds the store and the sinks.
@@ -130,7 +119,7 @@ class MqttIngestor:
         self._work_ready = threading.Condition(lock)
         self._idle = threading.Condition(lock)
         self._room = threading.Condition(lock)
-        self._pending: list[_Delivery] = []
+        self._pending: list[Delivery] = []
         self._pending_max = 0
         self._pending_bytes = 0
         self._in_process = 0
@@ -259,7 +248,7 @@ class MqttIngestor:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         payload = message.payload  # bytes from paho; no copy
-        delivery = _Delivery(message.topic, payload if type(payload) is bytes else bytes(payload), message.mid,
+        delivery = Delivery(message.topic, payload if type(payload) is bytes else bytes(payload), message.mid,
                              message.qos, self._connection)
         with self._work_ready:
             if not self._has_room():
@@ -326,39 +315,15 @@ class MqttIngestor:
                     self._in_process = 0
                     self._idle.notify_all()
 
-    def _decode_all(self, taken: list[_Delivery], builder: BatchBuilder, now: float
-                    ) -> list[tuple[str, str, RejectionTally]]:
-        """Decode message by message: one that raises costs only itself (it is
-        dead-lettered and acked with the rest). Returns (gateway, topic, refusals)."""
-        refused: list[tuple[str, str, RejectionTally]] = []
-        for delivery in taken:
-            gateway = gateway_of(delivery.topic)
-            if gateway is None:
-                refused.append((UNKNOWN_GATEWAY, delivery.topic, _one(
-                    Reason.BAD_SHAPE,
-                    f"topic {delivery.topic[:128]!r} is not a readings topic (expected {READINGS_SUBSCRIPTION})",
-                    excerpt(delivery.payload, 128))))
-                continue
-            try:
-                decoded = self._decoder.decode(delivery.payload, gateway, now, builder)
-            except Exception as exc:  # a decoder bug (RecursionError, MemoryError...): not a loop
-                log.error("decoder failed on a message from gateway %s: %s", gateway[:64], type(exc).__name__)
-                refused.append((gateway, delivery.topic, _one(Reason.BAD_SHAPE, f"decoder failed: {type(exc).__name__}",
-                                                              excerpt(delivery.payload, 128))))
-                continue
-            if decoded.tally.counts:
-                refused.append((gateway, delivery.topic, decoded.tally))
-        return refused
-
-    def _process(self, taken: list[_Delivery]) -> None:
+    def _process(self, taken: list[Delivery]) -> None:
         builder = BatchBuilder()
         now = self._clock.now()
-        refused = self._decode_all(taken, builder, now)
+        refused = decode_messages(self._decoder, taken, builder, now)
         batch = builder.build()
         sorted_ = self.seen.sort(batch)
         new = sorted_.new
         if len(sorted_.implausible):
-            refused.extend(self._too_fast(sorted_.implausible, sorted_.implausible_rate))
+            refused.extend(too_fast_reports(self._decoder, sorted_.implausible, sorted_.implausible_rate))
 
         attempt = 0
         while True:
@@ -396,13 +361,6 @@ class MqttIngestor:
             self.dead_letters.report(gateway, topic, tally, now)
         self._ack(taken)
 
-    def _too_fast(self, readings: ReadingBatch, rate_per_s: np.ndarray) -> list[tuple[str, str, RejectionTally]]:
-        """Readings refused against their meter's previous one: one report per gateway."""
-        by_gateway: dict[str, RejectionTally] = {}
-        for gateway, rejection in self._decoder.too_fast(readings, rate_per_s):
-            by_gateway.setdefault(gateway, RejectionTally()).add(rejection)
-        return [(gateway, readings_topic(gateway), tally) for gateway, tally in by_gateway.items()]
-
     def _flag_resets(self, new: ReadingBatch, resets: np.ndarray) -> None:
         """Registers that went backwards (rollover, replaced meter): the detector re-baselines
         on them (a drop is never usage); operators see them in the log and on the flagged
@@ -419,7 +377,7 @@ class MqttIngestor:
     def _publish_dead_letter(self, topic: str, payload: bytes) -> None:
         self._client.publish(topic, payload, qos=1)
 
-    def _ack(self, taken: list[_Delivery]) -> None:
+    def _ack(self, taken: list[Delivery]) -> None:
         acked = 0
         with self._connection_lock:
             for delivery in taken:
@@ -432,8 +390,3 @@ class MqttIngestor:
                 acked += 1
         self.counters.add(messages_acked=acked)
 
-
-def _one(reason: str, detail: str, item: object) -> RejectionTally:
-    tally = RejectionTally()
-    tally.add(Rejection(reason, detail, item))
-    return tally

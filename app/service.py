@@ -24,6 +24,8 @@ from app.ingest_wiring import (
     MetricsServer,
     open_history_store,
     open_spool,
+    open_window,
+    local_readings,
     rebuild,
     seen_from,
     write_status,
@@ -107,6 +109,7 @@ class Service:
         meter_ids = [str(m) for m in parts.registry.meter_ids]
         self.history = open_history_store(parts.history, parts.data_dir, meter_ids)
         self.spool = open_spool(parts.ingest, parts.data_dir, meter_ids)
+        self.window = open_window(parts.history, parts.ingest, parts.data_dir, meter_ids)
         self.orders = SqliteWorkOrderStore(parts.data_dir / ORDERS_FILE)
         self.detector = Detector(parts.registry, parts.thresholds)
         self._publisher = _connect_publisher(parts.broker)
@@ -120,7 +123,7 @@ class Service:
                                                          max_past_s=parts.ingest.max_past_days * 86400.0,
                                                          max_value=parts.ingest.max_value,
                                                          max_rate=parts.ingest.max_rate)),
-            self.history, [self.detector], clock, spool=self.spool,
+            self.history, [self.detector], clock, spool=self.spool, window=self.window,
         )
         self.metrics: MetricsServer | None = None
         self.sweeps = SweepTimer()
@@ -191,7 +194,14 @@ class Service:
         longest = self.detector.longest_threshold_s
         now = self.clock.now()
         horizon = self.parts.ingest.dedup_horizon_h * 3600.0
-        readings = rebuild(self.history, self.spool, now - max(longest + REPLAY_MARGIN_S, horizon))
+        since = now - max(longest + REPLAY_MARGIN_S, horizon)
+        try:
+            readings = rebuild(self.history, self.spool, since, self.window)
+        except OSError as down:
+            log.error("history store unreachable at start (%s): detecting from the local spool until it is "
+                      "back; readings go to the spool meanwhile", down)
+            self.ingestor.keeper.mark_down(down)
+            readings = local_readings(self.spool, self.window, since)
         self.detector.observe(readings)
         # the duplicate filter learns what is stored, so a redelivery after the restart is recognised
         self.ingestor.seen = seen_from(readings, self.parts.registry, self.parts.ingest)
@@ -244,8 +254,9 @@ class Service:
         self._publisher.loop_stop()
         self._publisher.disconnect()
         self.history.close()
-        if self.spool is not None:
-            self.spool.close()
+        for local in (self.spool, self.window):
+            if local is not None:
+                local.close()
         self.orders.close()
         self.mutes.close()
 

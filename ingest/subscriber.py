@@ -35,6 +35,7 @@ from ingest.heap import give_back_memory
 from ingest.keeper import RETRY_BASE_S, Keeper
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
+from ingest.window import DurabilityWindow
 from lifesign.clock import Clock
 from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
@@ -86,6 +87,7 @@ class MqttIngestor:
         seen: SeenReadings | None = None,
         dead_letter_limits: DeadLetterLimits | None = None,
         store_up: bool = True,
+        window: DurabilityWindow | None = None,
     ) -> None:
         if max_batch_messages < 1:
             raise ValueError(f"max_batch_messages must be >= 1, got {max_batch_messages}")
@@ -100,7 +102,7 @@ class MqttIngestor:
         self._max_pending = max_pending_messages
         self._max_pending_bytes = max_pending_bytes
         self.counters = counters or IngestCounters()
-        self.keeper = Keeper(store, spool, self.counters, store_up=store_up)
+        self.keeper = Keeper(store, spool, self.counters, store_up=store_up, window=window)
         registry = decoder.registry
         self.seen = seen or SeenReadings(registry.n_meters, interval=registry.meter_interval,
                                          max_per_s=decoder.policy.max_rate.per_second(registry.meter_utility))

@@ -88,7 +88,9 @@ def write_status(data_dir: Path, counters: IngestCounters, extra: dict[str, Any]
     """status.json, replaced atomically, so `lifesign status` never reads half a file."""
     target = data_dir / STATUS_FILE
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"ingest": counters.snapshot(), **extra}, indent=1, sort_keys=True))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps({"ingest": counters.snapshot(), **extra}, indent=1, sort_keys=True))
     os.replace(tmp, target)
 
 

@@ -9,6 +9,7 @@ serves the real service (wall clock) and the accelerated demo (manual clock).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -105,12 +106,18 @@ class Service:
         """``session_clock``: the desk's staff sessions and login throttle (default: real time)."""
         self.parts = parts
         self.clock = clock
-        parts.data_dir.mkdir(parents=True, exist_ok=True)
+        # Private by default: the folder holds residents' names, phones and addresses
+        # (orders.sqlite) and their daily lives (readings). `lifesign run` also sets
+        # umask 077, so everything inside is 0600; an older folder is closed here.
+        parts.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(parts.data_dir, 0o700)
         meter_ids = [str(m) for m in parts.registry.meter_ids]
         self.history = open_history_store(parts.history, parts.data_dir, meter_ids)
         self.spool = open_spool(parts.ingest, parts.data_dir, meter_ids)
         self.window = open_window(parts.history, parts.ingest, parts.data_dir, meter_ids)
         self.orders = SqliteWorkOrderStore(parts.data_dir / ORDERS_FILE)
+        for path in parts.data_dir.glob(ORDERS_FILE + "*"):  # and its -wal, -shm
+            os.chmod(path, 0o600)
         self.detector = Detector(parts.registry, parts.thresholds)
         self._publisher = _connect_publisher(parts.broker)
         # absences, outages, held alerts and storms (the CLI edits absences and outages live)

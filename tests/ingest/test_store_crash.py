@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -179,3 +180,9 @@ def test_lifesign_run_starts_detects_and_dispatches_while_the_history_server_is_
             assert code == 0, service.output
     finally:
         victoria.stop()
+    # private by default: `lifesign run` makes every file its own alone
+    data_dir = tmp_path / "var"
+    modes = {str(p.relative_to(data_dir)): stat.S_IMODE(p.stat().st_mode) for p in [data_dir, *data_dir.rglob("*")]}
+    assert {name: mode for name, mode in modes.items() if mode != (0o700 if Path(data_dir / name).is_dir() else 0o600)
+            } == {}, modes
+    assert "orders.sqlite" in modes and "spool" in modes

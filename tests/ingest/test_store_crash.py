@@ -10,13 +10,8 @@ history server is down at start still starts, detects and dispatches from its sp
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import stat
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,6 +20,7 @@ import pytest
 from brokers import free_port, run_mosquitto
 from crashkit import StreamPublisher
 from probes import MqttProbe, eventually
+from running import RunningService
 from victoria import VictoriaMetricsServer
 
 from ingest.historystores.influx import InfluxHistoryStore
@@ -33,7 +29,6 @@ from lifesign.registry import Registry
 pytestmark = pytest.mark.mosquitto
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-LIFESIGN = str(Path(sys.executable).with_name("lifesign"))
 
 
 def write_site(folder: Path, port: int, victoria_url: str) -> Path:
@@ -71,37 +66,12 @@ def stored(url: str) -> dict[tuple[str, float], float]:
                                                               batch.value.tolist())}
 
 
-class RunningService:
-    """`lifesign run` in a subprocess, its merged output collected line by line."""
-
-    def __init__(self, site: Path) -> None:
-        self.proc = subprocess.Popen([LIFESIGN, "run", "-c", str(site)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        eventually(lambda: "lifesign running" in self.output or self.proc.poll() is not None,
-                   "the service to start", timeout=60)
-        assert self.proc.poll() is None, self.output
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(timeout=10)
+def start_service(site: Path) -> RunningService:
+    service = RunningService(site)
+    eventually(lambda: "lifesign running" in service.output or service.proc.poll() is not None,
+               "the service to start", timeout=60)
+    assert service.proc.poll() is None, service.output
+    return service
 
 
 def test_victoriametrics_killed_mid_stream_loses_no_acknowledged_reading(tmp_path: Path) -> None:
@@ -112,7 +82,7 @@ def test_victoriametrics_killed_mid_stream_loses_no_acknowledged_reading(tmp_pat
     rounds = 150  # one columnar message per gateway every 0.1 s: about 15 s of stream
     try:
         with run_mosquitto(port, tmp_path / "broker"):
-            service = RunningService(write_site(tmp_path, port, victoria.url))
+            service = start_service(write_site(tmp_path, port, victoria.url))
             publisher = StreamPublisher(port, reg, rounds, start_ts=time.time() - rounds * 60.0, step_s=60.0,
                                         pace_s=0.1, seed=15)
             try:
@@ -153,7 +123,7 @@ def test_lifesign_run_starts_detects_and_dispatches_while_the_history_server_is_
     port = free_port()
     try:
         with run_mosquitto(port, tmp_path / "broker"):
-            service = RunningService(write_site(tmp_path, port, victoria.url))
+            service = start_service(write_site(tmp_path, port, victoria.url))
             worker = MqttProbe(port, "phone-gw-001", subscribe="lifesign/v1/workorders/gw-001")
             gateway = MqttProbe(port, "gateway-GW001")
             try:

@@ -92,13 +92,21 @@ def run_mosquitto(port: int, tmp_dir: Path, edit: Callable[[str], str] | None = 
     conf = tmp_dir / "mosquitto.conf"
     text = mosquitto_config(port, tmp_dir)
     conf.write_text(edit(text) if edit is not None else text)
-    log = tmp_dir / "mosquitto.log"
+    with _mosquitto_process(binary, conf, (port,)) as proc:
+        yield proc
+
+
+@contextmanager
+def _mosquitto_process(binary: str, conf: Path, ports: tuple[int, ...]) -> Iterator[subprocess.Popen[bytes]]:
+    """mosquitto -c conf, its log beside the config, until every port accepts; stopped on exit."""
+    log = conf.parent / "mosquitto.log"
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
             [binary, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT
         )
     try:
-        _wait_accepting(port, proc, log)
+        for port in ports:
+            _wait_accepting(port, proc, log)
         yield proc
     finally:
         proc.terminate()
@@ -154,17 +162,5 @@ def run_mosquitto_acl(service_port: int, clients_port: int, tmp_dir: Path, servi
             raise ValueError(f"{MOSQUITTO_ACL_CONF}: no line matches {pattern!r}")
     conf = tmp_dir / "mosquitto.conf"
     conf.write_text(text + f"\nuser {getpass.getuser()}\n")
-    log = tmp_dir / "mosquitto.log"
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        _wait_accepting(service_port, proc, log)
-        _wait_accepting(clients_port, proc, log)
+    with _mosquitto_process(mosquitto_binary(), conf, (service_port, clients_port)) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)

@@ -17,14 +17,13 @@ from ingest.counters import IngestCounters
 from ingest.spool import Spool, SpoolFull
 from ingest.window import DurabilityWindow
 from lifesign.readings import ReadingBatch
+from lifesign.retry import Backoff
 from lifesign.stores import HistoryStore
 
 log = logging.getLogger("ingest.subscriber")
 
-#: first wait before probing a store that failed, doubling up to the max
-RETRY_BASE_S = 0.2
-#: how often a spool backlog probes the store, at most
-DRAIN_RETRY_MAX_S = 5.0
+#: how often a spool backlog probes a store that is down (wall seconds)
+_DRAIN_RETRY = Backoff(base_s=0.2, max_s=5.0)
 
 
 class Keeper:
@@ -38,7 +37,8 @@ class Keeper:
         self.counters = counters
         self.store_up = store_up
         self._drain_at = 0.0
-        self._drain_backoff = RETRY_BASE_S
+        #: consecutive failed probes of the store
+        self._drain_failures = 0
         counters.set(store_up=int(store_up))
 
     def _owed(self) -> bool:
@@ -123,7 +123,7 @@ class Keeper:
         if not self.store_up:
             log.info("history store answers again")
         self.store_up = True
-        self._drain_backoff = RETRY_BASE_S
+        self._drain_failures = 0
         self.counters.set(store_up=1)
 
     def _store_down(self, exc: OSError) -> None:
@@ -133,5 +133,5 @@ class Keeper:
             log.error("history store unreachable (%s); spooling to disk", exc)
         self.store_up = False
         self.counters.set(store_up=0)
-        self._drain_at = time.monotonic() + self._drain_backoff
-        self._drain_backoff = min(DRAIN_RETRY_MAX_S, self._drain_backoff * 2)
+        self._drain_failures += 1
+        self._drain_at = time.monotonic() + _DRAIN_RETRY.delay(self._drain_failures)

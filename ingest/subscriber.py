@@ -32,20 +32,21 @@ from ingest.deadletters import DeadLetterLimits, DeadLetterOffice
 from ingest.decode import BatchBuilder, ReadingDecoder
 from ingest.deliveries import Delivery, decode_messages, too_fast_reports
 from ingest.heap import give_back_memory
-from ingest.keeper import RETRY_BASE_S, Keeper
+from ingest.keeper import Keeper
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
 from ingest.window import DurabilityWindow
 from lifesign.clock import Clock
 from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
+from lifesign.retry import Backoff
 from lifesign.stores import HistoryStore
 from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION
 
 log = logging.getLogger(__name__)
 
-#: backoff between attempts to store a failed batch (wall seconds, not event time)
-_RETRY_MAX_S = 30.0
+#: wait between attempts to store a failed batch (wall seconds, not event time)
+_STORE_RETRY = Backoff(base_s=0.2, max_s=30.0)
 #: how long the worker waits for a fuller batch (wall seconds): throughput for a little latency
 _LINGER_S = 0.005
 #: register resets listed in one flagged message (the count is always complete)
@@ -347,7 +348,7 @@ class MqttIngestor:
                     len(new), attempt, len(taken),
                 )
                 self.counters.add(failed_batches=1)
-                if self._stop_requested_within(min(_RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempt - 1))):
+                if self._stop_requested_within(_STORE_RETRY.delay(attempt)):
                     return
         self.seen.commit(new)
         self.counters.add(

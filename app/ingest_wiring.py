@@ -16,6 +16,7 @@ from ingest.counters import COUNTS, GAUGES, IngestCounters
 from ingest.historystores.segments import SegmentHistoryStore
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
+from ingest.window import DurabilityWindow
 from lifesign.clock import Clock
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
@@ -25,6 +26,7 @@ log = logging.getLogger("lifesign.ingest")
 
 HISTORY_DIR = "history"
 SPOOL_DIR = "spool"
+WINDOW_DIR = "window"
 STATUS_FILE = "status.json"
 
 
@@ -47,12 +49,30 @@ def open_spool(settings: IngestSettings, data_dir: Path, meter_ids: Sequence[str
     return Spool(data_dir / SPOOL_DIR, meter_ids, int(settings.spool_max_mb * 1024 * 1024))
 
 
-def rebuild(store: HistoryStore, spool: Spool | None, since: float) -> ReadingBatch:
+def open_window(history: HistorySettings, ingest: IngestSettings, data_dir: Path,
+                meter_ids: Sequence[str]) -> DurabilityWindow | None:
+    """The durability window of a history server that acks before it persists (influx kind)."""
+    if history.kind != "influx" or history.influx is None or history.influx.durability_window_s <= 0:
+        return None
+    size = int(max(ingest.spool_max_mb, 64) * 1024 * 1024)
+    return DurabilityWindow(data_dir / WINDOW_DIR, meter_ids, history.influx.durability_window_s, size)
+
+
+def rebuild(store: HistoryStore, spool: Spool | None, since: float,
+            window: DurabilityWindow | None = None) -> ReadingBatch:
     """What was kept before a restart: the store's readings since ``since`` plus the
-    spool's, which the store may not have yet."""
-    parts = [store.read(start=since)]
-    if spool is not None and len(spool):
-        parts.append(spool.read())
+    spool's and the durability window's, which the store may not have yet. Raises
+    what the store raises when it is unreachable (then see :func:`local_readings`)."""
+    return ReadingBatch.concat([store.read(start=since), local_readings(spool, window, since)])
+
+
+def local_readings(spool: Spool | None, window: DurabilityWindow | None, since: float) -> ReadingBatch:
+    """The readings kept on this host: enough to start detecting while the store is down."""
+    parts = []
+    for local in (spool, window):
+        if local is not None and len(local):
+            batch = local.read()
+            parts.append(batch.take(batch.ts >= since))
     return ReadingBatch.concat(parts)
 
 
@@ -68,7 +88,9 @@ def write_status(data_dir: Path, counters: IngestCounters, extra: dict[str, Any]
     """status.json, replaced atomically, so `lifesign status` never reads half a file."""
     target = data_dir / STATUS_FILE
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"ingest": counters.snapshot(), **extra}, indent=1, sort_keys=True))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps({"ingest": counters.snapshot(), **extra}, indent=1, sort_keys=True))
     os.replace(tmp, target)
 
 
@@ -120,4 +142,6 @@ class MetricsServer:
         self._thread.join(timeout=5)
 
 
-__all__ = ["MetricsServer", "open_history_store", "open_spool", "rebuild", "seen_from", "write_status"]
+__all__ = ["MetricsServer", "local_readings", "open_history_store", "open_spool", "open_window", "rebuild",
+           "seen_from",
+           "write_status"]

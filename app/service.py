@@ -9,6 +9,7 @@ serves the real service (wall clock) and the accelerated demo (manual clock).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -24,6 +25,8 @@ from app.ingest_wiring import (
     MetricsServer,
     open_history_store,
     open_spool,
+    open_window,
+    local_readings,
     rebuild,
     seen_from,
     write_status,
@@ -45,7 +48,7 @@ from ingest.decode import DecodePolicy, ReadingDecoder
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import DEFAULT_TIMEZONE, Clock, parse_timezone
 from lifesign.config.errors import ConfigError
-from lifesign.mqttclient import BrokerSettings, connect, make_client
+from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 from lifesign.workorders import WorkOrder
@@ -103,11 +106,18 @@ class Service:
         """``session_clock``: the desk's staff sessions and login throttle (default: real time)."""
         self.parts = parts
         self.clock = clock
-        parts.data_dir.mkdir(parents=True, exist_ok=True)
+        # Private by default: the folder holds residents' names, phones and addresses
+        # (orders.sqlite) and their daily lives (readings). `lifesign run` also sets
+        # umask 077, so everything inside is 0600; an older folder is closed here.
+        parts.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(parts.data_dir, 0o700)
         meter_ids = [str(m) for m in parts.registry.meter_ids]
         self.history = open_history_store(parts.history, parts.data_dir, meter_ids)
         self.spool = open_spool(parts.ingest, parts.data_dir, meter_ids)
+        self.window = open_window(parts.history, parts.ingest, parts.data_dir, meter_ids)
         self.orders = SqliteWorkOrderStore(parts.data_dir / ORDERS_FILE)
+        for path in parts.data_dir.glob(ORDERS_FILE + "*"):  # and its -wal, -shm
+            os.chmod(path, 0o600)
         self.detector = Detector(parts.registry, parts.thresholds)
         self._publisher = _connect_publisher(parts.broker)
         # absences, outages, held alerts and storms (the CLI edits absences and outages live)
@@ -120,7 +130,7 @@ class Service:
                                                          max_past_s=parts.ingest.max_past_days * 86400.0,
                                                          max_value=parts.ingest.max_value,
                                                          max_rate=parts.ingest.max_rate)),
-            self.history, [self.detector], clock, spool=self.spool,
+            self.history, [self.detector], clock, spool=self.spool, window=self.window,
         )
         self.metrics: MetricsServer | None = None
         self.sweeps = SweepTimer()
@@ -191,7 +201,14 @@ class Service:
         longest = self.detector.longest_threshold_s
         now = self.clock.now()
         horizon = self.parts.ingest.dedup_horizon_h * 3600.0
-        readings = rebuild(self.history, self.spool, now - max(longest + REPLAY_MARGIN_S, horizon))
+        since = now - max(longest + REPLAY_MARGIN_S, horizon)
+        try:
+            readings = rebuild(self.history, self.spool, since, self.window)
+        except OSError as down:
+            log.error("history store unreachable at start (%s): detecting from the local spool until it is "
+                      "back; readings go to the spool meanwhile", down)
+            self.ingestor.keeper.mark_down(down)
+            readings = local_readings(self.spool, self.window, since)
         self.detector.observe(readings)
         # the duplicate filter learns what is stored, so a redelivery after the restart is recognised
         self.ingestor.seen = seen_from(readings, self.parts.registry, self.parts.ingest)
@@ -244,8 +261,9 @@ class Service:
         self._publisher.loop_stop()
         self._publisher.disconnect()
         self.history.close()
-        if self.spool is not None:
-            self.spool.close()
+        for local in (self.spool, self.window):
+            if local is not None:
+                local.close()
         self.orders.close()
         self.mutes.close()
 
@@ -255,8 +273,7 @@ class Service:
 
 def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:
     client = make_client(broker, f"{broker.client_id}-dispatch")
-    connect(client, broker)
-    client.loop_start()
+    connect_and_wait(client, broker)  # refused credentials stop the start, with the broker's reason
     return client
 
 

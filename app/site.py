@@ -88,6 +88,10 @@ class InfluxSettings:
     bucket: str
     #: how to read history back: "victoriametrics" (its export API) or "flux" (InfluxDB 2.x)
     reader: str = "victoriametrics"
+    #: such servers answer a write before it is on disk (VictoriaMetrics flushes every
+    #: -inmemoryDataFlushInterval, 5 s by default): acked readings stay in a local journal this
+    #: long and are written again when the server comes back from an outage; 0 turns it off
+    durability_window_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -258,11 +262,13 @@ def _history(node: ConfigNode) -> HistorySettings:
     kind = h["kind"].choice(["embedded", "influx"]) if "kind" in h else "embedded"
     influx = None
     if "influx" in h:
-        i = h["influx"].mapping(["url", "token", "org", "bucket", "reader"], required=["url", "bucket"])
+        i = h["influx"].mapping(["url", "token", "org", "bucket", "reader", "durability_window_s"],
+                                required=["url", "bucket"])
         influx = InfluxSettings(
             url=i["url"].string(), token=i["token"].string() if "token" in i else "",
             org=i["org"].string() if "org" in i else "", bucket=i["bucket"].string(),
             reader=i["reader"].choice(["victoriametrics", "flux"]) if "reader" in i else "victoriametrics",
+            durability_window_s=i["durability_window_s"].number(ge=0) if "durability_window_s" in i else 30.0,
         )
     if kind == "influx" and influx is None:
         raise (h["kind"]).error("is influx, so history.influx (url, bucket, ...) is required")

@@ -20,10 +20,16 @@ COUNTS = {
     "failed_batches": "batches whose store write or state update failed and were retried",
     "spooled": "readings written to the spool because the history store was unreachable",
     "drained": "readings moved from the spool into the history store",
+    "replayed": "readings written to the history store again from the durability window after an outage",
+    "dead_letters_sent": "dead-letter reports published (one per refused message)",
+    "dead_letters_suppressed": "dead-letter reports withheld by the per-gateway rate limit (still counted in rejected)",
+    "broker_disconnects": "times the broker connection was lost or refused",
 }
 #: values that go up and down
 GAUGES = {
     "pending_messages": "messages received and not yet processed",
+    "pending_max": "the most messages that were ever waiting at once (never above the cap)",
+    "broker_connected": "1 while connected to the broker (CONNACK accepted), else 0",
     "spool_readings": "readings waiting in the spool",
     "spool_bytes": "bytes the spool takes on disk",
     "newest_reading_ts": "event time of the newest reading stored (epoch seconds)",

@@ -19,36 +19,28 @@ import numpy as np
 import orjson
 
 from ingest.plausible import MAX_REGISTER_VALUE, MaxRates, describe
+from ingest.rejections import MAX_SAMPLES, Reason, Rejection, RejectionTally, bounded
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-
-
-class Reason:
-    """Why a reading was rejected: the label on counters and dead letters."""
-
-    MALFORMED_JSON = "malformed_json"
-    BAD_SHAPE = "bad_shape"
-    UNKNOWN_METER = "unknown_meter"
-    WRONG_GATEWAY = "wrong_gateway"
-    BAD_TIMESTAMP = "bad_timestamp"
-    FUTURE_TIMESTAMP = "future_timestamp"
-    BAD_VALUE = "bad_value"
-    #: not finite, beyond a register's maximum, or more than the meter's maximum rate
-    IMPLAUSIBLE_VALUE = "implausible_value"
-
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: str
-    detail: str
-    #: the offending part of the payload, as far as it could be read
-    item: Any = None
 
 
 @dataclass
 class Decoded:
     batch: ReadingBatch
-    rejections: list[Rejection] = field(default_factory=list)
+    #: every refusal counted by reason, the first few kept as samples
+    tally: RejectionTally = field(default_factory=RejectionTally)
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        """The sampled rejections (all of them for a message of a few readings)."""
+        return self.tally.samples
+
+
+def _refused(reason: str, detail: str, item: Any = None, n: int = 1) -> Decoded:
+    """A message refused as a whole (``n`` readings, or 1 for a message that has none)."""
+    tally = RejectionTally()
+    tally.add(Rejection(reason, detail, item), n)
+    return Decoded(ReadingBatch.empty(), tally)
 
 
 @dataclass(frozen=True)
@@ -63,6 +55,13 @@ class DecodePolicy:
     #: the most each utility's connection carries; checked against the meter's previous
     #: reading after decoding (:class:`~ingest.seen.SeenReadings` knows it)
     max_rate: MaxRates = field(default_factory=MaxRates)
+    #: a larger payload is refused whole, unparsed (mosquitto's own limit here is 1 MiB)
+    max_payload_bytes: int = 1024 * 1024
+    #: a message with more readings is refused whole: 20x a large gateway batch (500), and
+    #: it keeps a message of junk from costing a Python-level check per item
+    max_readings: int = 10_000
+    #: nesting the lenient parser (``json``) is allowed; the strict one (orjson) stops at 1024
+    max_depth: int = 64
 
 
 _LENIENT_HINT = re.compile(rb"NaN|Infinity|\d{20}")
@@ -104,66 +103,84 @@ class ReadingDecoder:
     def decode(self, payload: bytes, gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
         """The readings of one message and its rejections. With ``into``, the good
         readings go there instead (in arrival order) and ``Decoded.batch`` is empty."""
+        policy = self.policy
+        if len(payload) > policy.max_payload_bytes:
+            return _refused(Reason.TOO_LARGE, f"payload of {len(payload)} bytes, expected at most "
+                            f"{policy.max_payload_bytes}", excerpt(payload, 128))
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
             # Python's json.dumps writes bare NaN/Infinity (and ints beyond 64 bits), which
             # strict JSON (orjson) refuses; read such a message leniently so only its bad
-            # readings are rejected. Nothing else gets the slow parser: a hostile payload
-            # nested thousands deep would exhaust its recursion.
+            # readings are rejected. Nothing else gets the slow parser, and nothing nested
+            # past max_depth: the recursive parser would exhaust the stack.
             try:
                 if not _LENIENT_HINT.search(payload):
                     raise ValueError(str(exc))
+                if _nesting(payload) > policy.max_depth:
+                    raise ValueError(f"nested deeper than {policy.max_depth} levels")
                 doc = json.loads(payload)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                return Decoded(ReadingBatch.empty(), [Rejection(Reason.MALFORMED_JSON, str(exc), excerpt(payload))])
+            except (ValueError, UnicodeDecodeError, RecursionError) as lenient:
+                detail = str(exc) if isinstance(lenient, RecursionError) else str(lenient)
+                return _refused(Reason.MALFORMED_JSON, detail, excerpt(payload))
         if isinstance(doc, dict) and "meters" in doc:
             return self._columnar(doc, gateway_id, now, into)
         if isinstance(doc, dict) and "readings" in doc:
             rows = doc["readings"]
             if not isinstance(rows, list):
-                return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'readings' must be a list", doc)])
+                return _refused(Reason.BAD_SHAPE, "'readings' must be a list", excerpt(payload))
+            if len(rows) > policy.max_readings:
+                return self._too_many(len(rows))
             return self._rows(rows, gateway_id, now, into)
         if isinstance(doc, dict) and "meter" in doc:
             return self._rows([doc], gateway_id, now, into)
-        return Decoded(
-            ReadingBatch.empty(),
-            [Rejection(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or {'meters': [...], 'ts': ..., 'values': [...]}", excerpt(payload))],
-        )
+        return _refused(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or "
+                        "{'meters': [...], 'ts': ..., 'values': [...]}", excerpt(payload))
+
+    def _too_many(self, n: int) -> Decoded:
+        return _refused(Reason.TOO_LARGE, f"{n} readings in one message, expected at most "
+                        f"{self.policy.max_readings}", n=n)
 
     def _rows(self, rows: list[Any], gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
         meters: list[Any] = []
         times: list[Any] = []
         values: list[Any] = []
-        rejections: list[Rejection] = []
+        shapeless = RejectionTally()
         for row in rows:
             if isinstance(row, dict):
                 meters.append(row.get("meter"))
                 times.append(row.get("ts"))
                 values.append(row.get("value"))
+            elif shapeless.wants_samples():
+                shapeless.add(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
             else:
-                rejections.append(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
+                shapeless.count(Reason.BAD_SHAPE, 1)
         decoded = self._checked(meters, times, values, gateway_id, now, into)
-        decoded.rejections[:0] = rejections
+        if shapeless.counts:
+            shapeless.merge(decoded.tally)
+            decoded.tally = shapeless
         return decoded
 
     def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
         meters, ts, values = doc.get("meters"), doc.get("ts"), doc.get("values")
         if not isinstance(meters, list) or not isinstance(values, list) or len(meters) != len(values):
-            return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", excerpt(orjson.dumps(doc)))])
+            return _refused(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", _outline(doc))
         if isinstance(ts, list) and len(ts) != len(meters):
-            return Decoded(ReadingBatch.empty(), [Rejection(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", excerpt(orjson.dumps(doc)))])
+            return _refused(Reason.BAD_SHAPE, "'ts' must be one time or a list as long as 'meters'", _outline(doc))
+        if len(meters) > self.policy.max_readings:
+            return self._too_many(len(meters))
         if not isinstance(ts, list) and len(meters) <= _SCALAR_MAX:
             ts = [ts] * len(meters)
         return self._checked(meters, ts, values, gateway_id, now, into)
 
     def _checked(self, meters: list[Any], times: list[Any] | Any, values: list[Any], gateway_id: str,
                  now: float, into: BatchBuilder | None = None) -> Decoded:
-        """Check readings column by column (numpy); only the bad ones become objects.
+        """Check readings column by column (numpy); only the bad ones become objects,
+        and of those only the first few (the rest are counted by reason, in numpy).
         ``times`` is a list, or one time for every reading (a columnar round)."""
         n = len(meters)
         if n == 0:
-            return Decoded(ReadingBatch.empty(), [])
+            return Decoded(ReadingBatch.empty())
         if n <= _SCALAR_MAX:
             return self._checked_scalar(meters, times, values, gateway_id, now, into)
         try:  # every meter known (the usual case): one C-level pass
@@ -188,30 +205,45 @@ class ReadingDecoder:
             into.add_batch(batch)
             batch = ReadingBatch.empty()
         if good.all():
-            return Decoded(batch, [])
-        bad = np.flatnonzero(~good).tolist()
-        times_of = times if isinstance(times, list) else [times] * n
-        return Decoded(batch, [self._rejection(meters[i], times_of[i], values[i], gateway_id, now) for i in bad])
+            return Decoded(batch)
+        tally = RejectionTally()
+        for i in np.flatnonzero(~good)[:MAX_SAMPLES].tolist():
+            ts_raw = times[i] if isinstance(times, list) else times
+            tally.samples.append(self._rejection(meters[i], ts_raw, values[i], gateway_id, now))
+        # The counts, vectorised, deciding a reason in the order _rejection does
+        # (a NaN time compares False, so not_future implies a parsed time).
+        placed = known & bound
+        tally.count(Reason.UNKNOWN_METER, int((~known).sum()))
+        tally.count(Reason.WRONG_GATEWAY, int((known & ~bound).sum()))
+        tally.count(Reason.FUTURE_TIMESTAMP, int((placed & ts_ok & ~not_future).sum()))
+        tally.count(Reason.BAD_TIMESTAMP, int((placed & (~ts_ok | (not_future & ~not_past))).sum()))
+        bad_value = np.flatnonzero(placed & not_future & not_past & ~value_ok).tolist()
+        implausible = sum(1 for i in bad_value if _implausible_number(values[i]))
+        tally.count(Reason.IMPLAUSIBLE_VALUE, implausible)
+        tally.count(Reason.BAD_VALUE, len(bad_value) - implausible)
+        return Decoded(batch, tally)
 
     def _rejection(self, meter: Any, ts_raw: Any, value: Any, gateway_id: str, now: float) -> Rejection:
-        """Why one reading was refused (worked out only for the refused ones)."""
+        """Why one reading was refused (worked out only for the sampled ones)."""
         item = {"meter": meter, "ts": ts_raw, "value": value}
         index = self.registry.meter_index.get(meter, -1) if type(meter) is str else -1
         if index < 0:
-            return Rejection(Reason.UNKNOWN_METER, f"meter {meter!r} is not registered", item)
+            return Rejection(Reason.UNKNOWN_METER, f"meter {_shown(meter)} is not registered", item)
         if self.registry.meter_gateway[index] != self.registry.gateway_index.get(gateway_id, -2):
-            return Rejection(Reason.WRONG_GATEWAY, f"meter {meter!r} is not bound to this gateway", item)
+            return Rejection(Reason.WRONG_GATEWAY, f"meter {_shown(meter)} is not bound to this gateway", item)
         ts = _parse_ts(ts_raw)
         if ts is None:
-            return Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {ts_raw!r}", item)
+            return Rejection(Reason.BAD_TIMESTAMP, "ts must be epoch seconds/milliseconds or RFC 3339 with an "
+                             f"offset, got {_shown(ts_raw)}", item)
         if ts > now + self.policy.max_future_s:
-            return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {ts_raw!r} is {ts - now:.0f} s ahead of the clock", item)
+            return Rejection(Reason.FUTURE_TIMESTAMP, f"ts {_shown(ts_raw)} is {ts - now:.0f} s ahead of the clock", item)
         if ts < now - self.policy.max_past_s:
-            return Rejection(Reason.BAD_TIMESTAMP, f"ts {ts_raw!r} is {(now - ts) / 86400:.0f} days behind the clock", item)
+            return Rejection(Reason.BAD_TIMESTAMP, f"ts {_shown(ts_raw)} is {(now - ts) / 86400:.0f} days behind "
+                             "the clock", item)
         if _implausible_number(value):
             return Rejection(Reason.IMPLAUSIBLE_VALUE, f"value must be finite and at most {self.policy.max_value:g} "
-                             f"(a register's maximum), got {value!r}", item)
-        return Rejection(Reason.BAD_VALUE, f"value must be a number >= 0, got {value!r}", item)
+                             f"(a register's maximum), got {_shown(value)}", item)
+        return Rejection(Reason.BAD_VALUE, f"value must be a number >= 0, got {_shown(value)}", item)
 
     def too_fast(self, readings: ReadingBatch, rate_per_s: np.ndarray) -> list[tuple[str, Rejection]]:
         """(gateway, rejection) for readings that imply more than their meter's maximum flow or
@@ -239,14 +271,14 @@ class ReadingDecoder:
         good_m: list[int] = []
         good_t: list[float] = []
         good_v: list[float] = []
-        bad: list[int] = []
+        tally = RejectionTally()
         for i, meter in enumerate(meters):
             index = lookup(meter, -1) if type(meter) is str else -1
             ts = _parse_ts(times[i])
             value = _value(values[i])
             if (index < 0 or meter_gateway[index] != gateway or ts is None or not lo <= ts <= hi or value is None
                     or value > top):
-                bad.append(i)
+                tally.add(self._rejection(meters[i], times[i], values[i], gateway_id, now))
                 continue
             good_m.append(index)
             good_t.append(ts)
@@ -257,7 +289,7 @@ class ReadingDecoder:
         else:
             batch = ReadingBatch(np.array(good_m, dtype=np.int32), np.array(good_t, dtype=np.float64),
                                  np.array(good_v, dtype=np.float64))
-        return Decoded(batch, [self._rejection(meters[i], times[i], values[i], gateway_id, now) for i in bad])
+        return Decoded(batch, tally)
 
 
 class BatchBuilder:
@@ -349,13 +381,23 @@ def excerpt(payload: bytes, limit: int = 512) -> str:
     return payload[:limit].decode("utf-8", errors="replace")
 
 
-def encode_rejection(gateway_id: str, rejection: Rejection, at: float) -> bytes:
-    """The dead letter for one rejection. It must never fail (the message would never be
-    acked): an item orjson cannot write, such as an integer beyond 64 bits, goes as text."""
-    letter = {"gateway": gateway_id, "reason": rejection.reason, "detail": rejection.detail,
-              "item": rejection.item, "at": at}
-    try:
-        return orjson.dumps(letter, default=str)
-    except TypeError:
-        letter["item"] = repr(rejection.item)[:512]
-        return orjson.dumps(letter, default=str)
+def _shown(raw: Any) -> str:
+    """A raw item in a rejection's detail, bounded (``repr`` of a list nested a thousand
+    deep raises RecursionError; of a 100k-item list, it is a megabyte)."""
+    text = repr(bounded(raw, depth=2))
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
+def _outline(doc: dict[str, Any]) -> dict[str, str]:
+    """What a misshapen columnar message holds, without echoing its contents."""
+    return {str(key)[:64]: f"{type(value).__name__} of {len(value)}" if isinstance(value, (list, dict, str))
+            else type(value).__name__ for key, value in list(doc.items())[:8]}
+
+
+def _nesting(payload: bytes) -> int:
+    """An upper bound of the payload's JSON nesting (brackets inside strings count too)."""
+    raw = np.frombuffer(payload, dtype=np.uint8)
+    opens = (raw == ord("[")) | (raw == ord("{"))
+    closes = (raw == ord("]")) | (raw == ord("}"))
+    depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
+    return int(depth.max()) if len(depth) else 0

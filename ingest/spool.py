@@ -58,8 +58,7 @@ class Spool:
         if self.bytes + size > self.max_bytes:
             raise SpoolFull(f"spool {self.folder} is full ({self.bytes} of {self.max_bytes} bytes)")
         if self._current is None or self._current.size > _ROTATE_BYTES:
-            if self._current is not None:
-                self._current.close()
+            self.rotate()
             number = self._files[-1][0] + 1 if self._files else 1
             path = self.folder / f"spool-{number:09d}.log"
             self._files.append((number, path))
@@ -82,23 +81,37 @@ class Spool:
         return ReadingBatch(meter[known], np.concatenate([f.ts for f in frames])[known],
                             np.concatenate([f.value for f in frames])[known])
 
-    def drain_one(self, store: HistoryStore) -> int:
-        """Write the oldest spool file to the store and delete it; returns readings moved.
+    def drain_one(self, store: HistoryStore) -> ReadingBatch:
+        """Write the oldest spool file to the store and delete it; returns what moved.
         Raises what the store raises (still down): the file stays."""
         if not self._files:
-            return 0
-        _, path = self._files[0]
-        if self._current is not None and self._current.path == path:
+            return ReadingBatch.empty()
+        batch = self._batch(self._files[0][1])
+        store.write(batch)
+        self.drop_oldest()
+        return batch
+
+    def rotate(self) -> None:
+        """Start a new file with the next append (the current one can then be dropped whole)."""
+        if self._current is not None:
             self._current.close()
             self._current = None
-        batch = self._batch(path)
-        store.write(batch)
+
+    @property
+    def files(self) -> int:
+        return len(self._files)
+
+    def drop_oldest(self) -> None:
+        """Delete the oldest file and forget its readings."""
+        _, path = self._files[0]
+        if self._current is not None and self._current.path == path:
+            self.rotate()
+        readings = sum(len(f) for f in read_frames(path))
         size = path.stat().st_size
         path.unlink()
         self._files.pop(0)
         self.bytes -= size
-        self.readings -= len(batch)
-        return len(batch)
+        self.readings -= readings
 
     def close(self) -> None:
         if self._current is not None:

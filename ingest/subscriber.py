@@ -20,30 +20,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
 
 from ingest.counters import IngestCounters
-from ingest.decode import BatchBuilder, ReadingDecoder, Reason, Rejection, encode_rejection, excerpt
+from ingest.deadletters import DeadLetterLimits, DeadLetterOffice
+from ingest.decode import BatchBuilder, ReadingDecoder
+from ingest.deliveries import Delivery, decode_messages, too_fast_reports
+from ingest.heap import give_back_memory
+from ingest.keeper import Keeper
 from ingest.seen import SeenReadings
-from ingest.spool import Spool, SpoolFull
+from ingest.spool import Spool
+from ingest.window import DurabilityWindow
 from lifesign.clock import Clock
-from lifesign.mqttclient import BrokerSettings, connect, make_client
+from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
 from lifesign.retry import Backoff
 from lifesign.stores import HistoryStore
-from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION, gateway_of, rejected_topic
+from lifesign.wire import FLAGGED_TOPIC, READINGS_SUBSCRIPTION
 
 log = logging.getLogger(__name__)
-
-#: dead-letter "gateway" for a message whose topic names none
-UNKNOWN_GATEWAY = "_unknown"
-
 
 #: wait between attempts to store a failed batch (wall seconds, not event time)
 _STORE_RETRY = Backoff(base_s=0.2, max_s=30.0)
@@ -51,24 +51,24 @@ _STORE_RETRY = Backoff(base_s=0.2, max_s=30.0)
 _LINGER_S = 0.005
 #: register resets listed in one flagged message (the count is always complete)
 _MAX_FLAGS_PER_MESSAGE = 1000
-#: how often a spool backlog probes a store that is down (wall seconds)
-_DRAIN_RETRY = Backoff(base_s=0.2, max_s=5.0)
-
-class _Delivery(NamedTuple):
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    #: the connection it arrived on: a message id means nothing on another connection
-    connection: int
-
-
+#: payload bytes in one batch, at most (one message more if it alone is larger)
+_MAX_BATCH_BYTES = 8 * 1024 * 1024
+#: after a batch this large, freed memory goes back to the OS (see ingest.heap)
+_TRIM_AFTER_BYTES = 4 * 1024 * 1024
+#: how long start() waits for the broker's CONNACK
+_CONNACK_TIMEOUT_S = 10.0
 
 class MqttIngestor:
     """Subscribes to every gateway's readings topic and feeds the store and the sinks.
 
     Runs once: ``start()``, then ``stop()``; to run again, build a new one with the
     same ``broker.client_id`` and it picks up the broker's session.
+
+    At most ``max_pending_messages`` received messages wait for the worker: past that,
+    paho's network thread waits in ``on_message``, so nothing more is read from the
+    socket and the broker holds the rest (QoS 1 messages stay in our session). The
+    cap is above the broker's in-flight window (1000 in configs/mosquitto.conf), so
+    with QoS 1 the broker stops first and the network thread rarely waits.
     """
 
     def __init__(
@@ -82,26 +82,31 @@ class MqttIngestor:
         client_factory: Callable[[], mqtt.Client] | None = None,
         counters: IngestCounters | None = None,
         max_batch_messages: int = 1000,
+        max_pending_messages: int = 2000,
+        max_pending_bytes: int = 64 * 1024 * 1024,
         spool: Spool | None = None,
         seen: SeenReadings | None = None,
+        dead_letter_limits: DeadLetterLimits | None = None,
+        store_up: bool = True,
+        window: DurabilityWindow | None = None,
     ) -> None:
         if max_batch_messages < 1:
             raise ValueError(f"max_batch_messages must be >= 1, got {max_batch_messages}")
+        if max_pending_messages < max_batch_messages:
+            raise ValueError(f"max_pending_messages must be >= max_batch_messages ({max_batch_messages}), "
+                             f"got {max_pending_messages}")
         self._broker = broker
         self._decoder = decoder
-        self._store = store
         self._sinks = tuple(sinks)
         self._clock = clock
         self._max_batch = max_batch_messages
+        self._max_pending = max_pending_messages
+        self._max_pending_bytes = max_pending_bytes
         self.counters = counters or IngestCounters()
-        self._spool = spool
+        self.keeper = Keeper(store, spool, self.counters, store_up=store_up, window=window)
         registry = decoder.registry
         self.seen = seen or SeenReadings(registry.n_meters, interval=registry.meter_interval,
                                          max_per_s=decoder.policy.max_rate.per_second(registry.meter_utility))
-        self._store_up = True
-        self._drain_at = 0.0
-        #: consecutive failed probes of the store while the spool holds a backlog
-        self._drain_failures = 0
 
         self._client = client_factory() if client_factory is not None else self._new_client()
         # Even an injected client must not ack on receipt: the ack is ours to send.
@@ -110,11 +115,16 @@ class MqttIngestor:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self.dead_letters = DeadLetterOffice(self._publish_dead_letter, self.counters, registry.gateway_index,
+                                             dead_letter_limits)
 
         lock = threading.Lock()
         self._work_ready = threading.Condition(lock)
         self._idle = threading.Condition(lock)
-        self._pending: list[_Delivery] = []
+        self._room = threading.Condition(lock)
+        self._pending: list[Delivery] = []
+        self._pending_max = 0
+        self._pending_bytes = 0
         self._in_process = 0
         self._stopping = False
         self._worker: threading.Thread | None = None
@@ -137,7 +147,12 @@ class MqttIngestor:
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:
-        """Connect, start paho's network thread and the worker."""
+        """Connect, start paho's network thread and the worker.
+
+        Raises ConnectionError (an OSError) naming the cause when the broker cannot be
+        reached, TLS fails, or the broker refuses us (BrokerRefusedError: wrong
+        credentials, not authorised): running on without a broker would store nothing.
+        """
         if self._worker is not None:
             raise RuntimeError(f"ingestor {self._broker.client_id!r} is already started")
         self._worker = threading.Thread(
@@ -145,13 +160,10 @@ class MqttIngestor:
         )
         self._worker.start()
         try:
-            connect(self._client, self._broker, persistent=True)
-        except OSError as exc:
+            connect_and_wait(self._client, self._broker, persistent=True, timeout=_CONNACK_TIMEOUT_S)
+        except OSError:
             self._stop_worker()
-            raise ConnectionError(
-                f"broker.host:port {self._broker.host}:{self._broker.port} does not accept MQTT connections: {exc}"
-            ) from exc
-        self._client.loop_start()
+            raise
 
     def wait_subscribed(self, timeout: float | None = None) -> bool:
         """True once the broker has granted the readings subscription."""
@@ -185,6 +197,7 @@ class MqttIngestor:
         with self._work_ready:
             self._stopping = True
             self._work_ready.notify_all()
+            self._room.notify_all()
         if self._worker is not None:
             self._worker.join()
         with self._idle:
@@ -196,7 +209,9 @@ class MqttIngestor:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
     ) -> None:
         if reason_code.is_failure:
-            log.warning(
+            self.counters.add(broker_disconnects=1)
+            self.counters.set(broker_connected=0)
+            log.error(
                 "broker %s:%s refused the connection: %s",
                 self._broker.host,
                 self._broker.port,
@@ -205,6 +220,7 @@ class MqttIngestor:
             return
         with self._connection_lock:
             self._connection += 1
+        self.counters.set(broker_connected=1)
         # Subscribing on every connect re-creates the subscription if the broker lost our session.
         client.subscribe(READINGS_SUBSCRIPTION, qos=1)
 
@@ -213,7 +229,9 @@ class MqttIngestor:
     ) -> None:
         with self._connection_lock:
             self._connection += 1
+        self.counters.set(broker_connected=0)
         if reason_code.is_failure:
+            self.counters.add(broker_disconnects=1)
             log.warning(
                 "lost the broker at %s:%s (%s); paho reconnects",
                 self._broker.host,
@@ -233,33 +251,64 @@ class MqttIngestor:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         payload = message.payload  # bytes from paho; no copy
-        delivery = _Delivery(message.topic, payload if type(payload) is bytes else bytes(payload), message.mid,
+        delivery = Delivery(message.topic, payload if type(payload) is bytes else bytes(payload), message.mid,
                              message.qos, self._connection)
         with self._work_ready:
+            if not self._has_room():
+                # Full: hold paho's network thread here, so it reads no more from the socket
+                # and the broker keeps the rest. The worker frees room batch by batch.
+                self._room.wait_for(lambda: self._has_room() or self._stopping)
+                if self._stopping:
+                    return  # unacked: the broker sends it again next time
             self._pending.append(delivery)
+            self._pending_bytes += len(delivery.payload)
             if len(self._pending) == 1:  # the worker waits only on an empty list
                 self._work_ready.notify()
+            if len(self._pending) > self._pending_max:
+                self._pending_max = len(self._pending)
+
+
+    def _has_room(self) -> bool:
+        # an empty list always takes one message, however large (the broker bounds its size)
+        return not self._pending or (len(self._pending) < self._max_pending
+                                     and self._pending_bytes < self._max_pending_bytes)
+
+    def _batch_size(self) -> int:
+        """Messages the worker takes: up to max_batch, and about _MAX_BATCH_BYTES of payload."""
+        total = 0
+        for n, delivery in enumerate(self._pending[: self._max_batch]):
+            total += len(delivery.payload)
+            if total > _MAX_BATCH_BYTES:
+                return max(1, n)
+        return min(len(self._pending), self._max_batch)
 
     # -- worker -------------------------------------------------------------
     def _run(self) -> None:
         while True:
             with self._work_ready:
                 if not self._pending and not self._stopping:
-                    self._work_ready.wait(timeout=self._drain_wait())
+                    self._work_ready.wait(timeout=self.keeper.drain_wait())
                 if 0 < len(self._pending) < self._max_batch and not self._stopping:
                     # Linger a moment for more: a batch costs a store write and a state
                     # update whatever its size, so one-message batches would halve throughput.
                     self._work_ready.wait(timeout=_LINGER_S)
                 if self._stopping:
                     return
-                taken = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
+                n = self._batch_size()
+                taken = self._pending[:n]
+                del self._pending[:n]
+                taken_bytes = sum(len(d.payload) for d in taken)
+                self._pending_bytes -= taken_bytes
+                self._room.notify()
                 self._in_process = len(taken)
-                self.counters.set(pending_messages=len(self._pending))
+                self.counters.set(pending_messages=len(self._pending), pending_max=self._pending_max)
             try:
                 if taken:
                     self._process(taken)
-                self._drain_some()
+                    del taken[:]  # the payloads go before the memory is given back
+                    if taken_bytes >= _TRIM_AFTER_BYTES:
+                        give_back_memory()
+                self.keeper.drain_some()
             except Exception:  # the worker must outlive any bug; unacked messages come back
                 log.exception(
                     "ingest worker failed on a batch of %d messages; they stay unacked", len(taken)
@@ -269,105 +318,20 @@ class MqttIngestor:
                     self._in_process = 0
                     self._idle.notify_all()
 
-    # -- store, spool, drain ----------------------------------------------------
-    def _drain_wait(self) -> float | None:
-        if self._spool is None or len(self._spool) == 0:
-            return None
-        return max(0.0, self._drain_at - time.monotonic())
-
-    def _drain_some(self) -> None:
-        """Move one spool file into the store, if the store answers (probing with backoff)."""
-        spool = self._spool
-        if spool is None or len(spool) == 0 or time.monotonic() < self._drain_at:
-            return
-        try:
-            moved = spool.drain_one(self._store)
-        except OSError as exc:
-            self._store_down(exc)
-            return
-        self._store_up = True
-        self._drain_failures = 0
-        self.counters.add(drained=moved)
-        self.counters.set(store_up=1, spool_readings=len(spool), spool_bytes=spool.bytes)
-        if len(spool) == 0:
-            log.info("spool drained: the history store has every reading again")
-
-    def _store_down(self, exc: OSError) -> None:
-        if self._store_up:
-            log.error("history store unreachable (%s); spooling to disk", exc)
-        self._store_up = False
-        self.counters.set(store_up=0)
-        self._drain_failures += 1
-        self._drain_at = time.monotonic() + _DRAIN_RETRY.delay(self._drain_failures)
-
-    def _keep(self, batch: ReadingBatch) -> None:
-        """Make the batch durable: in the store, or in the spool while the store is down."""
-        if len(batch) == 0:
-            return
-        spool = self._spool
-        if spool is None:
-            self._store.write(batch)  # an error here means: retry, ack nothing
-            return
-        if self._store_up:
-            try:
-                self._store.write(batch)
-                return
-            except OSError as exc:
-                self._store_down(exc)
-        try:
-            spool.append(batch)
-        except SpoolFull:
-            self._drain_at = 0.0  # make room if the store is back; else back-pressure
-            self._drain_some()
-            spool.append(batch)
-        self.counters.add(spooled=len(batch))
-        self.counters.set(spool_readings=len(spool), spool_bytes=spool.bytes)
-
-    def _process(self, taken: list[_Delivery]) -> None:
+    def _process(self, taken: list[Delivery]) -> None:
         builder = BatchBuilder()
         now = self._clock.now()
-        rejections: list[tuple[str, Rejection]] = []
-        for delivery in taken:
-            gateway = gateway_of(delivery.topic)
-            if gateway is None:
-                rejections.append(
-                    (
-                        UNKNOWN_GATEWAY,
-                        Rejection(
-                            Reason.BAD_SHAPE,
-                            f"topic {delivery.topic!r} is not a readings topic (expected {READINGS_SUBSCRIPTION})",
-                            excerpt(delivery.payload),
-                        ),
-                    )
-                )
-                continue
-            try:
-                decoded = self._decoder.decode(delivery.payload, gateway, now, builder)
-            except (
-                Exception
-            ) as exc:  # a decoder bug: dead-letter the payload rather than loop on it forever
-                log.exception("decoder failed on a message from gateway %s", gateway)
-                rejections.append(
-                    (
-                        gateway,
-                        Rejection(
-                            Reason.BAD_SHAPE, f"decoder failed: {exc!r}", excerpt(delivery.payload)
-                        ),
-                    )
-                )
-                continue
-            if decoded.rejections:
-                rejections.extend((gateway, rejection) for rejection in decoded.rejections)
+        refused = decode_messages(self._decoder, taken, builder, now)
         batch = builder.build()
         sorted_ = self.seen.sort(batch)
         new = sorted_.new
         if len(sorted_.implausible):
-            rejections.extend(self._decoder.too_fast(sorted_.implausible, sorted_.implausible_rate))
+            refused.extend(too_fast_reports(self._decoder, sorted_.implausible, sorted_.implausible_rate))
 
         attempt = 0
         while True:
             try:
-                self._keep(new)
+                self.keeper.keep(new)
                 for sink in self._sinks:
                     sink.observe(new)
                 break
@@ -396,8 +360,8 @@ class MqttIngestor:
             self.counters.raise_to(newest_reading_ts=float(self.seen.newest_ts[new.meter].max()))
         if len(sorted_.resets):
             self._flag_resets(new, sorted_.resets)
-        if rejections:
-            self._dead_letter(rejections)
+        for gateway, topic, tally in refused:
+            self.dead_letters.report(gateway, topic, tally, now)
         self._ack(taken)
 
     def _flag_resets(self, new: ReadingBatch, resets: np.ndarray) -> None:
@@ -413,16 +377,10 @@ class MqttIngestor:
         self._client.publish(FLAGGED_TOPIC, orjson.dumps(
             {"flag": "register_reset", "count": len(resets), "readings": flagged}), qos=1)
 
-    def _dead_letter(self, rejections: list[tuple[str, Rejection]]) -> None:
-        self.counters.reject_many(Counter(rejection.reason for _, rejection in rejections))
-        at = self._clock.now()
-        for gateway, rejection in rejections:
-            log.debug("rejected from %s: %s %s", gateway, rejection.reason, rejection.detail)
-            self._client.publish(
-                rejected_topic(gateway), encode_rejection(gateway, rejection, at), qos=1
-            )
+    def _publish_dead_letter(self, topic: str, payload: bytes) -> None:
+        self._client.publish(topic, payload, qos=1)
 
-    def _ack(self, taken: list[_Delivery]) -> None:
+    def _ack(self, taken: list[Delivery]) -> None:
         acked = 0
         with self._connection_lock:
             for delivery in taken:
@@ -434,3 +392,4 @@ class MqttIngestor:
                 self._client.ack(delivery.mid, delivery.qos)
                 acked += 1
         self.counters.add(messages_acked=acked)
+

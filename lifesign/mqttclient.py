@@ -6,7 +6,9 @@ ingest builds its own client from them."""
 from __future__ import annotations
 
 import ssl
+import threading
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -80,3 +82,59 @@ def connect(client: mqtt.Client, broker: BrokerSettings, *, persistent: bool = F
                        clean_start=not persistent, properties=properties)
     else:
         client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+
+
+class BrokerRefusedError(ConnectionRefusedError):
+    """The broker answered our CONNECT with a refusal (bad user name or password, not
+    authorised, client id refused): retrying with the same settings cannot help."""
+
+
+def connect_and_wait(client: mqtt.Client, broker: BrokerSettings, *, persistent: bool = False,
+                     timeout: float = 10.0) -> None:
+    """Connect, start paho's network thread and wait for the broker's CONNACK.
+
+    Raises ConnectionError naming the cause: unreachable, a TLS failure (which check
+    failed), no CONNACK in time, or :class:`BrokerRefusedError` with the broker's reason.
+    The client's own ``on_connect`` still runs for this and every later connection.
+    """
+    answered = threading.Event()
+    reasons: list[Any] = []
+    own = client.on_connect
+
+    def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if not answered.is_set():
+            reasons.append(reason_code)
+            answered.set()
+        if own is not None:
+            own(c, userdata, flags, reason_code, properties)
+
+    client.on_connect = on_connect
+    where = f"broker {broker.host}:{broker.port}"
+    try:
+        connect(client, broker, persistent=persistent)
+    except ssl.SSLCertVerificationError as exc:  # also a ValueError: name it before the CLI sees "1"
+        raise ConnectionError(
+            f"TLS to {where} failed: the broker's certificate was not accepted ({exc.verify_message}); "
+            "check broker.tls.ca_file and that broker.host is a name the certificate carries") from exc
+    except ssl.SSLError as exc:
+        raise ConnectionError(f"TLS handshake with {where} failed: {exc.reason or exc}") from exc
+    except OSError as exc:
+        raise ConnectionError(f"{where} does not accept MQTT connections: {exc}") from exc
+    client.loop_start()
+    if not answered.wait(timeout):
+        client.loop_stop()
+        client.disconnect()
+        raise ConnectionError(f"{where} accepted the connection but sent no CONNACK within {timeout:g} s "
+                              "(TLS on one side only?)")
+    reason = reasons[0]
+    if reason.is_failure:
+        client.loop_stop()
+        client.disconnect()
+        who = f"user {broker.username!r}" if broker.username else "no user name"
+        raise BrokerRefusedError(f"{where} refused the connection of client id {_client_id(client)!r} "
+                                 f"({who}): {reason}")
+
+
+def _client_id(client: mqtt.Client) -> str:
+    raw = getattr(client, "_client_id", b"")  # paho has no public accessor
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)

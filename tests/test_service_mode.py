@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +12,11 @@ import orjson
 import pytest
 from brokers import free_port
 from probes import MqttProbe, eventually
+from running import RunningService
 
 from app.cli import main as cli
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-LIFESIGN = str(Path(sys.executable).with_name("lifesign"))
 H = 3600.0
 
 
@@ -36,34 +31,6 @@ def write_site(folder: Path, port: int) -> Path:
     site = site.replace("port: 8080", f"port: {free_port()}")
     (folder / "site.yaml").write_text(site)
     return folder / "site.yaml"
-
-
-class RunningService:
-    """`lifesign run` in a subprocess, its merged output collected line by line."""
-
-    def __init__(self, site: Path) -> None:
-        self.proc = subprocess.Popen([LIFESIGN, "run", "-c", str(site)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self) -> int:
-        """SIGTERM, as an init system would; the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self._reader.join(timeout=10)
-        return code
 
 
 @pytest.fixture

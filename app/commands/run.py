@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 from pathlib import Path
@@ -21,6 +22,9 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from app.service import Service, ServiceParts
 
+    # Every file the service makes is its own alone (0600, folders 0700): they hold
+    # residents' names, phones, addresses and the rhythm of their days.
+    os.umask(0o077)
     site = SiteConfig.load(args.config)
     service = Service(ServiceParts.from_site(site), WallClock())
     stop = threading.Event()

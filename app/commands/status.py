@@ -11,7 +11,8 @@ from app.commands.common import add_data_dir_options, data_dir, when
 
 
 def register(sub: Any) -> None:
-    status = sub.add_parser("status", help="ingest counters: received, stored, duplicates, rejected, spool, lag")
+    status = sub.add_parser("status", help="ingest counters: received, stored, duplicates, rejected, broker, spool, "
+                                           "lag; exits 1 while the store or the broker is away")
     add_data_dir_options(status)
     status.add_argument("--json", action="store_true", help="print the raw status document")
     status.set_defaults(handler=_status)
@@ -40,9 +41,12 @@ def _status(args: argparse.Namespace) -> int:
     total = sum(rejected.values())
     detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items())) or "none"
     print(f"  rejected   {total:,} ({detail})")
+    broker = "connected" if ingest.get("broker_connected") else "DISCONNECTED"
+    print(f"  broker     {broker}; lost or refused {ingest.get('broker_disconnects', 0):,} times; dead-letter reports "
+          f"sent {ingest.get('dead_letters_sent', 0):,}, withheld {ingest.get('dead_letters_suppressed', 0):,}")
     store = "up" if ingest["store_up"] else "UNREACHABLE"
     print(f"  store      {store}; spool {int(ingest['spool_readings']):,} readings "
           f"({ingest['spool_bytes'] / 1e6:.1f} MB); spooled {ingest['spooled']:,}, drained {ingest['drained']:,}")
     print(f"  newest reading {when(ingest['newest_reading_ts'] or None)}"
           + (f" ({lag:.0f} s behind the service clock)" if lag is not None else ""))
-    return 0 if ingest["store_up"] else 1
+    return 0 if ingest["store_up"] and ingest.get("broker_connected", 1) else 1

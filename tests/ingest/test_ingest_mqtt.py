@@ -110,7 +110,8 @@ def test_good_readings_stored_once_and_every_rejection_dead_lettered(
             gateway.publish(topic, payload)
 
         eventually(lambda: ingestor.counters.messages_acked == len(messages), "every message acked")
-        eventually(lambda: len(dead_letters.messages()) == 6, "six dead letters")
+        # one report per refused message, whatever it held: 4 bad readings, garbage, a wrong topic
+        eventually(lambda: len(dead_letters.messages()) == 3, "three dead-letter reports")
         assert ingestor.wait_idle(10)
 
         ids = registry.meter_index
@@ -133,17 +134,16 @@ def test_good_readings_stored_once_and_every_rejection_dead_lettered(
         assert ingestor.counters.duplicates == 1 and ingestor.counters.readings_stored == len(expected)
 
         letters = sorted(
-            (topic.rsplit("/", 1)[1], doc["gateway"], doc["reason"])
+            (topic.rsplit("/", 1)[1], doc["gateway"], doc["rejected"], tuple(sorted(doc["reasons"].items())),
+             tuple(sample["reason"] for sample in doc["samples"]))
             for topic, doc in ((t, orjson.loads(p)) for t, p in dead_letters.messages())
         )
         assert letters == sorted(
             [
-                ("GW-A", "GW-A", Reason.UNKNOWN_METER),
-                ("GW-A", "GW-A", Reason.WRONG_GATEWAY),
-                ("GW-A", "GW-A", Reason.BAD_VALUE),
-                ("GW-A", "GW-A", Reason.BAD_VALUE),
-                ("GW-B", "GW-B", Reason.MALFORMED_JSON),
-                ("_unknown", "_unknown", Reason.BAD_SHAPE),
+                ("GW-A", "GW-A", 4, ((Reason.BAD_VALUE, 2), (Reason.UNKNOWN_METER, 1), (Reason.WRONG_GATEWAY, 1)),
+                 (Reason.UNKNOWN_METER, Reason.WRONG_GATEWAY, Reason.BAD_VALUE, Reason.BAD_VALUE)),
+                ("GW-B", "GW-B", 1, ((Reason.MALFORMED_JSON, 1),), (Reason.MALFORMED_JSON,)),
+                ("_unknown", "_unknown", 1, ((Reason.BAD_SHAPE, 1),), (Reason.BAD_SHAPE,)),
             ]
         )
         counts = ingestor.counters.snapshot()

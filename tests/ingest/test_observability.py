@@ -62,6 +62,8 @@ def test_metrics_endpoint_and_status_command_count_what_ingest_did(
         assert metric(body, "lifesign_ingest_readings_stored_total") == 2
         assert metric(body, "lifesign_ingest_duplicates_total") == 2
         assert metric(body, "lifesign_ingest_store_up") == 1
+        assert metric(body, "lifesign_ingest_broker_connected") == 1
+        assert metric(body, "lifesign_ingest_dead_letters_sent_total") == 2
         assert metric(body, "lifesign_ingest_lag_seconds") == 900
         assert 'lifesign_ingest_rejected_total{reason="malformed_json"} 1.0' in body
         assert 'lifesign_ingest_rejected_total{reason="unknown_meter"} 1.0' in body
@@ -74,6 +76,7 @@ def test_metrics_endpoint_and_status_command_count_what_ingest_did(
         assert "stored           2" in out and "duplicates 2" in out
         assert "rejected   2 (malformed_json 1, unknown_meter 1)" in out
         assert "store      up" in out and "900 s behind" in out
+        assert "broker     connected; lost or refused 0 times; dead-letter reports sent 2, withheld 0" in out
     finally:
         gateway.close()
         service.stop()

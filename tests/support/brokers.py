@@ -92,13 +92,21 @@ def run_mosquitto(port: int, tmp_dir: Path, edit: Callable[[str], str] | None = 
     conf = tmp_dir / "mosquitto.conf"
     text = mosquitto_config(port, tmp_dir)
     conf.write_text(edit(text) if edit is not None else text)
-    log = tmp_dir / "mosquitto.log"
+    with _mosquitto_process(binary, conf, (port,)) as proc:
+        yield proc
+
+
+@contextmanager
+def _mosquitto_process(binary: str, conf: Path, ports: tuple[int, ...]) -> Iterator[subprocess.Popen[bytes]]:
+    """mosquitto -c conf, its log beside the config, until every port accepts; stopped on exit."""
+    log = conf.parent / "mosquitto.log"
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
             [binary, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT
         )
     try:
-        _wait_accepting(port, proc, log)
+        for port in ports:
+            _wait_accepting(port, proc, log)
         yield proc
     finally:
         proc.terminate()
@@ -118,3 +126,41 @@ def run_embedded_broker(port: int) -> Iterator[EmbeddedBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+MOSQUITTO_ACL_CONF = REPO_ROOT / "configs" / "mosquitto-acl.conf"
+MOSQUITTO_ACL = REPO_ROOT / "configs" / "mosquitto.acl"
+
+
+@contextmanager
+def run_mosquitto_acl(service_port: int, clients_port: int, tmp_dir: Path, service_users: dict[str, str],
+                      client_users: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """mosquitto from the shipped configs/mosquitto-acl.conf and configs/mosquitto.acl, on
+    two 127.0.0.1 ports, with password files made for the given users. Only ports, paths
+    and the network listener's TLS files are changed (TLS has its own test)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, users in (("service", service_users), ("clients", client_users)):
+        path = tmp_dir / f"{name}.passwd"
+        path.touch()
+        for user, password in users.items():
+            subprocess.run(["mosquitto_passwd", "-b", str(path), user, password], check=True, capture_output=True)
+        files[name] = path
+    text = MOSQUITTO_ACL_CONF.read_text()
+    replacements = [
+        (r"(?m)^listener 1883 127\.0\.0\.1$", f"listener {service_port} 127.0.0.1"),
+        (r"(?m)^listener 8883$", f"listener {clients_port} 127.0.0.1"),
+        (r"(?m)^password_file .*lifesign-service\.passwd$", f"password_file {files['service']}"),
+        (r"(?m)^password_file .*lifesign-clients\.passwd$", f"password_file {files['clients']}"),
+        (r"(?m)^acl_file .*$", f"acl_file {MOSQUITTO_ACL}"),
+        (r"(?m)^(certfile|keyfile) .*$", ""),
+        (r"(?m)^persistence_location\s+.*$", f"persistence_location {tmp_dir}/"),
+    ]
+    for pattern, replacement in replacements:
+        text, n = re.subn(pattern, replacement, text)
+        if n == 0:
+            raise ValueError(f"{MOSQUITTO_ACL_CONF}: no line matches {pattern!r}")
+    conf = tmp_dir / "mosquitto.conf"
+    conf.write_text(text + f"\nuser {getpass.getuser()}\n")
+    with _mosquitto_process(mosquitto_binary(), conf, (service_port, clients_port)) as proc:
+        yield proc

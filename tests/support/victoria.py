@@ -93,6 +93,13 @@ class VictoriaMetricsServer:
             f"victoria-metrics did not answer {self.url}/health within {_STARTUP_TIMEOUT_S} s"
         )
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: what is only in memory is lost."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait(timeout=10)
+
     def stop(self) -> None:
         """Stop gracefully (VictoriaMetrics flushes its buffers on SIGTERM)."""
         proc, self._proc = self._proc, None

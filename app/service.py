@@ -28,6 +28,7 @@ from app.ingest_wiring import (
     seen_from,
     write_status,
 )
+from app.wakeup import DeadlineLoop
 from app.site import (
     DispatchSettings,
     HistorySettings,
@@ -45,6 +46,7 @@ from ingest.decode import DecodePolicy, ReadingDecoder
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import DEFAULT_TIMEZONE, Clock, parse_timezone
 from lifesign.config.errors import ConfigError
+from lifesign.readings import ReadingBatch
 from lifesign.mqttclient import BrokerSettings, connect, make_client
 from lifesign.registry import Registry
 from lifesign.roster import Roster
@@ -120,7 +122,7 @@ class Service:
                                                          max_past_s=parts.ingest.max_past_days * 86400.0,
                                                          max_value=parts.ingest.max_value,
                                                          max_rate=parts.ingest.max_rate)),
-            self.history, [self.detector], clock, spool=self.spool,
+            self.history, [self.detector, _PokeOnData(self)], clock, spool=self.spool,
         )
         self.metrics: MetricsServer | None = None
         self.sweeps = SweepTimer()
@@ -130,6 +132,12 @@ class Service:
                                dispatcher=self.dispatcher, history=self.history, clock=clock, tz=parts.tz,
                                open_episodes=self.detector.open_alerts, session_clock=session_clock)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        # sweep and escalation wake at the next deadline the detector and the order store know
+        # (and on new data); the schedule's periods remain only as a safety net
+        self.sweeper = DeadlineLoop("sweep", self.sweep, self.detector.next_deadline, clock,
+                                    parts.schedule.sweep_s)
+        self.escalator = DeadlineLoop("escalate", self.escalate, self.dispatcher.next_escalation_at, clock,
+                                      parts.schedule.escalation_s)
         #: the files whose change means "reload": the thresholds file and what it includes
         self._watched = _watch_list(parts.thresholds_path, parts.thresholds.includes)
         self._thresholds_mtime = _stamp(self._watched)
@@ -153,7 +161,9 @@ class Service:
             # held and muted alerts whose reason has gone, and finds storms
             created = self.dispatcher.handle([*alerts, *orphans])
             self.dispatcher.deliver_pending()
-            return created
+        if created:
+            self.escalator.poke()  # a new order brings a new acknowledgement deadline
+        return created
 
     def escalate(self) -> None:
         with self._jobs_lock:
@@ -222,14 +232,12 @@ class Service:
         schedule = self.parts.schedule
         self.scheduler.add_job(self.write_status, "interval", seconds=schedule.status_s, id="status",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.sweep, "interval", seconds=schedule.sweep_s, id="sweep",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.escalate, "interval", seconds=schedule.escalation_s, id="escalate",
-                               max_instances=1, coalesce=True)
         if self.parts.thresholds_path is not None:
             self.scheduler.add_job(self.reload_thresholds, "interval", seconds=schedule.reload_s,
                                    id="reload", max_instances=1, coalesce=True)
         self.scheduler.start()
+        self.sweeper.start()
+        self.escalator.start()
         log.info("lifesign service started: %d households, %d meters", self.parts.registry.n_households,
                  self.parts.registry.n_meters)
 
@@ -238,6 +246,8 @@ class Service:
             self.web.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.sweeper.stop()
+        self.escalator.stop()
         self.ingestor.stop()
         if self.metrics is not None:
             self.metrics.stop()
@@ -251,6 +261,16 @@ class Service:
 
     def wait_idle(self, timeout: float) -> bool:
         return self.ingestor.wait_idle(timeout)
+
+
+class _PokeOnData:
+    """The last ingest sink: a durable batch wakes the sweep (after the detector saw it)."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    def observe(self, batch: ReadingBatch) -> None:
+        self._service.sweeper.poke()
 
 
 def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:

@@ -103,5 +103,8 @@ class Dispatcher:
     def escalate_due(self) -> list[WorkOrder]:
         return self.escalator.escalate_due()
 
+    def next_escalation_at(self) -> float:
+        return self.escalator.next_escalation_at()
+
 
 __all__ = ["UNASSIGNED", "Dispatcher", "next_level"]

@@ -88,6 +88,18 @@ class Escalator:
         return escalated
 
 
+    def next_escalation_at(self) -> float:
+        """When the earliest unacknowledged order's acknowledgement deadline passes (event
+        time; inf when no order waits): the service wakes the escalation then."""
+        earliest = float("inf")
+        for order in self.store.list(UNACKNOWLEDGED):
+            since = order.opened_at if order.escalation_level == 0 else max(
+                (e.at for e in self.store.ledger(order.order_id) if e.action == ACTION_ESCALATED),
+                default=order.opened_at)
+            earliest = min(earliest, since + self.deadline_s(order))
+        return earliest
+
+
 def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None:
     """The level an order at ``level`` escalates to: the next one whose worker has not
     held it yet (a backup who stood in for a lower level is not asked a second time).

@@ -25,13 +25,14 @@ LIFESIGN = str(Path(sys.executable).with_name("lifesign"))
 H = 3600.0
 
 
-def write_site(folder: Path, port: int) -> Path:
+def write_site(folder: Path, port: int, *, shipped_schedule: bool = False) -> Path:
     shutil.copytree(CONFIGS / "registry", folder / "registry")
     shutil.copy(CONFIGS / "roster.yaml", folder / "roster.yaml")
     shutil.copy(CONFIGS / "thresholds.yaml", folder / "thresholds.yaml")
     site = (CONFIGS / "site.yaml").read_text()
     site = site.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
-    site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
+    if not shipped_schedule:
+        site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
     site = site.replace("client_id: lifesign-ingest", f"client_id: lifesign-test-{port}")
     site = site.replace("port: 8080", f"port: {free_port()}")
     (folder / "site.yaml").write_text(site)
@@ -143,3 +144,30 @@ def orders_listed(folder: Path, capsys: pytest.CaptureFixture[str]) -> list[str]
     capsys.readouterr()
     cli(["orders", "list", "--data-dir", str(folder / "var")])
     return [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("#")]
+
+
+def test_the_order_comes_at_the_threshold_not_at_the_next_sweep_period(tmp_path: Path, mosquitto_port: int) -> None:
+    """The shipped schedule sweeps only every 10 s as a safety net, here an hour: the
+    service wakes at the detector's next deadline instead."""
+    site = write_site(tmp_path, mosquitto_port, shipped_schedule=True)
+    site.write_text(site.read_text().replace("sweep_s: 10", "sweep_s: 3600").replace("escalation_s: 30",
+                                                                                       "escalation_s: 3600"))
+    running = RunningService(site)
+    worker = MqttProbe(mosquitto_port, "phone-gw-001", subscribe="lifesign/v1/workorders/gw-001")
+    try:
+        eventually(lambda: "lifesign running" in running.output, "the service to start", timeout=60)
+        now = time.time()
+        start = now - 10 * H + 4.0  # H00001 (red, 10 h) crosses its threshold 4 s from now
+        gateway = MqttProbe(mosquitto_port, "gateway-1")
+        try:
+            for i, ts in enumerate([*range(int(start), int(now), 900), now]):
+                payload = {"meters": ["W00001", "E00001"], "ts": ts, "values": [12.345, round(100 + i * 0.0125, 4)]}
+                gateway.publish("lifesign/v1/readings/GW001", orjson.dumps(payload))
+        finally:
+            gateway.close()
+        eventually(lambda: len(worker.messages()) >= 1, "the order at the threshold, long before the hourly sweep",
+                   timeout=60)
+        assert time.time() >= start + 10 * H - 1.0  # not before the threshold either
+    finally:
+        worker.close()
+        assert running.stop() == 0, running.output

@@ -30,6 +30,8 @@ class Reason:
     BAD_SHAPE = "bad_shape"
     UNKNOWN_METER = "unknown_meter"
     WRONG_GATEWAY = "wrong_gateway"
+    #: the topic's gateway is not in meters.csv at all: a new gateway not yet registered, or a typo
+    UNKNOWN_GATEWAY = "unknown_gateway"
     BAD_TIMESTAMP = "bad_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     BAD_VALUE = "bad_value"
@@ -196,11 +198,17 @@ class ReadingDecoder:
     def _rejection(self, meter: Any, ts_raw: Any, value: Any, gateway_id: str, now: float) -> Rejection:
         """Why one reading was refused (worked out only for the refused ones)."""
         item = {"meter": meter, "ts": ts_raw, "value": value}
+        # an unregistered gateway first: every reading it sends is refused, whatever the meter
+        gateway = self.registry.gateway_index.get(gateway_id, -2)
+        if gateway < 0:
+            return Rejection(Reason.UNKNOWN_GATEWAY, f"gateway {gateway_id!r} is not in the registry (no meter in "
+                             "meters.csv names it)", item)
         index = self.registry.meter_index.get(meter, -1) if type(meter) is str else -1
         if index < 0:
             return Rejection(Reason.UNKNOWN_METER, f"meter {meter!r} is not registered", item)
-        if self.registry.meter_gateway[index] != self.registry.gateway_index.get(gateway_id, -2):
-            return Rejection(Reason.WRONG_GATEWAY, f"meter {meter!r} is not bound to this gateway", item)
+        if self.registry.meter_gateway[index] != gateway:
+            bound = self.registry.gateway_ids[int(self.registry.meter_gateway[index])]
+            return Rejection(Reason.WRONG_GATEWAY, f"meter {meter!r} is bound to gateway {bound!r}, not this one", item)
         ts = _parse_ts(ts_raw)
         if ts is None:
             return Rejection(Reason.BAD_TIMESTAMP, f"ts must be epoch seconds/milliseconds or RFC 3339 with an offset, got {ts_raw!r}", item)

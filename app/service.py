@@ -28,6 +28,7 @@ from app.ingest_wiring import (
     seen_from,
     write_status,
 )
+from app.site_check import check_site
 from app.wakeup import DeadlineLoop
 from app.site import (
     DispatchSettings,
@@ -91,6 +92,8 @@ class ServiceParts:
         registry = Registry.load(site.households_csv, site.meters_csv)
         roster = Roster.load(site.roster, site.timezone, site.source)
         thresholds = Thresholds.load(site.thresholds, site.timezone, site.source)
+        for warning in check_site(registry, roster, thresholds):  # the same check as `lifesign config check`
+            log.warning("%s: %s", site.source, warning)
         return cls(
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,

@@ -6,7 +6,8 @@ Starts mosquitto (configs/mosquitto.conf) and the service (ingest -> detector ->
 dispatch -> MQTT channel, wall clock) in this process with the **shipped** schedule
 (``ScheduleSettings()``: the service wakes at the detector's next deadline, so no
 sweep period is tuned here), then plays gateways: every ``--period`` seconds each home's water and electricity
-registers (electricity at 0.0001 kWh, so a 2 s interval shows use). Along the way:
+registers (electricity at 0.0001 kWh; a living home switches a 2 kW load every other
+reading). Along the way:
 
 * ``--silent`` homes fall silent at spread-out moments (water flat, fridge only) and
   keep reporting: each must get a no_usage order ``--threshold`` seconds after its
@@ -219,7 +220,9 @@ def run(args: argparse.Namespace, homes: int) -> tuple[list[float], list[float]]
                     active_home = rel < silent_at
                     active = active_home[owner]
                     water = np.where(is_water & active & (tick % 2 == 0), water + 0.001, water)
-                    power_w = np.where(active, 400.0, 60.0)
+                    # a living home switches a 2 kW kettle on and off (a change of >= 300 W is activity;
+                    # a steady load is not); a silent one keeps only its 60 W fridge
+                    power_w = np.where(active & (tick % 2 == 0), 2000.0, 60.0)
                     kwh = np.where(~is_water, kwh + power_w * args.period / 3.6e6, kwh)
                     last_active[active_home] = ts
                     reporting = (rel >= appear_at[owner]) & (rel < stop_at[owner]) & ~(is_water & (rel >= water_stop_at[owner]))
@@ -238,6 +241,15 @@ def run(args: argparse.Namespace, homes: int) -> tuple[list[float], list[float]]
                 phones.close()
 
     crossing = {str(registry.household_ids[h]): float(last_active[h]) + args.threshold for h in silent}
+    # the crossing as the detector computed it from the readings (its last activity + threshold): the
+    # playback's own estimate can be a reading period off, depending on which reading shows the last switch
+    seen: set[str] = set()
+    for alert in raised:
+        deadline = alert.evidence.get("deadline")  # type: ignore[attr-defined]
+        if alert.rule == "no_usage" and alert.state.value == "opened" and alert.household_id in crossing \
+                and deadline is not None and alert.household_id not in seen:  # type: ignore[attr-defined]
+            seen.add(alert.household_id)  # type: ignore[attr-defined]
+            crossing[alert.household_id] = float(deadline)  # type: ignore[attr-defined]
     first: dict[tuple[str, str], float] = {}
     for arrived, payload in phones.orders:
         key = (field(payload, "household_id"), field(payload, "rule"))

@@ -91,13 +91,16 @@ class Escalator:
     def next_escalation_at(self) -> float:
         """When the earliest unacknowledged order's acknowledgement deadline passes (event
         time; inf when no order waits): the service wakes the escalation then."""
-        earliest = float("inf")
-        for order in self.store.list(UNACKNOWLEDGED):
-            since = order.opened_at if order.escalation_level == 0 else max(
-                (e.at for e in self.store.ledger(order.order_id) if e.action == ACTION_ESCALATED),
-                default=order.opened_at)
-            earliest = min(earliest, since + self.deadline_s(order))
-        return earliest
+        return min((ack_due_at(order, self.store, self.deadline_s(order)) for order in self.store.list(UNACKNOWLEDGED)),
+                   default=float("inf"))
+
+
+def ack_due_at(order: WorkOrder, store: DispatchStore, deadline_s: float) -> float:
+    """When the order's holder must have acknowledged it: ``deadline_s`` after it reached them
+    (opened, or its last escalation)."""
+    since = order.opened_at if order.escalation_level == 0 else max(
+        (e.at for e in store.ledger(order.order_id) if e.action == ACTION_ESCALATED), default=order.opened_at)
+    return since + deadline_s
 
 
 def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None:
@@ -118,4 +121,4 @@ def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None
     return None
 
 
-__all__ = ["Escalator", "next_level"]
+__all__ = ["Escalator", "ack_due_at", "next_level"]

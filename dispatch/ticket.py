@@ -106,18 +106,19 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
             last_activity[utility.value] = {"at": at, "local": local(at)}
             activity_lines.append(f"  {utility.value + ':':<13} {local(at)}")
 
-    silence_h = _hours(evidence.get("confirmed_silence_s"))
-    threshold_h = _hours(evidence.get("threshold_s"))
-    if silence_h is not None and threshold_h is not None:
-        silence_text = f"{silence_h:.1f} h confirmed silence (threshold {threshold_h:.1f} h)"
-    elif silence_h is not None:
-        silence_text = f"{silence_h:.1f} h confirmed silence"
+    confirmed_s, threshold_s = evidence.get("confirmed_silence_s"), evidence.get("threshold_s")
+    silence_h, threshold_h = _hours(confirmed_s), _hours(threshold_s)
+    if confirmed_s is not None and threshold_s is not None:
+        silence_text = f"{hours_minutes(confirmed_s)} h:min confirmed silence (threshold {hours_minutes(threshold_s)})"
+    elif confirmed_s is not None:
+        silence_text = f"{hours_minutes(confirmed_s)} h:min confirmed silence"
     else:
         silence_text = "not given"
-    so_far_h = _hours(evidence.get("silence_so_far_s"))
-    if so_far_h is not None and silence_h is not None:
+    so_far_s = evidence.get("silence_so_far_s")
+    so_far_h = _hours(so_far_s)
+    if so_far_s is not None and confirmed_s is not None:
         # confirmed = what the readings prove; so far = until now (the latest readings may lag)
-        silence_text += f", {so_far_h:.1f} h so far"
+        silence_text += f", {hours_minutes(so_far_s)} so far"
 
     title = (
         f"[{tier.value.upper()}] {rule_title}: {resident.name} ({resident.age}), "
@@ -130,7 +131,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         f"Address:        {address}",
         f"Resident:       {resident.name}, age {resident.age}, tier {tier.value}",
         f"Phone:          {resident.phone}",
-        f"Emergency:      {resident.emergency_contact}",
+        f"Emergency contact: {resident.emergency_contact}",
         f"Rule:           {order.rule} ({rule_title})",
         f"Silence:        {silence_text}",
         f"Last activity ({local.label}):",
@@ -181,6 +182,16 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
 
 def _link_lines(link: str | None) -> list[str]:
     return [] if link is None else [f"Open (接单/到场/结案): {link}"]
+
+
+def hours_minutes(seconds: float) -> str:
+    """A duration as h:mm, how people read a silence ("12:30", not "12.5 h").
+
+    >>> hours_minutes(12.5 * 3600), hours_minutes(59), hours_minutes(36 * 3600 + 5 * 60)
+    ('12:30', '0:01', '36:05')
+    """
+    minutes = int(round(max(0.0, seconds) / 60.0))
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def _hours(seconds: float | None) -> float | None:

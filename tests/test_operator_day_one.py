@@ -66,3 +66,24 @@ def test_ledger_export_into_head_exits_quietly(tmp_path: Path) -> None:
                               shell=True, capture_output=True, text=True)
     assert pipeline.stdout.count("\n") == 3
     assert pipeline.stderr == "", pipeline.stderr
+
+
+def test_orders_show_gives_the_acknowledgement_deadline_not_the_threshold_crossing(
+        tmp_path: Path, capsys) -> None:
+    from app.commands.common import when
+    from app.service import open_orders_store
+    from lifesign.alerts import EpisodeKey
+
+    store = open_orders_store(tmp_path)
+    try:
+        store.open_order(EpisodeKey("H00001", "no_usage", 1_000_000.0), "gw-001", "red", 1_036_000.0,
+                         {"deadline": 1_036_000.0, "threshold_s": 36_000.0})
+    finally:
+        store.close()
+    assert cli(["orders", "show", "1", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    # red: 15 minutes from opening (the shipped dispatch.ack_deadline_minutes)
+    assert (f"acknowledge by: {when(1_036_000.0 + 15 * 60)} (15 min for tier red; escalates to the next level "
+            "then)") in out
+    assert f"threshold crossed: {when(1_036_000.0)}" in out
+    assert "  deadline:" not in out

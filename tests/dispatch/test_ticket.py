@@ -50,7 +50,8 @@ def test_ticket_has_address_resident_rule_activity_silence_and_action(registry: 
         "+86 139 H0001",
         "Wang Fang Jr. +86 137 0000 0001",
         "no_usage",
-        "12.5 h confirmed silence (threshold 12.0 h)",
+        "12:30 h:min confirmed silence (threshold 12:00)",
+        "Emergency contact: Wang Fang Jr.",
         "Last activity (UTC+8):",
         "water:        2025-11-20 23:40",
         "electricity:  2025-11-21 00:10",
@@ -180,7 +181,7 @@ def test_silence_so_far_is_shown_beside_the_confirmed_silence(registry: Registry
                       1_763_650_000.0, evidence={"confirmed_silence_s": 45_000.0, "threshold_s": 36_000.0,
                                                  "silence_so_far_s": 46_800.0})
     ticket = render_ticket(order, registry.household_by_id("H0001"))
-    assert "Silence:        12.5 h confirmed silence (threshold 10.0 h), 13.0 h so far" in ticket.text
+    assert "Silence:        12:30 h:min confirmed silence (threshold 10:00), 13:00 so far" in ticket.text
     assert ticket.fields["silence_so_far_h"] == 13.0
 
 

@@ -28,6 +28,7 @@ from app.ingest_wiring import (
     seen_from,
     write_status,
 )
+from app.order_topics import OrderStatePublisher
 from app.site_check import check_site
 from app.wakeup import DeadlineLoop
 from app.site import (
@@ -127,6 +128,7 @@ class Service:
                                                          max_rate=parts.ingest.max_rate)),
             self.history, [self.detector, _PokeOnData(self)], clock, spool=self.spool,
         )
+        self.order_states = OrderStatePublisher(self.orders, self._publisher)
         self.metrics: MetricsServer | None = None
         self.sweeps = SweepTimer()
         self.web: WebDesk | None = None
@@ -164,6 +166,7 @@ class Service:
             # held and muted alerts whose reason has gone, and finds storms
             created = self.dispatcher.handle([*alerts, *orphans])
             self.dispatcher.deliver_pending()
+            self.order_states.publish_changes()
         if created:
             self.escalator.poke()  # a new order brings a new acknowledgement deadline
         return created
@@ -172,6 +175,7 @@ class Service:
         with self._jobs_lock:
             self.dispatcher.escalate_due()
             self.dispatcher.deliver_pending()
+            self.order_states.publish_changes()
 
     def reload_thresholds(self) -> bool:
         """Apply a changed thresholds file; an invalid one is logged and the old kept."""
@@ -216,6 +220,9 @@ class Service:
         compact = getattr(self.history, "compact", None)
         if compact is not None:
             compact(now)
+        # staff act from other processes (CLI, desk): their changes reach the order topics from here
+        with self._jobs_lock:
+            self.order_states.publish_changes()
         write_status(self.parts.data_dir, self.ingestor.counters, {
             "at": now, "households": self.parts.registry.n_households, "meters": self.parts.registry.n_meters,
             "history": self.parts.history.kind,

@@ -171,3 +171,38 @@ def test_the_order_comes_at_the_threshold_not_at_the_next_sweep_period(tmp_path:
     finally:
         worker.close()
         assert running.stop() == 0, running.output
+
+
+def test_a_phone_that_was_offline_gets_its_open_orders_and_every_state_change(service) -> None:
+    proc, folder, port = service
+    ticket = MqttProbe(port, "phone-gw-001-ticket", subscribe="lifesign/v1/workorders/gw-001")
+    try:
+        publish_silence(port, 1, 10.5, end=time.time())
+        eventually(lambda: len(ticket.messages()) == 1, "the work order on gw-001's topic", timeout=30)
+    finally:
+        ticket.close()
+
+    def states(probe: MqttProbe) -> list[dict]:
+        return [orjson.loads(p) for _, p in probe.messages() if p]
+
+    # the phone comes online after the order went out: the retained state brings it
+    phone = MqttProbe(port, "phone-gw-001", subscribe="lifesign/v1/orders/gw-001/+")
+    try:
+        eventually(lambda: any(s["order_id"] == 1 and s["status"] in ("open", "notified") for s in states(phone)),
+                   "the open order, retained", timeout=30)
+        data_dir = folder / "var"
+        assert cli(["orders", "ack", "1", "--data-dir", str(data_dir), "--by", "gw-001"]) == 0
+        eventually(lambda: states(phone)[-1]["status"] == "acknowledged", "the acknowledgement", timeout=30)
+        assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir), "--by", "gw-001",
+                    "--outcome", "resident_fine"]) == 0
+        eventually(lambda: states(phone)[-1]["status"] == "resolved", "the resolution", timeout=30)
+        assert states(phone)[-1]["outcome"] == "resident_fine"
+    finally:
+        phone.close()
+    # resolved: nothing stays retained for the next phone
+    late = MqttProbe(port, "phone-gw-001-late", subscribe="lifesign/v1/orders/gw-001/+")
+    try:
+        time.sleep(1.0)
+        assert states(late) == []
+    finally:
+        late.close()

@@ -83,6 +83,8 @@ class ServiceParts:
     site_file: str = "site.yaml"
     #: the staff web desk (site.yaml `web:`); None: not served
     web: WebSettings | None = None
+    #: site.yaml `language:`, the words on tickets
+    language: str = "en"
 
     @property
     def tz(self) -> tzinfo:
@@ -99,7 +101,7 @@ class ServiceParts:
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
             ingest=site.ingest, history=site.history, metrics=site.metrics, thresholds_path=site.thresholds,
-            timezone=site.timezone, site_file=site.source, web=site.web,
+            timezone=site.timezone, site_file=site.source, web=site.web, language=site.language,
         )
 
 
@@ -119,7 +121,8 @@ class Service:
         # absences, outages, held alerts and storms (the CLI edits absences and outages live)
         self.mutes = open_mute_store(parts.data_dir)
         self.dispatcher = build_dispatcher(parts.dispatch, self.orders, self.mutes, parts.registry,
-                                           parts.roster, clock, self._publisher, console, tz=parts.tz)
+                                           parts.roster, clock, self._publisher, console, tz=parts.tz,
+                                           language=parts.language)
         self.ingestor = MqttIngestor(
             parts.broker,
             ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.ingest.max_future_s,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatch.ticket import hours_minutes
 from lifesign.grid import Worker
 
 
@@ -56,9 +57,7 @@ def ticket_markdown(payload: dict[str, Any], recipient: Worker, mention: str = "
 
 
 def _hm(hours: float) -> str:
-    """Hours as h:mm, how people read a silence."""
-    minutes = int(round(float(hours) * 60))
-    return f"{minutes // 60}:{minutes % 60:02d}"
+    return hours_minutes(float(hours) * 3600.0)
 
 
 def fit_utf8(text: str, limit: int, tail: str) -> str:

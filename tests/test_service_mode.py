@@ -191,9 +191,9 @@ def test_a_phone_that_was_offline_gets_its_open_orders_and_every_state_change(se
         eventually(lambda: any(s["order_id"] == 1 and s["status"] in ("open", "notified") for s in states(phone)),
                    "the open order, retained", timeout=30)
         data_dir = folder / "var"
-        assert cli(["orders", "ack", "1", "--data-dir", str(data_dir), "--by", "gw-001"]) == 0
+        assert cli(["orders", "ack", "1", "--data-dir", str(data_dir)]) == 0
         eventually(lambda: states(phone)[-1]["status"] == "acknowledged", "the acknowledgement", timeout=30)
-        assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir), "--by", "gw-001",
+        assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir),
                     "--outcome", "resident_fine"]) == 0
         eventually(lambda: states(phone)[-1]["status"] == "resolved", "the resolution", timeout=30)
         assert states(phone)[-1]["outcome"] == "resident_fine"

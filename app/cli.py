@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Sequence
 
 from app import commands
@@ -21,10 +23,20 @@ _FIRST = ("demo", "run", "status", "orders", "config", "simulate")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(args, "log_level", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # --log-level wins over a subcommand's default (`run` logs INFO, the others WARNING)
+    level = args.log_level_option or getattr(args, "log_level", "WARNING")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs two INFO lines per job run: noise in an operator's journal unless debugging
+    debugging = logging.getLevelName(level) <= logging.DEBUG
+    logging.getLogger("apscheduler").setLevel(logging.NOTSET if debugging else logging.WARNING)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # `lifesign ledger export --csv - | head`: the reader has what it wanted. Point stdout at
+        # /dev/null so the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -43,10 +55,21 @@ def _command_modules() -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lifesign", description="Utility meters as signs of life.")
+    parser.add_argument("--version", action="version", version=f"lifesign {_version()}")
+    parser.add_argument("--log-level", dest="log_level_option", type=str.upper, default=None,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="log verbosity (default: INFO for `run`, WARNING otherwise)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in _command_modules():
         importlib.import_module(f"{commands.__name__}.{name}").register(sub)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("lifesign")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def open_mute_store(data_dir: Path) -> SqliteMuteStore:
 
 def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: SqliteMuteStore,
                      registry: Registry, roster: Roster, clock: Clock, publisher: mqtt.Client | None,
-                     console: TextIO | None = None, tz: tzinfo = DEFAULT_TZ) -> Dispatcher:
+                     console: TextIO | None = None, tz: tzinfo = DEFAULT_TZ, language: str = "en") -> Dispatcher:
     """``tz``: the site's zone, for the local times on tickets and in mute reasons."""
     channels: list[Channel] = [MqttChannel(publisher)] if publisher is not None else []
     if settings.console:
@@ -64,4 +64,5 @@ def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: Sq
         store, registry, roster, channels, clock, ack_deadlines_s(settings.ack_deadline_minutes),
         tz=tz, retry_base_s=settings.retry_base_s, retry_max_s=settings.retry_max_s, mutes=stage,
         close_on_usage=settings.close_on_usage, emergency_contact_step=settings.emergency_contact,
+        language=language,
     )

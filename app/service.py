@@ -31,6 +31,9 @@ from app.ingest_wiring import (
     seen_from,
     write_status,
 )
+from app.order_topics import OrderStatePublisher
+from app.site_check import check_site
+from app.wakeup import DeadlineLoop
 from app.site import (
     DispatchSettings,
     HistorySettings,
@@ -49,6 +52,7 @@ from ingest.subscriber import MqttIngestor
 from lifesign.clock import DEFAULT_TIMEZONE, Clock, parse_timezone
 from lifesign.config.errors import ConfigError
 from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
+from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 from lifesign.roster import Roster
 from lifesign.workorders import WorkOrder
@@ -82,6 +86,8 @@ class ServiceParts:
     site_file: str = "site.yaml"
     #: the staff web desk (site.yaml `web:`); None: not served
     web: WebSettings | None = None
+    #: site.yaml `language:`, the words on tickets
+    language: str = "en"
 
     @property
     def tz(self) -> tzinfo:
@@ -92,11 +98,13 @@ class ServiceParts:
         registry = Registry.load(site.households_csv, site.meters_csv)
         roster = Roster.load(site.roster, site.timezone, site.source)
         thresholds = Thresholds.load(site.thresholds, site.timezone, site.source)
+        for warning in check_site(registry, roster, thresholds):  # the same check as `lifesign config check`
+            log.warning("%s: %s", site.source, warning)
         return cls(
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
             ingest=site.ingest, history=site.history, metrics=site.metrics, thresholds_path=site.thresholds,
-            timezone=site.timezone, site_file=site.source, web=site.web,
+            timezone=site.timezone, site_file=site.source, web=site.web, language=site.language,
         )
 
 
@@ -123,15 +131,17 @@ class Service:
         # absences, outages, held alerts and storms (the CLI edits absences and outages live)
         self.mutes = open_mute_store(parts.data_dir)
         self.dispatcher = build_dispatcher(parts.dispatch, self.orders, self.mutes, parts.registry,
-                                           parts.roster, clock, self._publisher, console, tz=parts.tz)
+                                           parts.roster, clock, self._publisher, console, tz=parts.tz,
+                                           language=parts.language)
         self.ingestor = MqttIngestor(
             parts.broker,
             ReadingDecoder(parts.registry, DecodePolicy(max_future_s=parts.ingest.max_future_s,
                                                          max_past_s=parts.ingest.max_past_days * 86400.0,
                                                          max_value=parts.ingest.max_value,
                                                          max_rate=parts.ingest.max_rate)),
-            self.history, [self.detector], clock, spool=self.spool, window=self.window,
+            self.history, [self.detector, _PokeOnData(self)], clock, spool=self.spool, window=self.window,
         )
+        self.order_states = OrderStatePublisher(self.orders, self._publisher)
         self.metrics: MetricsServer | None = None
         self.sweeps = SweepTimer()
         self.web: WebDesk | None = None
@@ -140,6 +150,12 @@ class Service:
                                dispatcher=self.dispatcher, history=self.history, clock=clock, tz=parts.tz,
                                open_episodes=self.detector.open_alerts, session_clock=session_clock)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        # sweep and escalation wake at the next deadline the detector and the order store know
+        # (and on new data); the schedule's periods remain only as a safety net
+        self.sweeper = DeadlineLoop("sweep", self.sweep, self.detector.next_deadline, clock,
+                                    parts.schedule.sweep_s)
+        self.escalator = DeadlineLoop("escalate", self.escalate, self.dispatcher.next_escalation_at, clock,
+                                      parts.schedule.escalation_s)
         #: the files whose change means "reload": the thresholds file and what it includes
         self._watched = _watch_list(parts.thresholds_path, parts.thresholds.includes)
         self._thresholds_mtime = _stamp(self._watched)
@@ -163,12 +179,16 @@ class Service:
             # held and muted alerts whose reason has gone, and finds storms
             created = self.dispatcher.handle([*alerts, *orphans])
             self.dispatcher.deliver_pending()
-            return created
+            self.order_states.publish_changes()
+        if created:
+            self.escalator.poke()  # a new order brings a new acknowledgement deadline
+        return created
 
     def escalate(self) -> None:
         with self._jobs_lock:
             self.dispatcher.escalate_due()
             self.dispatcher.deliver_pending()
+            self.order_states.publish_changes()
 
     def reload_thresholds(self) -> bool:
         """Apply a changed thresholds file; an invalid one is logged and the old kept."""
@@ -220,6 +240,9 @@ class Service:
         compact = getattr(self.history, "compact", None)
         if compact is not None:
             compact(now)
+        # staff act from other processes (CLI, desk): their changes reach the order topics from here
+        with self._jobs_lock:
+            self.order_states.publish_changes()
         write_status(self.parts.data_dir, self.ingestor.counters, {
             "at": now, "households": self.parts.registry.n_households, "meters": self.parts.registry.n_meters,
             "history": self.parts.history.kind,
@@ -239,14 +262,12 @@ class Service:
         schedule = self.parts.schedule
         self.scheduler.add_job(self.write_status, "interval", seconds=schedule.status_s, id="status",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.sweep, "interval", seconds=schedule.sweep_s, id="sweep",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.escalate, "interval", seconds=schedule.escalation_s, id="escalate",
-                               max_instances=1, coalesce=True)
         if self.parts.thresholds_path is not None:
             self.scheduler.add_job(self.reload_thresholds, "interval", seconds=schedule.reload_s,
                                    id="reload", max_instances=1, coalesce=True)
         self.scheduler.start()
+        self.sweeper.start()
+        self.escalator.start()
         log.info("lifesign service started: %d households, %d meters", self.parts.registry.n_households,
                  self.parts.registry.n_meters)
 
@@ -255,6 +276,8 @@ class Service:
             self.web.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.sweeper.stop()
+        self.escalator.stop()
         self.ingestor.stop()
         if self.metrics is not None:
             self.metrics.stop()
@@ -269,6 +292,16 @@ class Service:
 
     def wait_idle(self, timeout: float) -> bool:
         return self.ingestor.wait_idle(timeout)
+
+
+class _PokeOnData:
+    """The last ingest sink: a durable batch wakes the sweep (after the detector saw it)."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    def observe(self, batch: ReadingBatch) -> None:
+        self._service.sweeper.poke()
 
 
 def _connect_publisher(broker: BrokerSettings) -> mqtt.Client:

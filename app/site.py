@@ -49,6 +49,7 @@ from dispatch.config import (
 )
 from dispatch.defaults import ACK_DEADLINE_MINUTES, RETRY_BASE_S, RETRY_MAX_S
 from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
+from dispatch.ticket_text import LANGUAGES
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier
@@ -140,6 +141,8 @@ class SiteConfig:
     web: WebSettings | None = None
     #: the one source of local time; thresholds.yaml and roster.yaml may only repeat it
     timezone: str = DEFAULT_TIMEZONE
+    #: the words on tickets: en or zh-CN
+    language: str = "en"
     #: the file this came from, named in errors about the other files
     source: str = "site.yaml"
 
@@ -178,13 +181,21 @@ class SiteConfig:
             dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
             timezone=_timezone(top["timezone"]) if "timezone" in top else DEFAULT_TIMEZONE,
             web=parse_web(top["web"], base) if "web" in top else None,
+            language=_language(top["language"]) if "language" in top else "en",
             source=root.file,
         )
 
 
 #: the top-level keys of site.yaml; each section has its own parser below
-SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "timezone", "schedule", "ingest",
+SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "timezone", "language", "schedule", "ingest",
             "dispatch", "history", "metrics", "web")
+
+
+def _language(node: ConfigNode) -> str:
+    name = node.string()
+    if name not in LANGUAGES:
+        raise node.error(f"must be one of {', '.join(LANGUAGES)}, got {name!r}")
+    return name
 
 
 def _timezone(node: ConfigNode) -> str:

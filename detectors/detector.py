@@ -129,6 +129,15 @@ class Detector:
         """The households a sweep at ``now`` must look at: one compare over precomputed times."""
         return np.flatnonzero(self.households.next_check <= now)
 
+    def next_deadline(self) -> float:
+        """The event time at which a sweep next has a household to look at (-inf: new data,
+        now), or inf when nothing falls due before more data arrives: a sweep never sees
+        past the newest reading plus the data-lag allowance, so a deadline beyond that waits."""
+        with self._lock:
+            earliest = float(self.households.next_check.min(initial=np.inf))
+            ceiling = self.meters.newest_ts + self.table.max_lag_s
+            return earliest if earliest <= max(ceiling, self._now) else float("inf")
+
     def effective_now(self, now: float) -> float:
         """Monotonic, and at most the data-lag allowance past the newest reading."""
         bounded = min(float(now), self.meters.newest_ts + self.table.max_lag_s)

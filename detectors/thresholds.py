@@ -182,7 +182,7 @@ class Thresholds:
     def load(cls, path: str | Path, site_timezone: str | None = None, site_file: str = "site.yaml") -> Thresholds:
         """``site_timezone``: the zone site.yaml names; the file takes it, and refuses a
         ``timezone:`` of its own that names another zone (one local time per site)."""
-        return cls.from_node(load_yaml(path), site_timezone, site_file)
+        return cls.from_node(load_yaml(path, f"named by {site_file}'s thresholds:"), site_timezone, site_file)
 
     @classmethod
     def parse(cls, text: str, file: str = "<thresholds>", site_timezone: str | None = None,
@@ -218,7 +218,7 @@ class Thresholds:
             for name in top["include"].strings():
                 included = Path(root.file).parent / name
                 includes.append(str(included))
-                for household_id, layer in _included_households(included).items():
+                for household_id, layer in _included_households(included, root.file).items():
                     mine = named["households"].get(household_id)
                     named["households"][household_id] = mine.over(layer) if mine is not None else layer
         budget = _learn_budget(top["learn"]) if "learn" in top else LearnBudget()
@@ -248,11 +248,11 @@ def _learn_budget(node: ConfigNode) -> LearnBudget:
 def households_file(path: str | Path) -> dict[str, Layer]:
     """The overrides of a file that holds only ``households:`` (what `lifesign learn` writes and
     thresholds.yaml includes), checked as strictly as the same entries in thresholds.yaml."""
-    return _included_households(Path(path))
+    return _included_households(Path(path), None)
 
 
-def _included_households(path: Path) -> dict[str, Layer]:
-    included = load_yaml(path)
+def _included_households(path: Path, included_by: str | None) -> dict[str, Layer]:
+    included = load_yaml(path, f"included by {included_by}" if included_by else None)
     top = included.mapping(["households"], required=["households"])
     return {name: _layer(n) for name, n in top["households"].mapping().items()}
 

@@ -39,7 +39,7 @@ def idempotency_key(order_id: int, level: int, channel: str) -> str:
 class Deliverer:
     def __init__(self, store: DispatchStore, assigner: Assigner, channels: Sequence[Channel], clock: Clock, *,
                  tz: tzinfo = DEFAULT_TZ, retry: Backoff = DELIVERY_RETRY,
-                 claim_lease_s: float = CLAIM_LEASE_S) -> None:
+                 claim_lease_s: float = CLAIM_LEASE_S, language: str = "en") -> None:
         names = [c.name for c in channels]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
@@ -51,6 +51,8 @@ class Deliverer:
         self.channels = {c.name: c for c in channels}
         self.clock = clock
         self.tz = tz
+        #: site.yaml `language:` for the words on tickets
+        self.language = language
         self.retry = retry
         self.claim_lease_s = claim_lease_s
         #: the signed page link for a ticket's recipient (the order's assignee), set by the
@@ -101,7 +103,7 @@ class Deliverer:
         except LookupError as exc:
             log.error("no ticket for order %s: %s", order.order_id, exc)
             return None
-        return render_ticket(order, household, self.tz, self._link(order)).as_dict()
+        return render_ticket(order, household, self.tz, self._link(order), self.language).as_dict()
 
     def _link(self, order: WorkOrder) -> str | None:
         return None if self.links is None else self.links(order)

@@ -56,6 +56,7 @@ class Dispatcher:
         mutes: MuteStage | None = None,
         close_on_usage: Mapping[Tier, str] | None = None,
         emergency_contact_step: bool = True,
+        language: str = "en",
     ) -> None:
         self.store = store
         self.registry = registry
@@ -64,7 +65,8 @@ class Dispatcher:
         self.tz = roster.tz if tz is None else tz
         self.assigner = Assigner(roster, registry, emergency_contact_step)
         self.deliverer = Deliverer(store, self.assigner, channels, clock, tz=self.tz,
-                                   retry=Backoff(retry_base_s, retry_max_s), claim_lease_s=claim_lease_s)
+                                   retry=Backoff(retry_base_s, retry_max_s), claim_lease_s=claim_lease_s,
+                                   language=language)
         self.channels = self.deliverer.channels
         self.escalator = Escalator(store, registry, self.assigner, self.deliverer, clock, ack_deadline_s)
         self.ack_deadline_s = self.escalator.ack_deadline_s
@@ -102,6 +104,9 @@ class Dispatcher:
 
     def escalate_due(self) -> list[WorkOrder]:
         return self.escalator.escalate_due()
+
+    def next_escalation_at(self) -> float:
+        return self.escalator.next_escalation_at()
 
 
 __all__ = ["UNASSIGNED", "Dispatcher", "next_level"]

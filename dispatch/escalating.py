@@ -88,6 +88,21 @@ class Escalator:
         return escalated
 
 
+    def next_escalation_at(self) -> float:
+        """When the earliest unacknowledged order's acknowledgement deadline passes (event
+        time; inf when no order waits): the service wakes the escalation then."""
+        return min((ack_due_at(order, self.store, self.deadline_s(order)) for order in self.store.list(UNACKNOWLEDGED)),
+                   default=float("inf"))
+
+
+def ack_due_at(order: WorkOrder, store: DispatchStore, deadline_s: float) -> float:
+    """When the order's holder must have acknowledged it: ``deadline_s`` after it reached them
+    (opened, or its last escalation)."""
+    since = order.opened_at if order.escalation_level == 0 else max(
+        (e.at for e in store.ledger(order.order_id) if e.action == ACTION_ESCALATED), default=order.opened_at)
+    return since + deadline_s
+
+
 def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None:
     """The level an order at ``level`` escalates to: the next one whose worker has not
     held it yet (a backup who stood in for a lower level is not asked a second time).
@@ -106,4 +121,4 @@ def next_level(chain: list[Worker], level: int, held_by: set[str]) -> int | None
     return None
 
 
-__all__ = ["Escalator", "next_level"]
+__all__ = ["Escalator", "ack_due_at", "next_level"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
+from dispatch.ticket_text import RULE_ACTIONS_ZH, RULE_TITLES_ZH, SUGGESTED_ACTION_ZH, TIER_NAMES_ZH, labels
 from lifesign.clock import DEFAULT_TZ, local_time, utc_offset_label
 from lifesign.grid import Household, Tier, Utility
 from lifesign.workorders import WorkOrder
@@ -81,9 +82,12 @@ class _LocalTimes:
 
 
 def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_TZ,
-                  link: str | None = None) -> Ticket:
+                  link: str | None = None, language: str = "en") -> Ticket:
     """``tz``: the site's zone (site.yaml ``timezone:``); ``link``: the recipient's signed
-    address of the order's page, where they accept, arrive and resolve."""
+    address of the order's page, where they accept, arrive and resolve; ``language``: site.yaml
+    ``language:`` (``en`` or ``zh-CN``) for the words people read; the payload's field names stay the same."""
+    w = labels(language)
+    zh = language == "zh-CN"
     if household.household_id != order.household_id:
         raise ValueError(
             f"household must be the order's household {order.household_id!r}, "
@@ -93,7 +97,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
     resident, address = household.resident, household.address
     tier = Tier(order.tier) if order.tier in {t.value for t in Tier} else household.tier
     evidence = order.evidence
-    rule_title = RULE_TITLES.get(order.rule, order.rule)
+    rule_title = (RULE_TITLES_ZH if zh else RULE_TITLES).get(order.rule, order.rule)
 
     last_activity: dict[str, dict[str, Any] | None] = {}
     activity_lines = []
@@ -101,44 +105,53 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         at = evidence.get(f"last_usage_{utility.value}")
         if at is None:
             last_activity[utility.value] = None
-            activity_lines.append(f"  {utility.value + ':':<13} no data")
+            activity_lines.append(f"  {w[utility.value] + ':':<13} {w['no_data']}")
         else:
             last_activity[utility.value] = {"at": at, "local": local(at)}
-            activity_lines.append(f"  {utility.value + ':':<13} {local(at)}")
+            activity_lines.append(f"  {w[utility.value] + ':':<13} {local(at)}")
 
-    silence_h = _hours(evidence.get("confirmed_silence_s"))
-    threshold_h = _hours(evidence.get("threshold_s"))
-    if silence_h is not None and threshold_h is not None:
-        silence_text = f"{silence_h:.1f} h confirmed silence (threshold {threshold_h:.1f} h)"
-    elif silence_h is not None:
-        silence_text = f"{silence_h:.1f} h confirmed silence"
+    confirmed_s, threshold_s = evidence.get("confirmed_silence_s"), evidence.get("threshold_s")
+    silence_h, threshold_h = _hours(confirmed_s), _hours(threshold_s)
+    if confirmed_s is not None and threshold_s is not None:
+        silence_text = f"{hours_minutes(confirmed_s)} {w['confirmed']} ({w['threshold']} {hours_minutes(threshold_s)})"
+    elif confirmed_s is not None:
+        silence_text = f"{hours_minutes(confirmed_s)} {w['confirmed']}"
     else:
-        silence_text = "not given"
-    so_far_h = _hours(evidence.get("silence_so_far_s"))
-    if so_far_h is not None and silence_h is not None:
+        silence_text = w["not_given"]
+    so_far_s = evidence.get("silence_so_far_s")
+    so_far_h = _hours(so_far_s)
+    if so_far_s is not None and confirmed_s is not None:
         # confirmed = what the readings prove; so far = until now (the latest readings may lag)
-        silence_text += f", {so_far_h:.1f} h so far"
+        silence_text += f", {w['so_far']} {hours_minutes(so_far_s)}" if zh else f", {hours_minutes(so_far_s)} so far"
 
+    tier_name = TIER_NAMES_ZH[tier.value] if zh else tier.value.upper()
     title = (
-        f"[{tier.value.upper()}] {rule_title}: {resident.name} ({resident.age}), "
+        f"[{tier_name}] {rule_title}: {resident.name} ({resident.age}), "
         f"bldg {address.building} unit {address.unit} room {address.room}"
+    ) if not zh else (
+        f"【{tier_name}】{rule_title}：{resident.name}（{resident.age}岁），"
+        f"{address.building}楼 {address.unit}单元 {address.room}室"
     )
-    action = RULE_ACTIONS.get(order.rule, SUGGESTED_ACTION[tier])
+    if zh:
+        action = RULE_ACTIONS_ZH.get(order.rule, SUGGESTED_ACTION_ZH[tier.value])
+    else:
+        action = RULE_ACTIONS.get(order.rule, SUGGESTED_ACTION[tier])
     opened_local = local(order.opened_at)
+    tier_shown = TIER_NAMES_ZH[tier.value] if zh else tier.value
     lines = [
-        f"Work order #{order.order_id}  {title}",
-        f"Address:        {address}",
-        f"Resident:       {resident.name}, age {resident.age}, tier {tier.value}",
-        f"Phone:          {resident.phone}",
-        f"Emergency:      {resident.emergency_contact}",
-        f"Rule:           {order.rule} ({rule_title})",
-        f"Silence:        {silence_text}",
-        f"Last activity ({local.label}):",
+        f"{w['work_order']} #{order.order_id}  {title}",
+        f"{w['address']} {address}",
+        f"{w['resident']} {resident.name}, {w['age']} {resident.age}, {w['tier']} {tier_shown}",
+        f"{w['phone']} {resident.phone}",
+        f"{w['contact']} {resident.emergency_contact}",
+        f"{w['rule']} {order.rule} ({rule_title})",
+        f"{w['silence']} {silence_text}",
+        f"{w['last_activity']} ({local.label}):",
         *activity_lines,
-        f"Opened:         {opened_local} ({local.label})",
-        f"Assigned to:    {order.assignee} (escalation level {order.escalation_level})",
-        f"Suggested:      {action}",
-        f"Episode:        {order.key.as_text()}",
+        f"{w['opened']} {opened_local} ({local.label})",
+        f"{w['assigned']} {order.assignee} ({w['level']} {order.escalation_level})",
+        f"{w['suggested']} {action}",
+        f"{w['episode']} {order.key.as_text()}",
         *_link_lines(link),
     ]
     fields: dict[str, Any] = {
@@ -175,12 +188,23 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         "silence_so_far_h": None if so_far_h is None else round(so_far_h, 2),
         "suggested_action": action,
         "link": link,
+        "language": language,
     }
     return Ticket(title=title, text="\n".join(lines), fields=fields)
 
 
 def _link_lines(link: str | None) -> list[str]:
     return [] if link is None else [f"Open (接单/到场/结案): {link}"]
+
+
+def hours_minutes(seconds: float) -> str:
+    """A duration as h:mm, how people read a silence ("12:30", not "12.5 h").
+
+    >>> hours_minutes(12.5 * 3600), hours_minutes(59), hours_minutes(36 * 3600 + 5 * 60)
+    ('12:30', '0:01', '36:05')
+    """
+    minutes = int(round(max(0.0, seconds) / 60.0))
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def _hours(seconds: float | None) -> float | None:

@@ -212,6 +212,9 @@ class ReadingDecoder:
             tally.samples.append(self._rejection(meters[i], ts_raw, values[i], gateway_id, now))
         # The counts, vectorised, deciding a reason in the order _rejection does
         # (a NaN time compares False, so not_future implies a parsed time).
+        if gateway < 0:  # an unregistered gateway: every reading it sends, whatever the meter
+            tally.count(Reason.UNKNOWN_GATEWAY, n)
+            return Decoded(batch, tally)
         placed = known & bound
         tally.count(Reason.UNKNOWN_METER, int((~known).sum()))
         tally.count(Reason.WRONG_GATEWAY, int((known & ~bound).sum()))
@@ -226,11 +229,18 @@ class ReadingDecoder:
     def _rejection(self, meter: Any, ts_raw: Any, value: Any, gateway_id: str, now: float) -> Rejection:
         """Why one reading was refused (worked out only for the sampled ones)."""
         item = {"meter": meter, "ts": ts_raw, "value": value}
+        # an unregistered gateway first: every reading it sends is refused, whatever the meter
+        gateway = self.registry.gateway_index.get(gateway_id, -2)
+        if gateway < 0:
+            return Rejection(Reason.UNKNOWN_GATEWAY, f"gateway {gateway_id!r} is not in the registry (no meter in "
+                             "meters.csv names it)", item)
         index = self.registry.meter_index.get(meter, -1) if type(meter) is str else -1
         if index < 0:
             return Rejection(Reason.UNKNOWN_METER, f"meter {_shown(meter)} is not registered", item)
-        if self.registry.meter_gateway[index] != self.registry.gateway_index.get(gateway_id, -2):
-            return Rejection(Reason.WRONG_GATEWAY, f"meter {_shown(meter)} is not bound to this gateway", item)
+        if self.registry.meter_gateway[index] != gateway:
+            bound = self.registry.gateway_ids[int(self.registry.meter_gateway[index])]
+            return Rejection(Reason.WRONG_GATEWAY, f"meter {_shown(meter)} is bound to gateway {bound!r}, not this one",
+                             item)
         ts = _parse_ts(ts_raw)
         if ts is None:
             return Rejection(Reason.BAD_TIMESTAMP, "ts must be epoch seconds/milliseconds or RFC 3339 with an "

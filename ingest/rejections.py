@@ -25,6 +25,8 @@ class Reason:
     BAD_SHAPE = "bad_shape"
     UNKNOWN_METER = "unknown_meter"
     WRONG_GATEWAY = "wrong_gateway"
+    #: the topic's gateway is not in meters.csv at all: a new gateway not yet registered, or a typo
+    UNKNOWN_GATEWAY = "unknown_gateway"
     BAD_TIMESTAMP = "bad_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     BAD_VALUE = "bad_value"

@@ -12,6 +12,8 @@ Building ids are unique across the city (a worker's coverage names them).
 
 from __future__ import annotations
 
+import io
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,8 +186,8 @@ def _read_csv(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
     if not p.exists():
         raise ConfigError(str(p), None, "", "does not exist")
     try:
-        frame = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        frame = pd.read_csv(io.StringIO(_decode_csv(p)), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.ParserError as exc:
         raise ConfigError(str(p), None, "", f"is not a readable CSV file ({exc})") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -194,6 +196,27 @@ def _read_csv(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
             f"column is missing from the header (expected columns: {', '.join(columns)})",
         )
     return frame
+
+
+#: what a registry file may be in: UTF-8 (with or without Excel's BOM), else what Excel
+#: writes on a Chinese Windows ("CSV" there is GBK; GB18030 is its superset)
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def _decode_csv(path: Path) -> str:
+    raw = path.read_bytes()
+    for encoding in CSV_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(str(path), line, "", f"is neither UTF-8 nor GBK/GB18030 text (byte {exc.object[exc.start]:#04x} "
+                          "cannot be read); save it as \"CSV UTF-8\" (Excel: File > Save As)") from None
+    raise AssertionError("unreachable: utf-8 failed above")
 
 
 def _row_error(file: str, frame: pd.DataFrame, bad: npt.NDArray[np.bool_], column: str, expected: str) -> ConfigError:

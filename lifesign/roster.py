@@ -119,7 +119,7 @@ class Roster:
     @classmethod
     def load(cls, path: str | Path, site_timezone: str | None = None, site_file: str = "site.yaml") -> Roster:
         """``site_timezone``: the zone site.yaml names; shifts and leave are read in it."""
-        return cls.from_node(load_yaml(path), site_timezone, site_file)
+        return cls.from_node(load_yaml(path, f"named by {site_file}'s roster:"), site_timezone, site_file)
 
     @classmethod
     def parse(cls, text: str, file: str = "<roster>", site_timezone: str | None = None,

@@ -37,6 +37,12 @@ def workorders_topic(worker_id: str) -> str:
     return f"{TOPIC_ROOT}/workorders/{worker_id}"
 
 
+def order_state_topic(worker_id: str, order_id: int) -> str:
+    """One retained message per open order of a worker: a phone that subscribes to
+    ``lifesign/v1/orders/{worker_id}/+`` gets every open order it holds, also after being offline."""
+    return f"{TOPIC_ROOT}/orders/{worker_id}/{order_id}"
+
+
 def gateway_of(topic: str) -> str | None:
     """The gateway id in a readings topic, or None if the topic is not one."""
     prefix = f"{TOPIC_ROOT}/readings/"

@@ -20,13 +20,14 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 H = 3600.0
 
 
-def write_site(folder: Path, port: int) -> Path:
+def write_site(folder: Path, port: int, *, shipped_schedule: bool = False) -> Path:
     shutil.copytree(CONFIGS / "registry", folder / "registry")
     shutil.copy(CONFIGS / "roster.yaml", folder / "roster.yaml")
     shutil.copy(CONFIGS / "thresholds.yaml", folder / "thresholds.yaml")
     site = (CONFIGS / "site.yaml").read_text()
     site = site.replace("port: 1883", f"port: {port}").replace("data_dir: ../var", "data_dir: var")
-    site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
+    if not shipped_schedule:
+        site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("reload_s: 5", "reload_s: 0.2")
     site = site.replace("client_id: lifesign-ingest", f"client_id: lifesign-test-{port}")
     site = site.replace("port: 8080", f"port: {free_port()}")
     (folder / "site.yaml").write_text(site)
@@ -110,3 +111,65 @@ def orders_listed(folder: Path, capsys: pytest.CaptureFixture[str]) -> list[str]
     capsys.readouterr()
     cli(["orders", "list", "--data-dir", str(folder / "var")])
     return [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("#")]
+
+
+def test_the_order_comes_at_the_threshold_not_at_the_next_sweep_period(tmp_path: Path, mosquitto_port: int) -> None:
+    """The shipped schedule sweeps only every 10 s as a safety net, here an hour: the
+    service wakes at the detector's next deadline instead."""
+    site = write_site(tmp_path, mosquitto_port, shipped_schedule=True)
+    site.write_text(site.read_text().replace("sweep_s: 10", "sweep_s: 3600").replace("escalation_s: 30",
+                                                                                       "escalation_s: 3600"))
+    running = RunningService(site)
+    worker = MqttProbe(mosquitto_port, "phone-gw-001", subscribe="lifesign/v1/workorders/gw-001")
+    try:
+        eventually(lambda: "lifesign running" in running.output, "the service to start", timeout=60)
+        now = time.time()
+        start = now - 10 * H + 4.0  # H00001 (red, 10 h) crosses its threshold 4 s from now
+        gateway = MqttProbe(mosquitto_port, "gateway-1")
+        try:
+            for i, ts in enumerate([*range(int(start), int(now), 900), now]):
+                payload = {"meters": ["W00001", "E00001"], "ts": ts, "values": [12.345, round(100 + i * 0.0125, 4)]}
+                gateway.publish("lifesign/v1/readings/GW001", orjson.dumps(payload))
+        finally:
+            gateway.close()
+        eventually(lambda: len(worker.messages()) >= 1, "the order at the threshold, long before the hourly sweep",
+                   timeout=60)
+        assert time.time() >= start + 10 * H - 1.0  # not before the threshold either
+    finally:
+        worker.close()
+        assert running.stop() == 0, running.output
+
+
+def test_a_phone_that_was_offline_gets_its_open_orders_and_every_state_change(service) -> None:
+    proc, folder, port = service
+    ticket = MqttProbe(port, "phone-gw-001-ticket", subscribe="lifesign/v1/workorders/gw-001")
+    try:
+        publish_silence(port, 1, 10.5, end=time.time())
+        eventually(lambda: len(ticket.messages()) == 1, "the work order on gw-001's topic", timeout=30)
+    finally:
+        ticket.close()
+
+    def states(probe: MqttProbe) -> list[dict]:
+        return [orjson.loads(p) for _, p in probe.messages() if p]
+
+    # the phone comes online after the order went out: the retained state brings it
+    phone = MqttProbe(port, "phone-gw-001", subscribe="lifesign/v1/orders/gw-001/+")
+    try:
+        eventually(lambda: any(s["order_id"] == 1 and s["status"] in ("open", "notified") for s in states(phone)),
+                   "the open order, retained", timeout=30)
+        data_dir = folder / "var"
+        assert cli(["orders", "ack", "1", "--data-dir", str(data_dir)]) == 0
+        eventually(lambda: states(phone)[-1]["status"] == "acknowledged", "the acknowledgement", timeout=30)
+        assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir),
+                    "--outcome", "resident_fine"]) == 0
+        eventually(lambda: states(phone)[-1]["status"] == "resolved", "the resolution", timeout=30)
+        assert states(phone)[-1]["outcome"] == "resident_fine"
+    finally:
+        phone.close()
+    # resolved: nothing stays retained for the next phone
+    late = MqttProbe(port, "phone-gw-001-late", subscribe="lifesign/v1/orders/gw-001/+")
+    try:
+        time.sleep(1.0)
+        assert states(late) == []
+    finally:
+        late.close()

@@ -11,7 +11,7 @@ from app.commands.common import add_data_dir_options, data_dir, user, when
 from dispatch import actions
 from dispatch.actions import Actor, ActorKind
 from lifesign.clock import WallClock
-from lifesign.workorders import ACTIVE, Outcome, WorkOrder
+from lifesign.workorders import ACTIVE, UNACKNOWLEDGED, Outcome, WorkOrder
 
 
 def register(sub: Any) -> None:
@@ -82,11 +82,12 @@ def _orders(args: argparse.Namespace) -> int:
         if command == "show":
             order = store.get(args.order_id)
             print(order_line(order))
+            print(f"  {_acknowledgement(order, store, args)}")
             for key, value in sorted(order.evidence.items()):
                 # durations are stored in seconds, instants as epoch seconds, counts as counts
                 shown = (f"{value / 3600:.1f} h" if key.endswith("_s") else
                          f"{value:g}" if key in _PLAIN_NUMBERS else when(value))
-                print(f"  {key}: {shown}")
+                print(f"  {_EVIDENCE_LABELS.get(key, key)}: {shown}")
             for entry in store.ledger(order.order_id):
                 print(f"  {when(entry.at)}  {entry.actor:<16} {entry.action:<24} {entry.note}")
             return 0
@@ -119,6 +120,26 @@ def cli_actor(folder: Path, account: str | None) -> Actor:
     if found is None:
         raise LookupError(f"No staff account by the name of {account!r} (see `lifesign staff list`)")
     return Actor(ActorKind.CLI, me, f"staff:{found.name}")
+
+
+#: evidence names that read wrong on their own: the detector's deadline is the threshold crossing,
+#: not the acknowledgement deadline staff are asked about
+_EVIDENCE_LABELS = {"deadline": "threshold crossed"}
+
+
+def _acknowledgement(order: WorkOrder, store: Any, args: argparse.Namespace) -> str:
+    """The deadline by which the holder must acknowledge (then it escalates), from site.yaml's
+    dispatch.ack_deadline_minutes (the shipped defaults when only --data-dir is given)."""
+    from app.site import DispatchSettings, SiteConfig
+    from dispatch.escalating import ack_due_at
+
+    if order.status not in UNACKNOWLEDGED:
+        return f"acknowledged: {when(order.acknowledged_at)}"
+    settings = SiteConfig.load(args.config).dispatch if args.config is not None else DispatchSettings()
+    minutes = {getattr(tier, "value", tier): m for tier, m in settings.ack_deadline_minutes.items()}
+    deadline_s = 60.0 * float(minutes.get(order.tier, min(minutes.values())))
+    return (f"acknowledge by: {when(ack_due_at(order, store, deadline_s))} "
+            f"({deadline_s / 60:g} min for tier {order.tier}; escalates to the next level then)")
 
 
 #: evidence of infrastructure orders that is neither a time nor a duration

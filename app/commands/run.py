@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,21 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from app.broker_wait import wait_for_broker
     from app.service import Service, ServiceParts
 
     # Every file the service makes is its own alone (0600, folders 0700): they hold
     # residents' names, phones, addresses and the rhythm of their days.
     os.umask(0o077)
     site = SiteConfig.load(args.config)
-    service = Service(ServiceParts.from_site(site), WallClock())
+    parts = ServiceParts.from_site(site)  # a bad registry or roster fails now, not after the broker wait
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if not wait_for_broker(site.broker, stop, sys.stdout):
+        print("lifesign stopped before the broker was reachable", flush=True)
+        return 0
+    service = Service(parts, WallClock())
     try:
         service.start()
         if service.web is not None:

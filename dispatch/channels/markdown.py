@@ -9,35 +9,55 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatch.ticket import hours_minutes
 from lifesign.grid import Worker
 
 
+_WORDS = {
+    "en": {"for": "For", "address": "Address", "resident": "Resident", "age": "age", "tier": "tier",
+           "phone": "phone", "contact": "Emergency contact", "homes": "Homes silent", "of": "of",
+           "silence": "Silence", "threshold": "threshold", "activity": "Last activity", "no_data": "no data",
+           "do": "Do", "order": "order", "level": "level", "ack": "ack", "colon": ":"},
+    "zh-CN": {"for": "接收人", "address": "地址", "resident": "居民", "age": "年龄", "tier": "风险等级",
+              "phone": "电话", "contact": "紧急联系人", "homes": "无用量住户", "of": "/", "silence": "静默",
+              "threshold": "阈值", "activity": "最后用量时间", "no_data": "无数据", "do": "处置", "order": "工单",
+              "level": "升级层级", "ack": "签收", "colon": "："},
+}
+
+
 def ticket_markdown(payload: dict[str, Any], recipient: Worker, mention: str = "") -> str:
+    w = _WORDS.get(str(payload.get("language", "en")), _WORDS["en"])
+    c = w["colon"]
     address = payload.get("address") or {}
     resident = payload.get("resident") or {}
     lines = [f"### {payload.get('title', 'lifesign work order')}",
-             f"**For:** {recipient.name} ({recipient.phone}){(' ' + mention) if mention else ''}"]
+             f"**{w['for']}{c}** {recipient.name} ({recipient.phone}){(' ' + mention) if mention else ''}"]
     if address.get("full"):
-        lines.append(f"**Address:** {address['full']}")
+        lines.append(f"**{w['address']}{c}** {address['full']}")
     if resident:
-        lines.append(f"**Resident:** {resident.get('name')}, age {resident.get('age')}, tier "
-                     f"{payload.get('tier')}, phone {resident.get('phone')}")
-        lines.append(f"**Emergency contact:** {resident.get('emergency_contact')}")
+        lines.append(f"**{w['resident']}{c}** {resident.get('name')}, {w['age']} {resident.get('age')}, {w['tier']} "
+                     f"{payload.get('tier')}, {w['phone']} {resident.get('phone')}")
+        lines.append(f"**{w['contact']}{c}** {resident.get('emergency_contact')}")
     if payload.get("kind") == "infrastructure":
-        lines.append(f"**Homes silent:** {payload.get('homes_silent')} of {payload.get('homes_total')}")
+        lines.append(f"**{w['homes']}{c}** {payload.get('homes_silent')} {w['of']} {payload.get('homes_total')}")
     silence, threshold = payload.get("confirmed_silence_h"), payload.get("threshold_h")
     if silence is not None:
-        lines.append(f"**Silence:** {silence:g} h" + (f" (threshold {threshold:g} h)" if threshold is not None else ""))
+        lines.append(f"**{w['silence']}{c}** {_hm(silence)}" + (f" ({w['threshold']} {_hm(threshold)})"
+                                                                  if threshold is not None else ""))
     activity = payload.get("last_activity") or {}
     if activity:
-        shown = ", ".join(f"{u} {(v or {}).get('local', 'no data')}" for u, v in activity.items())
-        lines.append(f"**Last activity ({payload.get('utc_offset', '')}):** {shown}")
-    lines.append(f"**Do:** {payload.get('suggested_action', '')}")
+        shown = ", ".join(f"{u} {(v or {}).get('local', w['no_data'])}" for u, v in activity.items())
+        lines.append(f"**{w['activity']} ({payload.get('utc_offset', '')}){c}** {shown}")
+    lines.append(f"**{w['do']}{c}** {payload.get('suggested_action', '')}")
     if payload.get("link"):
         # the recipient's own signed page: accept (接单), on site (到场), resolve (结案)
         lines.append(f"**[打开工单 · 接单 / Open the order]({payload['link']})**")
-    lines.append(f"> order #{payload.get('order_id')} level {payload.get('escalation_level')}")
+    lines.append(f"> {w['order']} #{payload.get('order_id')} {w['level']} {payload.get('escalation_level')}")
     return "\n\n".join(lines)
+
+
+def _hm(hours: float) -> str:
+    return hours_minutes(float(hours) * 3600.0)
 
 
 def fit_utf8(text: str, limit: int, tail: str) -> str:

@@ -166,12 +166,22 @@ def parse_yaml(text: str, file: str) -> ConfigNode:
     return ConfigNode(node, file, "")
 
 
-def load_yaml(path: str | Path) -> ConfigNode:
+def load_yaml(path: str | Path, named_by: str | None = None) -> ConfigNode:
+    """``named_by`` says which file pointed here ("included by thresholds.yaml"), so a
+    missing or empty file is traced back to the line an operator must fix."""
     p = Path(path)
+    source = f" ({named_by})" if named_by else ""
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(p), None, "", "does not exist") from None
+        raise ConfigError(str(p), None, "", f"does not exist{source}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(str(p), None, "", f"is not UTF-8 text ({exc.reason})") from None
+        raise ConfigError(str(p), None, "", f"is not UTF-8 text ({exc.reason}){source}") from None
+    try:
+        empty = yaml.compose(text, Loader=yaml.SafeLoader) is None
+    except yaml.YAMLError:
+        empty = False  # parse_yaml reports it with its line
+    if empty:
+        # an empty file is never meant: a truncated copy, or a file saved before it was written
+        raise ConfigError(str(p), None, "", f"is empty{source}")
     return parse_yaml(text, str(p))

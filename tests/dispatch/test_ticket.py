@@ -50,7 +50,8 @@ def test_ticket_has_address_resident_rule_activity_silence_and_action(registry: 
         "+86 139 H0001",
         "Wang Fang Jr. +86 137 0000 0001",
         "no_usage",
-        "12.5 h confirmed silence (threshold 12.0 h)",
+        "12:30 h:min confirmed silence (threshold 12:00)",
+        "Emergency contact: Wang Fang Jr.",
         "Last activity (UTC+8):",
         "water:        2025-11-20 23:40",
         "electricity:  2025-11-21 00:10",
@@ -180,7 +181,7 @@ def test_silence_so_far_is_shown_beside_the_confirmed_silence(registry: Registry
                       1_763_650_000.0, evidence={"confirmed_silence_s": 45_000.0, "threshold_s": 36_000.0,
                                                  "silence_so_far_s": 46_800.0})
     ticket = render_ticket(order, registry.household_by_id("H0001"))
-    assert "Silence:        12.5 h confirmed silence (threshold 10.0 h), 13.0 h so far" in ticket.text
+    assert "Silence:        12:30 h:min confirmed silence (threshold 10:00), 13:00 so far" in ticket.text
     assert ticket.fields["silence_so_far_h"] == 13.0
 
 
@@ -197,3 +198,33 @@ def test_an_infrastructure_ticket_names_the_area_and_the_homes(registry: Registr
     assert ticket.title == "[INFRASTRUCTURE] building B001: 5 of 8 homes with no water usage"
     assert "Homes silent:   5 of 8 (62%)" in ticket.text and "lifesign outage add" in ticket.text
     assert ticket.fields["address"]["building"] == "B001" and ticket.fields["kind"] == "infrastructure"
+
+
+def test_a_zh_cn_site_gets_tickets_in_chinese_on_every_channel(registry: Registry) -> None:
+    order = _order(last_usage_water=WATER_AT, last_usage_electricity=ELEC_AT,
+                   confirmed_silence_s=12.5 * 3600, threshold_s=12 * 3600)
+    household = registry.household_by_id("H0001")
+    ticket = render_ticket(order, household, language="zh-CN")
+    assert ticket.title.startswith("【红】无水电用量：Wang Fang（82岁），B001楼 2单元 301室")
+    for expected in ["工单 #7", "紧急联系人： Wang Fang Jr.", "静默： 12:30 （时:分）已确认无用量 (阈值 12:00)",
+                     "最后用量时间 (UTC+8):", "水:", "燃气:", "无数据", "建议处置： 立即电话联系居民；无人接听则30分钟内上门查看。"]:
+        assert expected in ticket.text, (expected, ticket.text)
+    payload = ticket.as_dict()
+    assert payload["language"] == "zh-CN" and payload["rule"] == "no_usage"  # field names stay English
+    markdown = ticket_markdown(payload, Worker("gw-zhang", "张伟", Role.GRID_WORKER, "+86 138"))
+    assert "**紧急联系人：** Wang Fang Jr." in markdown
+    assert "**静默：** 12:30 (阈值 12:00)" in markdown
+    # English stays the default, word for word
+    assert "Emergency contact: Wang Fang Jr." in render_ticket(order, household).text
+
+
+def test_the_site_chooses_the_language_and_refuses_an_unknown_one(tmp_path) -> None:
+    from app.site import SiteConfig
+    from lifesign.config.errors import ConfigError
+
+    base = "registry: {households: h.csv, meters: m.csv}\nroster: r.yaml\nthresholds: t.yaml\ndata_dir: var\n"
+    assert SiteConfig.parse(base, tmp_path).language == "en"
+    assert SiteConfig.parse(base + "language: zh-CN\n", tmp_path).language == "zh-CN"
+    with pytest.raises(ConfigError) as err:
+        SiteConfig.parse(base + "language: fr\n", tmp_path, "site.yaml")
+    assert str(err.value) == "site.yaml:5: language must be one of en, zh-CN, got 'fr'"

@@ -53,3 +53,21 @@ def test_a_batch_built_from_small_and_large_messages_keeps_arrival_order() -> No
     batch = builder.build()
     assert batch.meter.tolist() == [0, *range(20), 1]
     assert batch.ts.tolist() == [now - 30] + [now - 20] * 20 + [now - 30]
+
+
+def test_a_gateway_not_in_the_registry_is_unknown_gateway_not_wrong_gateway() -> None:
+    for payload in (b'{"meter": "W1", "ts": 1763700000, "value": 1.0}',  # the scalar path
+                    b'{"meters": ["W1", "E1"], "ts": 1763700000, "values": [1.0, 2.0]}'):  # the columnar path
+        decoded = decoder().decode(payload, "GW-NEW", NOW)
+        assert len(decoded.batch) == 0
+        assert {r.reason for r in decoded.rejections} == {Reason.UNKNOWN_GATEWAY}
+        assert "gateway 'GW-NEW' is not in the registry" in decoded.rejections[0].detail
+
+
+def test_a_registered_meter_on_another_registered_gateway_is_wrong_gateway_and_names_its_own() -> None:
+    home = Household("H1", Address("C1", "G1", "B1", "1", "101"), Resident("R", 80, "p", "e"), Tier.RED)
+    meters = [Meter("W1", "H1", Utility.WATER, "GW1"), Meter("E1", "H1", Utility.ELECTRICITY, "GW2")]
+    decoded = ReadingDecoder(Registry.from_records([home], meters)).decode(
+        b'{"meter": "W1", "ts": 1763700000, "value": 1.0}', "GW2", NOW)
+    assert [r.reason for r in decoded.rejections] == [Reason.WRONG_GATEWAY]
+    assert decoded.rejections[0].detail == "meter 'W1' is bound to gateway 'GW1', not this one"

@@ -1,0 +1,31 @@
+"""What the service checks at start, in one place, so `lifesign config check site.yaml`
+finds exactly what `lifesign run` would: errors that stop it, warnings it logs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from detectors.settings import resolve_settings
+from detectors.thresholds import Thresholds
+from lifesign.grid import Role
+from lifesign.registry import Registry
+from lifesign.roster import Roster
+
+
+def check_site(registry: Registry, roster: Roster, thresholds: Thresholds) -> list[str]:
+    """Raise what stops the service (LookupError: a thresholds override names a household,
+    grid or community not in the registry); return the warnings it logs."""
+    resolve_settings(registry, thresholds)  # the detector resolves the same table at start
+    return uncovered_buildings(registry, roster)
+
+
+def uncovered_buildings(registry: Registry, roster: Roster) -> list[str]:
+    """One warning per building whose households no grid worker covers: their orders skip
+    the welfare visit's first level and go straight to the grid leader or the duty desk."""
+    covered = {b for w in roster.workers.values() if w.role is Role.GRID_WORKER for b in w.buildings}
+    homes = Counter(str(b) for b in registry.building)
+    return [f"building {b!r} ({n} households) has no grid worker in the roster: its orders go to the grid "
+            f"leader or the duty desk first" for b, n in sorted(homes.items()) if b not in covered]
+
+
+__all__ = ["check_site", "uncovered_buildings"]

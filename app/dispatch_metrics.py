@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Self
 
-from dispatch.orderstores.sqlite import SqliteWorkOrderStore
+from dispatch.orderstores.base import DispatchStore
 
 #: seconds from an order's opening to a person accepting it
 ACK_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
@@ -37,7 +37,7 @@ class SweepTimer:
 
 
 class DispatchCollector:
-    def __init__(self, orders: SqliteWorkOrderStore, sweeps: SweepTimer, staff: Any = None) -> None:
+    def __init__(self, orders: DispatchStore, sweeps: SweepTimer, staff: Any = None) -> None:
         self.orders = orders
         self.sweeps = sweeps
         #: the desk's staff store (refused logins), if a desk runs

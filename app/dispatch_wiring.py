@@ -18,6 +18,7 @@ from dispatch.channels.webhook import WebhookChannel
 from dispatch.config import ChannelSettings, StormConfig
 from dispatch.defaults import ack_deadlines_s
 from dispatch.dispatcher import Dispatcher
+from dispatch.mutes.base import MuteStore
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.store import SqliteMuteStore
@@ -50,7 +51,7 @@ def open_mute_store(data_dir: Path) -> SqliteMuteStore:
     return SqliteMuteStore(data_dir / MUTES_FILE)
 
 
-def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: SqliteMuteStore,
+def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: MuteStore,
                      registry: Registry, roster: Roster, clock: Clock, publisher: mqtt.Client | None,
                      console: TextIO | None = None, tz: tzinfo = DEFAULT_TZ, language: str = "en") -> Dispatcher:
     """``tz``: the site's zone, for the local times on tickets and in mute reasons."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TextIO
 
-from dispatch.mutes.store import SqliteMuteStore
+from dispatch.mutes.base import MuteStore
 from lifesign.clock import local_time
 from lifesign.stores import WorkOrderStore
 
@@ -16,7 +16,7 @@ COLUMNS = ("at_utc", "at_local", "source", "order_id", "household_id", "rule", "
            "action", "note")
 
 
-def ledger_rows(orders: WorkOrderStore, mutes: SqliteMuteStore | None, since: float = float("-inf"),
+def ledger_rows(orders: WorkOrderStore, mutes: MuteStore | None, since: float = float("-inf"),
                 until: float = float("inf"), keep: Callable[[str], bool] | None = None) -> list[tuple[float, list[Any]]]:
     """(at, row after the two time columns) of every line with since <= at < until, oldest first;
     ``keep(household_id)`` narrows them to what the reader may see."""

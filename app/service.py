@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.dispatch_metrics import DispatchCollector, SweepTimer
-from app.dispatch_wiring import build_dispatcher, open_mute_store
+from app.dispatch_wiring import build_dispatcher
 from app.ingest_wiring import (
     MetricsServer,
     open_history_store,
@@ -39,9 +39,11 @@ from app.site import (
     HistorySettings,
     IngestSettings,
     MetricsSettings,
+    OrdersSettings,
     ScheduleSettings,
     SiteConfig,
 )
+from app.store_wiring import ORDERS_FILE, open_dispatch_stores
 from app.web.settings import WebSettings
 from app.web_wiring import WebDesk
 from detectors.detector import Detector
@@ -61,7 +63,6 @@ log = logging.getLogger("lifesign.service")
 
 #: history replayed at start beyond the longest threshold, for the activity before a silence
 REPLAY_MARGIN_S = 86400.0
-ORDERS_FILE = "orders.sqlite"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class ServiceParts:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    orders: OrdersSettings = field(default_factory=OrdersSettings)
     #: watched for hot reload; None when thresholds came from elsewhere (demo defaults)
     thresholds_path: Path | None = None
     #: the site's local time (site.yaml `timezone:`): tickets, muters; roster and thresholds got it at load
@@ -103,8 +105,9 @@ class ServiceParts:
         return cls(
             broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
-            ingest=site.ingest, history=site.history, metrics=site.metrics, thresholds_path=site.thresholds,
-            timezone=site.timezone, site_file=site.source, web=site.web, language=site.language,
+            ingest=site.ingest, history=site.history, metrics=site.metrics, orders=site.orders,
+            thresholds_path=site.thresholds, timezone=site.timezone, site_file=site.source, web=site.web,
+            language=site.language,
         )
 
 
@@ -123,13 +126,10 @@ class Service:
         self.history = open_history_store(parts.history, parts.data_dir, meter_ids)
         self.spool = open_spool(parts.ingest, parts.data_dir, meter_ids)
         self.window = open_window(parts.history, parts.ingest, parts.data_dir, meter_ids)
-        self.orders = SqliteWorkOrderStore(parts.data_dir / ORDERS_FILE)
-        for path in parts.data_dir.glob(ORDERS_FILE + "*"):  # and its -wal, -shm
-            os.chmod(path, 0o600)
+        # orders, ledger, outbox and mutes: SQLite in data_dir (0600 files), or PostgreSQL (site.yaml orders:)
+        self.orders, self.mutes = open_dispatch_stores(parts.orders, parts.data_dir)
         self.detector = Detector(parts.registry, parts.thresholds)
         self._publisher = _connect_publisher(parts.broker)
-        # absences, outages, held alerts and storms (the CLI edits absences and outages live)
-        self.mutes = open_mute_store(parts.data_dir)
         self.dispatcher = build_dispatcher(parts.dispatch, self.orders, self.mutes, parts.registry,
                                            parts.roster, clock, self._publisher, console, tz=parts.tz,
                                            language=parts.language)

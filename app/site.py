@@ -31,6 +31,10 @@
     web:                           # the staff desk; absent: no desk (see app/web/settings.py)
       bind: 127.0.0.1
       port: 8080
+    orders:                        # optional; default: orders.sqlite and mutes.sqlite in data_dir
+      store: postgres              # "sqlite" (one machine) or "postgres" (shared by instances)
+      dsn: postgresql://lifesign@db.example/lifesign   # libpq DSN; a password may come from ~/.pgpass
+      pool_size: 8                 # connections per store
 """
 
 from __future__ import annotations
@@ -112,6 +116,16 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class OrdersSettings:
+    """Where work orders, ledger, outbox and mutes live: SQLite files in data_dir (one
+    machine, the default) or one PostgreSQL database shared by several instances."""
+
+    store: str = "sqlite"
+    dsn: str = ""
+    pool_size: int = 8
+
+
+@dataclass(frozen=True)
 class DispatchSettings:
     ack_deadline_minutes: dict[Tier, float] = field(default_factory=lambda: dict(ACK_DEADLINE_MINUTES))
     console: bool = True
@@ -137,6 +151,7 @@ class SiteConfig:
     dispatch: DispatchSettings = DispatchSettings()
     history: HistorySettings = HistorySettings()
     metrics: MetricsSettings = MetricsSettings()
+    orders: OrdersSettings = OrdersSettings()
     #: the staff web desk; None: not served
     web: WebSettings | None = None
     #: the one source of local time; thresholds.yaml and roster.yaml may only repeat it
@@ -179,6 +194,7 @@ class SiteConfig:
             history=_history(top["history"]) if "history" in top else HistorySettings(),
             metrics=_metrics(top["metrics"]) if "metrics" in top else MetricsSettings(),
             dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
+            orders=_orders(top["orders"]) if "orders" in top else OrdersSettings(),
             timezone=_timezone(top["timezone"]) if "timezone" in top else DEFAULT_TIMEZONE,
             web=parse_web(top["web"], base) if "web" in top else None,
             language=_language(top["language"]) if "language" in top else "en",
@@ -188,7 +204,7 @@ class SiteConfig:
 
 #: the top-level keys of site.yaml; each section has its own parser below
 SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "timezone", "language", "schedule", "ingest",
-            "dispatch", "history", "metrics", "web")
+            "dispatch", "history", "metrics", "web", "orders")
 
 
 def _language(node: ConfigNode) -> str:
@@ -284,6 +300,15 @@ def _history(node: ConfigNode) -> HistorySettings:
     if kind == "influx" and influx is None:
         raise (h["kind"]).error("is influx, so history.influx (url, bucket, ...) is required")
     return HistorySettings(kind=kind, fsync=h["fsync"].boolean() if "fsync" in h else False, influx=influx)
+
+
+def _orders(node: ConfigNode) -> OrdersSettings:
+    o = node.mapping(["store", "dsn", "pool_size"])
+    store = o["store"].choice(["sqlite", "postgres"]) if "store" in o else "sqlite"
+    if store == "postgres" and "dsn" not in o:
+        raise o["store"].error("is postgres, so orders.dsn (postgresql://user@host/database) is required")
+    return OrdersSettings(store=store, dsn=o["dsn"].string() if "dsn" in o else "",
+                          pool_size=o["pool_size"].integer(ge=1, le=100) if "pool_size" in o else 8)
 
 
 def _metrics(node: ConfigNode) -> MetricsSettings:

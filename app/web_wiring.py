@@ -14,8 +14,8 @@ from app.web.server import WebServer, build_app
 from app.web.settings import WebSettings
 from app.web.staff import STAFF_FILE, StaffStore
 from dispatch.dispatcher import Dispatcher
-from dispatch.mutes.store import SqliteMuteStore
-from dispatch.orderstores.sqlite import SqliteWorkOrderStore
+from dispatch.mutes.base import MuteStore
+from dispatch.orderstores.base import DispatchStore
 from lifesign.alerts import Alert
 from lifesign.clock import Clock, WallClock
 from lifesign.stores import HistoryStore
@@ -28,8 +28,8 @@ def open_staff_store(data_dir: Path) -> StaffStore:
 
 
 class WebDesk:
-    def __init__(self, settings: WebSettings, data_dir: Path, *, orders: SqliteWorkOrderStore,
-                 mutes: SqliteMuteStore, dispatcher: Dispatcher, history: HistoryStore, clock: Clock, tz: tzinfo,
+    def __init__(self, settings: WebSettings, data_dir: Path, *, orders: DispatchStore,
+                 mutes: MuteStore, dispatcher: Dispatcher, history: HistoryStore, clock: Clock, tz: tzinfo,
                  open_episodes: Callable[[float], list[Alert]], session_clock: Clock | None = None) -> None:
         self.settings = settings
         key = load_or_create_key(settings.link_key_file or data_dir / LINK_KEY_FILE)

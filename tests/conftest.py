@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 from brokers import free_port, run_embedded_broker, run_mosquitto
+from postgres import PostgresServer, create_database, run_postgres
 from victoria import run_victoria_metrics
 
 
@@ -35,3 +37,20 @@ def victoria_url(tmp_path: Path) -> Iterator[str]:
     """A real single-node VictoriaMetrics on 127.0.0.1 (InfluxDB v2 write API, export API)."""
     with run_victoria_metrics(free_port(), tmp_path / "victoria-data") as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the session (initdb in a temporary folder, 127.0.0.1 only);
+    each test gets its own database on it (``postgres_dsn``)."""
+    with run_postgres(free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database for this test."""
+    return create_database(postgres_server, f"t{next(_DATABASES)}")
+
+
+_DATABASES = itertools.count(1)

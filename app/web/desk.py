@@ -17,10 +17,10 @@ from app.web.staff import StaffAccount, StaffStore
 from dispatch import actions
 from dispatch.actions import Actor
 from dispatch.assign import Assigner
+from dispatch.mutes.base import MuteStore
 from dispatch.mutes.records import area_of
-from dispatch.mutes.store import SqliteMuteStore
+from dispatch.orderstores.base import DispatchStore
 from dispatch.orderstores.lifecycle import ACTION_ESCALATED, escalation_hands
-from dispatch.orderstores.sqlite import SqliteWorkOrderStore
 from lifesign.alerts import Alert
 from lifesign.clock import Clock, WallClock
 from lifesign.registry import Registry
@@ -33,8 +33,8 @@ ACTIONS = ("ack", "onsite", "resolve")
 
 @dataclass
 class Desk:
-    orders: SqliteWorkOrderStore
-    mutes: SqliteMuteStore
+    orders: DispatchStore
+    mutes: MuteStore
     registry: Registry
     assigner: Assigner
     history: HistoryStore

@@ -13,8 +13,8 @@ from datetime import tzinfo
 from typing import Protocol
 
 from dispatch.absences import Absence, Outage, OutageScope
+from dispatch.mutes.base import MuteStore
 from dispatch.mutes.records import Storm, TrackedAlert
-from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard
 from lifesign.alerts import Rule
 from lifesign.clock import DEFAULT_TZ, local_time
@@ -33,7 +33,7 @@ class _Snapshot:
     """What a muter read from the store, kept while neither the time nor the store changed
     (a review asks about every waiting alert at the same ``now``)."""
 
-    def __init__(self, store: SqliteMuteStore) -> None:
+    def __init__(self, store: MuteStore) -> None:
         self.store = store
         self._key: tuple[float, tuple[int, int]] | None = None
 
@@ -50,7 +50,7 @@ class AbsenceMuter:
 
     name = "absence"
 
-    def __init__(self, store: SqliteMuteStore, tz: tzinfo = DEFAULT_TZ) -> None:
+    def __init__(self, store: MuteStore, tz: tzinfo = DEFAULT_TZ) -> None:
         self._snapshot = _Snapshot(store)
         self._tz = tz
         self._active: dict[str, list[Absence]] = {}
@@ -73,7 +73,7 @@ class OutageMuter:
 
     name = "outage"
 
-    def __init__(self, store: SqliteMuteStore, tz: tzinfo = DEFAULT_TZ) -> None:
+    def __init__(self, store: MuteStore, tz: tzinfo = DEFAULT_TZ) -> None:
         self._snapshot = _Snapshot(store)
         self._tz = tz
         self._active: list[Outage] = []

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from dispatch.mutes.base import MuteStore
 from dispatch.mutes.muters import Muter, StormMuter
 from dispatch.mutes.records import WAITING, AlertFate, TrackedAlert
-from dispatch.mutes.store import SqliteMuteStore
 from dispatch.mutes.storm import StormGuard
 from dispatch.pipeline import Case, Round
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
@@ -27,7 +27,7 @@ class MuteStage:
     noted and go on to close their orders. :class:`~dispatch.mutes.review.ReleaseStage`
     lets the waiting ones go once their reason has gone."""
 
-    def __init__(self, store: SqliteMuteStore, muters: Sequence[Muter], guard: StormGuard | None = None) -> None:
+    def __init__(self, store: MuteStore, muters: Sequence[Muter], guard: StormGuard | None = None) -> None:
         self.store = store
         self.guard = guard
         self.muters = list(muters) + ([StormMuter(guard)] if guard is not None else [])

@@ -12,12 +12,21 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from dispatch.absences import Absence, Outage, OutageScope
 from dispatch.mutes.records import AlertFate, MuteLogEntry, Storm, TrackedAlert
+from dispatch.mutes.rows import (
+    ABSENCE_COLUMNS,
+    ALERT_COLUMNS,
+    OUTAGE_COLUMNS,
+    STORM_COLUMNS,
+    absence_from_row,
+    outage_from_row,
+    storm_from_row,
+    tracked_from_row,
+)
 from dispatch.sqlite import BUSY_TIMEOUT_S, SqliteFile
 from lifesign.alerts import EpisodeKey
 
@@ -94,14 +103,6 @@ CREATE TRIGGER IF NOT EXISTS mute_log_no_delete BEFORE DELETE ON mute_log
     BEGIN SELECT RAISE(ABORT, 'the mute log is append-only: lines cannot be deleted'); END;
 """
 
-_ALERT_COLUMNS = ("household_id, rule, episode_start, severity, utilities, building, grid, community,"
-                  " alert_at, first_seen, fate, reason, evidence")
-_STORM_COLUMNS = "storm_id, scope, area, rule, utilities, episode_start, opened_at, ended_at, end_reason"
-_ABSENCE_COLUMNS = "absence_id, household_id, start, end, reason, created_by, created_at, ended_at"
-_OUTAGE_COLUMNS = ("outage_id, scope, area, utilities, start, end, reason, created_by, created_at,"
-                   " ended_at")
-
-
 class MuteLookupError(LookupError):
     def __init__(self, what: str, ident: int) -> None:
         super().__init__(f"No {what} by the id of {ident!r} was found")
@@ -137,18 +138,18 @@ class SqliteMuteStore:
         with self._write() as db:
             db.execute("UPDATE absences SET ended_at = ? WHERE absence_id = ? AND ended_at IS NULL",
                        (at, absence_id))
-            row = db.execute(f"SELECT {_ABSENCE_COLUMNS} FROM absences WHERE absence_id = ?",
+            row = db.execute(f"SELECT {ABSENCE_COLUMNS} FROM absences WHERE absence_id = ?",
                              (absence_id,)).fetchone()
         if row is None:
             raise MuteLookupError("absence", absence_id)
-        return _absence(row)
+        return absence_from_row(row)
 
     def absences(self, household_id: str | None = None,
                  active_at: float | None = None) -> builtins.list[Absence]:
-        sql, params = f"SELECT {_ABSENCE_COLUMNS} FROM absences", []
+        sql, params = f"SELECT {ABSENCE_COLUMNS} FROM absences", []
         if household_id is not None:
             sql, params = sql + " WHERE household_id = ?", [household_id]
-        found = [_absence(r) for r in self._read(sql + " ORDER BY absence_id", params)]
+        found = [absence_from_row(r) for r in self._read(sql + " ORDER BY absence_id", params)]
         return [a for a in found if active_at is None or a.covers(active_at)]
 
     # -- outages -------------------------------------------------------------
@@ -171,38 +172,38 @@ class SqliteMuteStore:
         with self._write() as db:
             db.execute("UPDATE outages SET ended_at = ? WHERE outage_id = ? AND ended_at IS NULL",
                        (at, outage_id))
-            row = db.execute(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE outage_id = ?",
+            row = db.execute(f"SELECT {OUTAGE_COLUMNS} FROM outages WHERE outage_id = ?",
                              (outage_id,)).fetchone()
         if row is None:
             raise MuteLookupError("outage", outage_id)
-        return _outage(row)
+        return outage_from_row(row)
 
     def outages(self, active_at: float | None = None) -> builtins.list[Outage]:
-        found = [_outage(r) for r in self._read(f"SELECT {_OUTAGE_COLUMNS} FROM outages ORDER BY outage_id")]
+        found = [outage_from_row(r) for r in self._read(f"SELECT {OUTAGE_COLUMNS} FROM outages ORDER BY outage_id")]
         return [o for o in found if active_at is None or o.covers(active_at)]
 
     # -- alerts the mute stage has seen ---------------------------------------
     def tracked(self, key: EpisodeKey) -> TrackedAlert | None:
-        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE household_id = ? AND rule = ?"
+        rows = self._read(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE household_id = ? AND rule = ?"
                           " AND episode_start = ?", (key.household_id, key.rule, key.episode_start))
-        return _tracked(rows[0]) if rows else None
+        return tracked_from_row(rows[0]) if rows else None
 
     def track(self, alert: TrackedAlert, at: float) -> tuple[TrackedAlert, bool]:
         """Remember an alert the first time it is seen; returns (stored, created). A new
         alert that is held or muted gets its log line in the same transaction."""
         with self._write() as db:
             db.execute(
-                f"INSERT OR IGNORE INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO alerts ({ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (alert.key.household_id, alert.key.rule, alert.key.episode_start, alert.severity,
                  ",".join(alert.utilities), alert.building, alert.grid, alert.community, alert.alert_at,
                  alert.first_seen, alert.fate.value, alert.reason, orjson.dumps(alert.evidence).decode()))
             created = db.execute("SELECT changes()").fetchone()[0] == 1
             if created and alert.fate in (AlertFate.HELD, AlertFate.MUTED):
                 _log(db, at, alert.key, alert.fate.value, alert.reason)
-            row = db.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE household_id = ? AND rule = ?"
+            row = db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE household_id = ? AND rule = ?"
                              " AND episode_start = ?",
                              (alert.key.household_id, alert.key.rule, alert.key.episode_start)).fetchone()
-        return _tracked(row), created
+        return tracked_from_row(row), created
 
     def set_fate(self, key: EpisodeKey, fate: AlertFate, reason: str, at: float, action: str = "",
                  log: bool = True) -> bool:
@@ -232,19 +233,19 @@ class SqliteMuteStore:
 
     def waiting(self) -> builtins.list[TrackedAlert]:
         """Alerts held or muted: the review re-evaluates each of them."""
-        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE fate IN (?, ?)"
+        rows = self._read(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE fate IN (?, ?)"
                           " ORDER BY first_seen, household_id", (AlertFate.HELD.value, AlertFate.MUTED.value))
-        return [_tracked(r) for r in rows]
+        return [tracked_from_row(r) for r in rows]
 
     def open_in(self, scope: str, area: str, rule: str, utilities: tuple[str, ...],
                 since: float) -> builtins.list[TrackedAlert]:
         """Alerts not cleared, of one signature, in a building or grid, first seen since ``since``."""
         column = {"building": "building", "grid": "grid"}[scope]
         rows = self._read(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE {column} = ? AND rule = ? AND utilities = ?"
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {column} = ? AND rule = ? AND utilities = ?"
             " AND fate != ? AND first_seen >= ?",
             (area, rule, ",".join(utilities), AlertFate.CLEARED.value, since))
-        return [_tracked(r) for r in rows]
+        return [tracked_from_row(r) for r in rows]
 
     def candidates(self, since: float) -> builtins.list[tuple[str, str, str, str, int]]:
         """(building, grid, rule, utilities, homes) groups of alerts not cleared, seen since ``since``."""
@@ -258,10 +259,10 @@ class SqliteMuteStore:
                    episode_start: float, at: float, note: str) -> tuple[Storm, bool]:
         with self._write() as db:
             standing = db.execute(
-                f"SELECT {_STORM_COLUMNS} FROM storms WHERE scope = ? AND area = ? AND rule = ?"
+                f"SELECT {STORM_COLUMNS} FROM storms WHERE scope = ? AND area = ? AND rule = ?"
                 " AND utilities = ? AND ended_at IS NULL", (scope, area, rule, ",".join(utilities))).fetchone()
             if standing is not None:
-                return _storm(standing), False
+                return storm_from_row(standing), False
             cursor = db.execute(
                 "INSERT INTO storms (scope, area, rule, utilities, episode_start, opened_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)", (scope, area, rule, ",".join(utilities), episode_start, at))
@@ -271,13 +272,13 @@ class SqliteMuteStore:
 
     def end_storm(self, storm_id: int, at: float, reason: str) -> bool:
         with self._write() as db:
-            row = db.execute(f"SELECT {_STORM_COLUMNS} FROM storms WHERE storm_id = ? AND ended_at IS NULL",
+            row = db.execute(f"SELECT {STORM_COLUMNS} FROM storms WHERE storm_id = ? AND ended_at IS NULL",
                              (storm_id,)).fetchone()
             if row is None:
                 return False
             db.execute("UPDATE storms SET ended_at = ?, end_reason = ? WHERE storm_id = ?",
                        (at, reason, storm_id))
-            _log(db, at, _storm(row).order_key, "storm ended", reason)
+            _log(db, at, storm_from_row(row).order_key, "storm ended", reason)
             return True
 
     def last_storm_end(self, scope: str, area: str, rule: str, utilities: tuple[str, ...]) -> float | None:
@@ -287,7 +288,7 @@ class SqliteMuteStore:
 
     def storms(self, standing_only: bool = True) -> builtins.list[Storm]:
         where = " WHERE ended_at IS NULL" if standing_only else ""
-        return [_storm(r) for r in self._read(f"SELECT {_STORM_COLUMNS} FROM storms{where} ORDER BY storm_id")]
+        return [storm_from_row(r) for r in self._read(f"SELECT {STORM_COLUMNS} FROM storms{where} ORDER BY storm_id")]
 
     # -- log -----------------------------------------------------------------
     def mute_log(self, since: float | None = None, until: float | None = None) -> builtins.list[MuteLogEntry]:
@@ -300,26 +301,3 @@ class SqliteMuteStore:
 def _log(db: sqlite3.Connection, at: float, key: EpisodeKey, action: str, note: str) -> None:
     db.execute("INSERT INTO mute_log (at, household_id, rule, episode_start, action, note)"
                " VALUES (?, ?, ?, ?, ?, ?)", (at, key.household_id, key.rule, key.episode_start, action, note))
-
-
-def _utilities(text: str) -> tuple[str, ...]:
-    return tuple(u for u in text.split(",") if u)
-
-
-def _absence(r: tuple[Any, ...]) -> Absence:
-    return Absence(int(r[0]), r[1], float(r[2]), float(r[3]), r[4], r[5], float(r[6]), r[7])
-
-
-def _outage(r: tuple[Any, ...]) -> Outage:
-    return Outage(int(r[0]), OutageScope(r[1]), r[2], _utilities(r[3]), float(r[4]), float(r[5]), r[6],
-                  r[7], float(r[8]), r[9])
-
-
-def _tracked(r: tuple[Any, ...]) -> TrackedAlert:
-    return TrackedAlert(EpisodeKey(r[0], r[1], float(r[2])), r[3], _utilities(r[4]), r[5], r[6], r[7],
-                        float(r[8]), float(r[9]), AlertFate(r[10]), r[11],
-                        {k: float(v) for k, v in orjson.loads(r[12]).items()})
-
-
-def _storm(r: tuple[Any, ...]) -> Storm:
-    return Storm(int(r[0]), r[1], r[2], r[3], _utilities(r[4]), float(r[5]), float(r[6]), r[7], r[8])

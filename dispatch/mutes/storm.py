@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dispatch.mutes.base import MuteStore
 from dispatch.mutes.records import Storm, TrackedAlert
-from dispatch.mutes.store import SqliteMuteStore
 from lifesign.registry import Registry
 
 
@@ -46,7 +46,7 @@ class StormSettings:
 
 
 class StormGuard:
-    def __init__(self, store: SqliteMuteStore, registry: Registry, settings: StormSettings) -> None:
+    def __init__(self, store: MuteStore, registry: Registry, settings: StormSettings) -> None:
         self.store = store
         self.settings = settings
         buildings, counts = np.unique(registry.building.astype(str), return_counts=True)

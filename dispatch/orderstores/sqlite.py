@@ -30,6 +30,12 @@ from dispatch.orderstores.lifecycle import (
     apply_transition,
     escalation_note,
 )
+from dispatch.orderstores.rows import (
+    ORDER_COLUMNS,
+    OUTBOX_COLUMNS,
+    delivery_from_row,
+    order_from_row,
+)
 from dispatch.sqlite import BUSY_TIMEOUT_S, SqliteFile, placeholders
 from lifesign.alerts import EpisodeKey
 from lifesign.workorders import ACTIVE, LedgerEntry, OrderStatus, Outcome, WorkOrder
@@ -89,16 +95,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
 """
-
-_ORDER_COLUMNS = (
-    "order_id, household_id, rule, episode_start, assignee, tier, status, opened_at, "
-    "escalation_level, acknowledged_at, resolved_at, outcome, usage_resumed_at, evidence, responsible"
-)
-_OUTBOX_COLUMNS = (
-    "delivery_id, order_id, channel, recipient, escalation_level, payload, attempts, "
-    "next_attempt_at, delivered_at, abandoned_at, last_error"
-)
-
 
 class SqliteWorkOrderStore:
     def __init__(self, path: str | Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
@@ -166,15 +162,15 @@ class SqliteWorkOrderStore:
 
     def list(self, statuses: frozenset[OrderStatus] | None = None) -> builtins.list[WorkOrder]:
         if statuses is None:
-            rows = self._read(f"SELECT {_ORDER_COLUMNS} FROM orders ORDER BY order_id")
+            rows = self._read(f"SELECT {ORDER_COLUMNS} FROM orders ORDER BY order_id")
         else:
             values = sorted(OrderStatus(s).value for s in statuses)
             rows = self._read(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status IN ({placeholders(values)})"
+                f"SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ({placeholders(values)})"
                 " ORDER BY order_id",
                 values,
             )
-        return [_order_from_row(r) for r in rows]
+        return [order_from_row(r) for r in rows]
 
     def transition(
         self,
@@ -253,8 +249,8 @@ class SqliteWorkOrderStore:
         self._db.close()
 
     def _fetch(self, where: str, params: Sequence[Any]) -> WorkOrder | None:
-        row = self._db.read_one(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} LIMIT 1", params)
-        return None if row is None else _order_from_row(row)
+        row = self._db.read_one(f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} LIMIT 1", params)
+        return None if row is None else order_from_row(row)
 
     @staticmethod
     def _locked_get(db: sqlite3.Connection, order_id: int) -> WorkOrder:
@@ -293,7 +289,7 @@ class SqliteWorkOrderStore:
             return []
         with self._write() as db:
             rows = db.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox"
                 " WHERE delivered_at IS NULL AND abandoned_at IS NULL"
                 f" AND next_attempt_at <= ? AND channel IN ({placeholders(names)})"
                 " ORDER BY next_attempt_at, delivery_id LIMIT ?",
@@ -303,7 +299,7 @@ class SqliteWorkOrderStore:
                 "UPDATE outbox SET next_attempt_at = ? WHERE delivery_id = ?",
                 [(now + lease_s, r[0]) for r in rows],
             )
-        return [_delivery_from_row(r) for r in rows]
+        return [delivery_from_row(r) for r in rows]
 
     def mark_delivered(self, delivery_id: int, at: float) -> bool:
         with self._write() as db:
@@ -346,22 +342,22 @@ class SqliteWorkOrderStore:
             )
 
     def deliveries(self, order_id: int | None = None) -> builtins.list[Delivery]:
-        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
         rows = (
             self._read(sql + " WHERE order_id = ? ORDER BY delivery_id", (order_id,))
             if order_id is not None
             else self._read(sql + " ORDER BY delivery_id")
         )
-        return [_delivery_from_row(r) for r in rows]
+        return [delivery_from_row(r) for r in rows]
 
     @staticmethod
     def _locked_delivery(db: sqlite3.Connection, delivery_id: int) -> Delivery:
         row = db.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE delivery_id = ?", (delivery_id,)
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivery_id = ?", (delivery_id,)
         ).fetchone()
         if row is None:
             raise LookupError(f"No delivery by the id of {delivery_id!r} is in the outbox")
-        return _delivery_from_row(row)
+        return delivery_from_row(row)
 
 
 def _append(
@@ -375,40 +371,6 @@ def _append(
 
 def _fetch_order(db: sqlite3.Connection, where: str, params: Sequence[Any]) -> WorkOrder | None:
     row = db.execute(
-        f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} LIMIT 1", params
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} LIMIT 1", params
     ).fetchone()
-    return None if row is None else _order_from_row(row)
-
-
-def _order_from_row(r: tuple[Any, ...]) -> WorkOrder:
-    return WorkOrder(
-        order_id=int(r[0]),
-        key=EpisodeKey(r[1], r[2], float(r[3])),
-        assignee=r[4],
-        tier=r[5],
-        status=OrderStatus(r[6]),
-        opened_at=float(r[7]),
-        escalation_level=int(r[8]),
-        acknowledged_at=r[9],
-        resolved_at=r[10],
-        outcome=Outcome(r[11]) if r[11] is not None else None,
-        usage_resumed_at=r[12],
-        evidence={k: float(v) for k, v in orjson.loads(r[13]).items()},
-        responsible=r[14],
-    )
-
-
-def _delivery_from_row(r: tuple[Any, ...]) -> Delivery:
-    return Delivery(
-        order_id=int(r[1]),
-        channel=r[2],
-        recipient=r[3],
-        escalation_level=int(r[4]),
-        payload=orjson.loads(r[5]),
-        delivery_id=int(r[0]),
-        attempts=int(r[6]),
-        next_attempt_at=float(r[7]),
-        delivered_at=r[8],
-        abandoned_at=r[9],
-        last_error=r[10],
-    )
+    return None if row is None else order_from_row(row)

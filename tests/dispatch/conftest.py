@@ -10,6 +10,7 @@ from dispatch_grid import HOUSEHOLDS, ROSTER_YAML, T0
 
 from dispatch.orderstores import MemoryWorkOrderStore, SqliteWorkOrderStore
 from dispatch.orderstores.base import DispatchStore
+from dispatch.orderstores.postgres import PostgresWorkOrderStore
 from lifesign.clock import ManualClock
 from lifesign.grid import Meter, Utility
 from lifesign.registry import Registry
@@ -36,20 +37,25 @@ def clock() -> ManualClock:
     return ManualClock(T0)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[[], DispatchStore]]:
-    """Makes a store; for SQLite every call opens the same file again (a restart)."""
+    """Makes a store; for SQLite and PostgreSQL every call opens the same database again
+    (a restart, or a second instance beside the first)."""
     opened: list[DispatchStore] = []
     memory = MemoryWorkOrderStore()
+    # only the PostgreSQL case starts the (session's) server
+    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else ""
 
     def make() -> DispatchStore:
-        store: DispatchStore = (
-            memory
-            if request.param == "memory"
-            else SqliteWorkOrderStore(tmp_path / "orders.sqlite")
-        )
+        store: DispatchStore
+        if request.param == "memory":
+            store = memory
+        elif request.param == "sqlite":
+            store = SqliteWorkOrderStore(tmp_path / "orders.sqlite")
+        else:
+            store = PostgresWorkOrderStore(dsn)
         opened.append(store)
         return store
 

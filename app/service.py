@@ -248,7 +248,8 @@ class Service:
             "history": self.parts.history.kind,
         })
 
-    def start(self) -> None:
+    def start(self) -> int:
+        """Replay history, then ingest and run the jobs; the number of readings replayed."""
         replayed = self.replay_history()
         if replayed:
             log.info("detector state rebuilt from %d stored readings", replayed)
@@ -270,6 +271,7 @@ class Service:
         self.escalator.start()
         log.info("lifesign service started: %d households, %d meters", self.parts.registry.n_households,
                  self.parts.registry.n_meters)
+        return replayed
 
     def stop(self) -> None:
         if self.web is not None:

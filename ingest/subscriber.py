@@ -31,6 +31,7 @@ from ingest.counters import IngestCounters
 from ingest.deadletters import DeadLetterLimits, DeadLetterOffice
 from ingest.decode import BatchBuilder, ReadingDecoder
 from ingest.deliveries import Delivery, decode_messages, too_fast_reports
+from ingest.faults import fault_point_from
 from ingest.heap import give_back_memory
 from ingest.keeper import Keeper
 from ingest.seen import SeenReadings
@@ -107,6 +108,8 @@ class MqttIngestor:
         registry = decoder.registry
         self.seen = seen or SeenReadings(registry.n_meters, interval=registry.meter_interval,
                                          max_per_s=decoder.policy.max_rate.per_second(registry.meter_utility))
+        # crash tests name a point to die at (LIFESIGN_FAULT, see ingest/faults.py); inert when unset
+        self._fault = fault_point_from()
 
         self._client = client_factory() if client_factory is not None else self._new_client()
         # Even an injected client must not ack on receipt: the ack is ours to send.
@@ -331,7 +334,9 @@ class MqttIngestor:
         attempt = 0
         while True:
             try:
+                self._fault("before_store_write")
                 self.keeper.keep(new)
+                self._fault("after_store_write")
                 for sink in self._sinks:
                     sink.observe(new)
                 break
@@ -362,7 +367,9 @@ class MqttIngestor:
             self._flag_resets(new, sorted_.resets)
         for gateway, topic, tally in refused:
             self.dead_letters.report(gateway, topic, tally, now)
+        self._fault("before_ack")
         self._ack(taken)
+        self._fault("after_ack")
 
     def _flag_resets(self, new: ReadingBatch, resets: np.ndarray) -> None:
         """Registers that went backwards (rollover, replaced meter): the detector re-baselines

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
+from crashkit import ServiceProcess
 from ingest_testkit import make_registry
 
 from lifesign.mqttclient import BrokerSettings
@@ -33,3 +37,20 @@ def mqtt_broker(request: pytest.FixtureRequest) -> BrokerSettings:
     return BrokerSettings(
         host="127.0.0.1", port=port, client_id=f"lifesign-ingest-{kind}-{port}", keepalive_s=10
     )
+
+
+@pytest.fixture
+def service_processes() -> Iterator[Callable[..., ServiceProcess]]:
+    """Makes service child processes (crashkit.ServiceProcess); kills and reaps every one
+    at teardown, also when the test failed."""
+    made: list[ServiceProcess] = []
+
+    def make(folder: Path, port: int, influx: str | None = None) -> ServiceProcess:
+        made.append(ServiceProcess(folder, port, influx))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for child in made:
+            child.close()

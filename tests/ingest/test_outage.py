@@ -5,13 +5,14 @@ the spool being as durable as the store), then drains the spool when it is back.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from brokers import free_port, run_mosquitto
-from crashkit import IngestProcess, StreamPublisher, gateway_registry
+from crashkit import ServiceProcess, StreamPublisher, gateway_registry
 from probes import eventually
 from victoria import VictoriaMetricsServer
 
@@ -31,7 +32,9 @@ def latest_counters(data_dir: Path) -> dict[str, float]:
     return defaultdict(float, json.loads(newest.read_text()))
 
 
-def test_broker_restart_and_a_minute_without_the_store_lose_nothing(tmp_path: Path) -> None:
+def test_broker_restart_and_a_minute_without_the_store_lose_nothing(
+    tmp_path: Path, service_processes: Callable[..., ServiceProcess]
+) -> None:
     registry = gateway_registry(gateways=4, homes_per_gateway=25)  # 200 meters
     registry.write(tmp_path / "households.csv", tmp_path / "meters.csv")
     victoria = VictoriaMetricsServer(free_port(), tmp_path / "victoria")
@@ -42,7 +45,7 @@ def test_broker_restart_and_a_minute_without_the_store_lose_nothing(tmp_path: Pa
     rounds = 170  # x 200 meters = 34,000 readings, one round every 0.5 s: about 85 s of stream
     try:
         with run_mosquitto(port, broker_dir):
-            child = IngestProcess(tmp_path, data_dir, port, tmp_path / "state.npz", victoria.url)
+            child = service_processes(tmp_path, port, victoria.url)
             child.start()
             publisher = StreamPublisher(port, registry, rounds, start_ts=time.time() - rounds * 60.0, step_s=60.0,
                                         pace_s=0.5, seed=3)

@@ -99,10 +99,23 @@ class EmbeddedBroker:
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
         self._failure: BaseException | None = None
+        self._broker: Broker | None = None
 
     @property
     def port(self) -> int:
         return self._port
+
+    def session_state(self, client_id: str) -> str | None:
+        """The broker's state of a client's session: "connected", "disconnected" (kept for
+        a persistent client), or None when it has none.
+
+        A client's DISCONNECT is handled asynchronously: until the state reads
+        "disconnected", a message for that client goes to the closing connection and,
+        unacked, is lost (amqtt 0.12) instead of queued for the client's return.
+        """
+        broker = self._broker
+        entry = broker.sessions.get(client_id) if broker is not None else None
+        return None if entry is None else str(entry[0].transitions.state)
 
     def _config(self) -> dict[str, Any]:
         return {
@@ -155,10 +168,12 @@ class EmbeddedBroker:
         self._stopped = asyncio.Event()
         broker = Broker(self._config())
         await broker.start()
+        self._broker = broker
         self._ready.set()
         try:
             await self._stopped.wait()
         finally:
+            self._broker = None
             await broker.shutdown()
 
     def stop(self, timeout: float = 10.0) -> None:

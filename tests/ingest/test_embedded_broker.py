@@ -65,6 +65,10 @@ def test_a_taken_port_is_reported_with_the_address() -> None:
         EmbeddedBroker(port=first.port).start()
 
 
+#: a bound on a few messages crossing a pure-Python broker (a hang fails; not a speed assertion)
+DELIVERY_TIMEOUT_S = 60.0
+
+
 def test_qos1_messages_reach_a_persistent_session_across_a_reconnect() -> None:
     with EmbeddedBroker() as broker:
         gateway = MqttProbe(broker.port, "gw")
@@ -72,9 +76,14 @@ def test_qos1_messages_reach_a_persistent_session_across_a_reconnect() -> None:
         try:
             gateway.publish("demo/a", b"online")
             eventually(
-                lambda: subscriber.got == [(b"online", 1)], "the QoS 1 message while connected"
+                lambda: subscriber.got == [(b"online", 1)], "the QoS 1 message while connected",
+                timeout=DELIVERY_TIMEOUT_S,
             )
             subscriber.close()
+            # "away" starts when the broker has handled the DISCONNECT, not when paho sent it:
+            # on a busy machine a message published in between went to the closing connection
+            eventually(lambda: broker.session_state("ingest") == "disconnected",
+                       "the broker to see the subscriber go", timeout=DELIVERY_TIMEOUT_S)
             gateway.publish("demo/a", b"while-away-1")
             gateway.publish("demo/b", b"while-away-2")
             # same client id, no new SUBSCRIBE: the broker kept the session and queued for it
@@ -82,6 +91,7 @@ def test_qos1_messages_reach_a_persistent_session_across_a_reconnect() -> None:
             eventually(
                 lambda: sorted(subscriber.got) == [(b"while-away-1", 1), (b"while-away-2", 1)],
                 "the messages queued while the subscriber was away",
+                timeout=DELIVERY_TIMEOUT_S,
             )
         finally:
             subscriber.close()

@@ -67,7 +67,7 @@ def test_run_opens_an_order_on_the_workers_topic_and_stops_cleanly_on_sigterm(se
     worker = MqttProbe(port, "phone-gw-001", subscribe="lifesign/v1/workorders/gw-001")
     try:
         publish_silence(port, 1, 10.5, end=time.time())  # H00001 is red: 10 h
-        eventually(lambda: len(worker.messages()) == 1, "the work order on gw-001's topic", timeout=30)
+        eventually(lambda: len(worker.messages()) == 1, "the work order on gw-001's topic")
         ticket = orjson.loads(worker.messages()[0][1])
         assert ticket["order_id"] == 1
         assert "H00001" in orjson.dumps(ticket).decode()
@@ -92,11 +92,11 @@ def test_thresholds_edited_under_a_running_service_apply_and_a_bad_edit_is_refus
     good = thresholds.read_text()
     # A typo: refused, logged, the old thresholds kept (H00002 is green: 16 h).
     thresholds.write_text(good.replace("green: {no_usage: {hours: 16}}", "green: {no_usage: {hourz: 2}}"))
-    eventually(lambda: "thresholds not reloaded" in proc.output, "the bad edit refused", timeout=30)
+    eventually(lambda: "thresholds not reloaded" in proc.output, "the bad edit refused")
     publish_silence(port, 2, 3, end=time.time() - 6 * H)
     # A valid edit: green drops to 2 h, so the same evidence now crosses the threshold.
     thresholds.write_text(good.replace("green: {no_usage: {hours: 16}}", "green: {no_usage: {hours: 2}}"))
-    eventually(lambda: orders_listed(folder, capsys) == ["H00002"], "an order for H00002 after the edit", timeout=30)
+    eventually(lambda: orders_listed(folder, capsys) == ["H00002"], "an order for H00002 after the edit")
 
     proc.stop()
     out = proc.output

@@ -51,7 +51,7 @@ def test_mqtt5_persistent_session_keeps_what_arrived_while_ingest_was_down(mosqu
     broker = BrokerSettings(port=mosquitto_port, client_id="ingest-v5", protocol="5", session_expiry_s=600)
     store = MemoryHistoryStore()
     first = ingest(broker, store)
-    assert first.wait_subscribed(10)
+    assert first.wait_subscribed(60)
     publish(broker, [reading(NOW - 900)])
     eventually(lambda: store.count() == 1, "the first reading over MQTT 5")
     first.stop()
@@ -107,7 +107,7 @@ data_dir: var
     store = MemoryHistoryStore()
     ingestor = ingest(site.broker, store)
     try:
-        assert ingestor.wait_subscribed(10)
+        assert ingestor.wait_subscribed(60)
         publish(site.broker, [reading(NOW - 60)])
         eventually(lambda: store.count() == 1, "a reading over TLS")
     finally:

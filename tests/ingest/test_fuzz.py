@@ -127,7 +127,7 @@ def fuzz_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MqttIng
         ingestor = MqttIngestor(broker, ReadingDecoder(REGISTRY), store, [RecordingSink()], ManualClock(NOW),
                                 seen=SeenReadings(REGISTRY.n_meters, interval=REGISTRY.meter_interval))
         ingestor.start()
-        assert ingestor.wait_subscribed(10)
+        assert ingestor.wait_subscribed(60)
         letters = MqttProbe(port, "fuzz-dead-letters", subscribe="lifesign/v1/_rejected/#")
         gateway = MqttProbe(port, "fuzz-gateway")
         try:

@@ -40,7 +40,7 @@ def started(
 ) -> MqttIngestor:
     ingestor = MqttIngestor(broker, ReadingDecoder(registry), store, [sink], ManualClock(NOW))
     ingestor.start()
-    assert ingestor.wait_subscribed(10), "the broker never granted the readings subscription"
+    assert ingestor.wait_subscribed(60), "the broker never granted the readings subscription"
     return ingestor
 
 
@@ -112,7 +112,7 @@ def test_good_readings_stored_once_and_every_rejection_dead_lettered(
         eventually(lambda: ingestor.counters.messages_acked == len(messages), "every message acked")
         # one report per refused message, whatever it held: 4 bad readings, garbage, a wrong topic
         eventually(lambda: len(dead_letters.messages()) == 3, "three dead-letter reports")
-        assert ingestor.wait_idle(10)
+        assert ingestor.wait_idle(60)
 
         ids = registry.meter_index
         expected = sorted(
@@ -196,7 +196,7 @@ def test_nothing_is_acked_while_the_store_cannot_write(
     )
     ingestor.start()
     try:
-        assert ingestor.wait_subscribed(10)
+        assert ingestor.wait_subscribed(60)
         for topic, payload in good_payloads():
             gateway.publish(topic, payload)
         # The worker holds the batch it took and retries it; the rest wait behind it.
@@ -239,7 +239,7 @@ def test_unacked_messages_are_delivered_again_after_restart(
         mqtt_broker, ReadingDecoder(registry), DiskFullHistoryStore(), [], ManualClock(NOW)
     )
     failing.start()
-    assert failing.wait_subscribed(10)
+    assert failing.wait_subscribed(60)
     for topic, payload in good_payloads():
         gateway.publish(topic, payload)
     eventually(lambda: failing.counters.failed_batches >= 1, "the failing ingestor's first attempt")
@@ -290,7 +290,7 @@ def test_ingestor_reconnects_after_a_broker_restart_and_keeps_its_session(
     )
     with run_mosquitto(port, tmp_path / "broker"):
         ingestor.start()
-        assert ingestor.wait_subscribed(10)
+        assert ingestor.wait_subscribed(60)
     try:
         # mosquitto saved the session to its persistence file on the way down; it
         # reloads it here, and paho reconnects on its own (1 s .. 30 s backoff)
@@ -330,7 +330,7 @@ def test_acked_messages_are_not_delivered_again_after_restart(
         gateway.publish(readings_topic("GW-B"), marker)
         # a redelivery would come before the marker: the broker resends unacked messages first
         eventually(lambda: store.count() >= 1, "the marker reading")
-        assert second.wait_idle(10)
+        assert second.wait_idle(60)
         assert second.counters.messages_received == 1 and store.count() == 1
     finally:
         second.stop()
@@ -378,7 +378,7 @@ def test_a_full_spool_stops_the_acks_and_the_broker_holds_the_rest(
                              "values": [(10 * k + i) / 1000.0 for i in range(10)]})  # 1 L a second: plausible
 
     try:
-        assert ingestor.wait_subscribed(10)
+        assert ingestor.wait_subscribed(60)
         for k in range(2):  # the store is down: these are spooled, and so acked
             gateway.publish(readings_topic("GW-A"), message(k))
             eventually(lambda k=k: counters.messages_acked == k + 1, f"message {k} acked from the spool")

@@ -133,7 +133,7 @@ def test_only_the_plausible_reading_of_a_message_is_stored(
     ingestor = MqttIngestor(mosquitto_broker, ReadingDecoder(REGISTRY), store, [sink], ManualClock(NOW))
     ingestor.start()
     try:
-        assert ingestor.wait_subscribed(10)
+        assert ingestor.wait_subscribed(60)
         gateway.publish(readings_topic("GW-A"), orjson.dumps({"meter": "W-0002", "ts": NOW - 3660, "value": 10.0}))
         eventually(lambda: ingestor.counters.messages_acked == 1, "the earlier reading acked")
         # Python's json writes Infinity bare, as a careless gateway would
@@ -148,7 +148,7 @@ def test_only_the_plausible_reading_of_a_message_is_stored(
         # one report for the message (two values beyond any register), one for the
         # reading refused against its meter's previous one
         eventually(lambda: len(letters.messages()) == 2, "two dead-letter reports")
-        assert ingestor.wait_idle(10)
+        assert ingestor.wait_idle(60)
 
         stored = store.read()
         assert sorted(zip(stored.meter.tolist(), stored.ts.tolist(), stored.value.tolist())) == [

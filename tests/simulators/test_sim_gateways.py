@@ -45,7 +45,7 @@ class Subscriber:
         self.client.loop_start()
         assert self._subscribed.wait(10), "the subscription was not acknowledged"
 
-    def wait_for(self, count: int, timeout_s: float = 10.0) -> None:
+    def wait_for(self, count: int, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -20,7 +20,7 @@ from app.embedded_broker import EmbeddedBroker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MOSQUITTO_CONF = REPO_ROOT / "configs" / "mosquitto.conf"
-_STARTUP_TIMEOUT_S = 10.0
+_STARTUP_TIMEOUT_S = 30.0
 
 
 class BrokerUnavailable(RuntimeError):

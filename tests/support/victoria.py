@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_STARTUP_TIMEOUT_S = 15.0
+_STARTUP_TIMEOUT_S = 30.0
 # The project's test data includes fixed timestamps from 2025; the default retention
 # (one month) would silently drop them. A century keeps everything a test writes.
 _RETENTION = "100y"

@@ -31,9 +31,9 @@ from detectors.rules.meter_offline import MeterOfflineRule, MeterStuckRule
 from detectors.rules.no_usage import NoUsageRule, UtilitySilenceRule
 from detectors.settings import SettingsTable, resolve_settings
 from detectors.state import HouseholdState, MeterState, activity_steps
+from detectors.thresholds import Thresholds
 from detectors.volume import LEVELS as VOLUME_LEVELS
 from detectors.volume import VolumeWindow
-from detectors.thresholds import Thresholds
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from detectors.thresholds import Layer, Thresholds
+from detectors.thresholds import Layer, Thresholds, Window
 from detectors.timeweights import Profiles, profile_weights
 from lifesign.grid import TIER_BY_CODE, UTILITY_CODES
 from lifesign.registry import Registry
@@ -54,7 +54,7 @@ class SettingsTable:
         # Each distinct set of windows is one profile (96 weights + cumulative sums, 1.5 kB),
         # so a city of learned homes keeps a few dozen profiles, not one per row.
         windows = [tuple(lay.windows or ()) for lay in layers]
-        distinct: dict[tuple[object, ...], int] = {}
+        distinct: dict[tuple[Window, ...], int] = {}
         self.profile_of = np.array([distinct.setdefault(w, len(distinct)) for w in windows], dtype=np.intp)
         self.profiles = Profiles(np.array([profile_weights((w.start_min, w.end_min, w.weight) for w in ws)
                                            for ws in distinct]).reshape(len(distinct), -1))

@@ -104,8 +104,12 @@ def change_threshold_kw(min_change_w: F8, dt: F8, step_kwh: float) -> F8:
 class ActivityModel(Protocol):
     """Per-meter settings of the activity model (the detector maps meters to their settings row)."""
 
-    base_flow_after_s: float
-    stuck_min_steps: float
+    # read-only: the detector's settings are a frozen dataclass
+    @property
+    def base_flow_after_s(self) -> float: ...
+
+    @property
+    def stuck_min_steps(self) -> float: ...
 
     def min_change_w(self, meters: I4) -> F8: ...
 

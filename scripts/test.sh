@@ -30,6 +30,12 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
 
+echo "== ruff"
+"$VENV/bin/ruff" check .
+echo "== mypy"
+"$VENV/bin/mypy"
+echo "== every imported package declared in pyproject.toml"
+"$VENV/bin/python" scripts/check_imports_declared.py
 echo "== import contracts"
 "$VENV/bin/lint-imports" --no-cache
 

@@ -45,24 +45,55 @@ _COLUMNS = 16
 
 class AutomaticLoads(Protocol):
     """The columns of :class:`simulators.cohort.HomeProfiles` this module reads (so the
-    cohort, which draws them here, is not imported back)."""
+    cohort, which draws them here, is not imported back); read-only, as HomeProfiles is frozen."""
 
-    standby_w: FloatArray
-    standby_drift: FloatArray
-    standby_drift_days: FloatArray
-    standby_drift_phase: FloatArray
-    fridge_on_w: FloatArray
-    fridge_duty: FloatArray
-    fridge_period_min: FloatArray
-    fridge_phase: FloatArray
-    freezer_on_w: FloatArray
-    freezer_duty: FloatArray
-    freezer_period_min: FloatArray
-    freezer_phase: FloatArray
-    defrost_w: FloatArray
-    defrost_every_h: FloatArray
-    defrost_min: FloatArray
-    defrost_phase: FloatArray
+    @property
+    def standby_w(self) -> FloatArray: ...
+
+    @property
+    def standby_drift(self) -> FloatArray: ...
+
+    @property
+    def standby_drift_days(self) -> FloatArray: ...
+
+    @property
+    def standby_drift_phase(self) -> FloatArray: ...
+
+    @property
+    def fridge_on_w(self) -> FloatArray: ...
+
+    @property
+    def fridge_duty(self) -> FloatArray: ...
+
+    @property
+    def fridge_period_min(self) -> FloatArray: ...
+
+    @property
+    def fridge_phase(self) -> FloatArray: ...
+
+    @property
+    def freezer_on_w(self) -> FloatArray: ...
+
+    @property
+    def freezer_duty(self) -> FloatArray: ...
+
+    @property
+    def freezer_period_min(self) -> FloatArray: ...
+
+    @property
+    def freezer_phase(self) -> FloatArray: ...
+
+    @property
+    def defrost_w(self) -> FloatArray: ...
+
+    @property
+    def defrost_every_h(self) -> FloatArray: ...
+
+    @property
+    def defrost_min(self) -> FloatArray: ...
+
+    @property
+    def defrost_phase(self) -> FloatArray: ...
 
 
 def draw_automatic_loads(n: int, seed: int, model: str, simple: dict[str, FloatArray]) -> dict[str, FloatArray]:
@@ -129,6 +160,12 @@ def _cycling(period_s: FloatArray, phase: FloatArray, duty: FloatArray) -> Calla
     return lambda t, rows: running_s(t, period_s[rows, None], phase[rows, None], duty[rows, None])
 
 
+def _subset(running: Callable[[FloatArray, IntArray], FloatArray],
+            rows: IntArray) -> Callable[[FloatArray, IntArray], FloatArray]:
+    """``running`` of the homes ``rows`` picks, indexed from 0 like ``rows`` itself."""
+    return lambda t, k: running(t, rows[k])
+
+
 def automatic_wh(h: AutomaticLoads, bounds: FloatArray, cuts: list[tuple[IntArray, FloatArray]]) -> FloatArray:
     """Wh per round (between ``bounds``, homes × rounds + 1) of the cycling cold appliances
     and the standby's drift (the constant standby itself is accrued with the appliances)."""
@@ -136,19 +173,31 @@ def automatic_wh(h: AutomaticLoads, bounds: FloatArray, cuts: list[tuple[IntArra
     every_s = h.defrost_every_h * HOUR
     drift = h.standby_drift > 0.0
     omega = 2.0 * np.pi / (h.standby_drift_days * DAY)
+
+    def drift_integral(t: FloatArray, rows: IntArray) -> FloatArray:
+        return -np.cos(omega[rows, None] * t + 2.0 * np.pi * h.standby_drift_phase[rows, None]) / omega[rows, None]
+
     for on_w, running in (
         (h.freezer_on_w, _cycling(h.freezer_period_min * 60.0, h.freezer_phase, h.freezer_duty)),
         (h.defrost_w, _cycling(every_s, h.defrost_phase, h.defrost_min * 60.0 / every_s)),
         # standby × (1 + drift · sin(ωt + φ)): the sine's integral, in watt-seconds per watt
-        (np.where(drift, h.standby_w * h.standby_drift, 0.0),
-         lambda t, rows: -np.cos(omega[rows, None] * t + 2.0 * np.pi * h.standby_drift_phase[rows, None]) / omega[rows, None]),
+        (np.where(drift, h.standby_w * h.standby_drift, 0.0), drift_integral),
     ):
         rows = np.flatnonzero(on_w > 0.0)  # only the homes that have one: most have no freezer
         if len(rows):
             sub = [(np.flatnonzero(np.isin(rows, r)), ab[np.isin(r, rows)]) for r, ab in cuts]
-            wh[rows] += _on_s(bounds[rows], lambda t, k, f=running, r=rows: f(t, r[k]), sub) * on_w[rows, None]
+            wh[rows] += _on_s(bounds[rows], _subset(running, rows), sub) * on_w[rows, None]
     return np.round(wh / HOUR, 6)
 
 
-__all__ = ["APPLIANCE_MODELS", "DEFROST_SHARE", "AutomaticLoads", "FREEZER_SHARE", "STANDBY_MAX_W", "automatic_wh", "average_w",
-           "draw_automatic_loads", "running_s"]
+__all__ = [
+    "APPLIANCE_MODELS",
+    "DEFROST_SHARE",
+    "FREEZER_SHARE",
+    "STANDBY_MAX_W",
+    "AutomaticLoads",
+    "automatic_wh",
+    "average_w",
+    "draw_automatic_loads",
+    "running_s",
+]

@@ -34,9 +34,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lifesign.clock import DEFAULT_TIMEZONE
 from simulators.cohort import Cohort
 from simulators.lifestyle import season
-from lifesign.clock import DEFAULT_TIMEZONE
 from simulators.localtime import LocalClock
 
 HOUSEHOLD_KINDS = ("incapacitated", "fall_tap_running", "illness", "leak")

@@ -116,7 +116,7 @@ class Scenario:
             if condition.household_id not in registry.household_index:
                 raise ValueError(f"Scenario.conditions[{k}].household_id must be a household of the cohort, got {condition.household_id!r}")
         try:
-            self.clock
+            _ = self.clock  # building the clock checks the start and the timezone
         except ValueError as e:
             raise ValueError(f"Scenario.{e}") from None
         if self.cadence is not None:

@@ -17,11 +17,11 @@ import numpy.typing as npt
 from detectors.backtest import replay, windows
 from detectors.detector import Detector
 from detectors.learn import LearnSettings, learn
+from detectors.thresholds import LEARN_METHODS, Thresholds
 from lifesign.alerts import Alert, AlertState, Rule, Severity
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
-from detectors.thresholds import LEARN_METHODS, Thresholds
 from simulators.absences import draw_absences
 from simulators.cohort import Cohort, make_cohort
 from simulators.dataset import ground_truth_rows

@@ -161,8 +161,9 @@ def parse_yaml(text: str, file: str) -> ConfigNode:
         raise ConfigError(file, line, "", f"is not valid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(file, None, "", f"is not valid YAML: {exc}") from None
-    if node is None:
+    if node is None:  # an empty file reads as an empty mapping
         node = yaml.compose("{}", Loader=yaml.SafeLoader)
+        assert node is not None  # "{}" always composes to a mapping node
     return ConfigNode(node, file, "")
 
 

@@ -25,8 +25,8 @@ AUTUMN = (date(2025, 10, 26) - date(1970, 1, 1)).days
 
 def wall_hours(t: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     """Local wall-clock hour of the day of each epoch second."""
-    return np.array([(lambda d: d.hour + d.minute / 60 + (d.second + d.microsecond / 1e6) / 3600)(datetime.fromtimestamp(x, zone))
-                     for x in t])
+    local = [datetime.fromtimestamp(x, zone) for x in t]
+    return np.array([d.hour + d.minute / 60 + (d.second + d.microsecond / 1e6) / 3600 for d in local])
 
 
 @pytest.mark.parametrize("change_day", [SPRING, AUTUMN])

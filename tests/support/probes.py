@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable
 
-
 #: how long a test waits for something a local server or child does before calling it a hang:
 #: generous, because CI's two cores may be busy with other work (a bound, never a speed check)
 BOUND_S = 60.0

@@ -1,0 +1,80 @@
+"""Every third-party package the code imports is declared in pyproject.toml.
+
+Walks every module of the shipped packages (and, for the `test` extra, tests/ and
+benchmarks/), maps each top-level import to its distribution with
+importlib.metadata.packages_distributions(), and fails naming the module, the import
+and the distribution missing from [project] dependencies (or the `test` extra).
+
+    python scripts/check_imports_declared.py
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ("app", "lifesign", "ingest", "detectors", "dispatch", "simulators")
+#: test-only code may also use the `test` extra
+TEST_ONLY = ("tests", "benchmarks", "scripts")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {_normalise(re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0]) for r in requirements}
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _local_names() -> set[str]:
+    """Modules of this repository (packages and the helper modules the tests import by name)."""
+    local = set(SHIPPED)
+    for folder in TEST_ONLY:
+        local |= {p.stem for p in (ROOT / folder).rglob("*.py")}
+        local |= {p.name for p in (ROOT / folder).rglob("*") if p.is_dir()}
+    return local
+
+
+def main() -> int:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = _requirement_names(project["dependencies"])
+    test = runtime | _requirement_names(project.get("optional-dependencies", {}).get("test", []))
+    distributions = packages_distributions()
+    local = _local_names()
+    stdlib = set(sys.stdlib_module_names)
+    problems = []
+    for folder in (*SHIPPED, *TEST_ONLY):
+        declared = runtime if folder in SHIPPED else test
+        where = "[project] dependencies" if folder in SHIPPED else "dependencies or the test extra"
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for name in sorted(_top_level_imports(path) - stdlib - local - {"__future__"}):
+                dists = {_normalise(d) for d in distributions.get(name, [])}
+                if not dists:
+                    problems.append(f"{path.relative_to(ROOT)}: imports {name!r}, which no installed "
+                                    f"distribution provides")
+                elif not dists & declared:
+                    problems.append(f"{path.relative_to(ROOT)}: imports {name!r} from {', '.join(sorted(dists))}, "
+                                    f"not in pyproject.toml {where}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

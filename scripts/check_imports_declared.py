@@ -42,35 +42,41 @@ def _top_level_imports(path: Path) -> set[str]:
     return names
 
 
-def _local_names() -> set[str]:
+def _local_names(root: Path) -> set[str]:
     """Modules of this repository (packages and the helper modules the tests import by name)."""
     local = set(SHIPPED)
     for folder in TEST_ONLY:
-        local |= {p.stem for p in (ROOT / folder).rglob("*.py")}
-        local |= {p.name for p in (ROOT / folder).rglob("*") if p.is_dir()}
+        local |= {p.stem for p in (root / folder).rglob("*.py")}
+        local |= {p.name for p in (root / folder).rglob("*") if p.is_dir()}
     return local
 
 
-def main() -> int:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+def undeclared_imports(root: Path = ROOT) -> list[str]:
+    """One line per import of a distribution that pyproject.toml does not declare."""
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     runtime = _requirement_names(project["dependencies"])
     test = runtime | _requirement_names(project.get("optional-dependencies", {}).get("test", []))
     distributions = packages_distributions()
-    local = _local_names()
+    local = _local_names(root)
     stdlib = set(sys.stdlib_module_names)
     problems = []
     for folder in (*SHIPPED, *TEST_ONLY):
         declared = runtime if folder in SHIPPED else test
         where = "[project] dependencies" if folder in SHIPPED else "dependencies or the test extra"
-        for path in sorted((ROOT / folder).rglob("*.py")):
+        for path in sorted((root / folder).rglob("*.py")):
             for name in sorted(_top_level_imports(path) - stdlib - local - {"__future__"}):
                 dists = {_normalise(d) for d in distributions.get(name, [])}
                 if not dists:
-                    problems.append(f"{path.relative_to(ROOT)}: imports {name!r}, which no installed "
+                    problems.append(f"{path.relative_to(root)}: imports {name!r}, which no installed "
                                     f"distribution provides")
                 elif not dists & declared:
-                    problems.append(f"{path.relative_to(ROOT)}: imports {name!r} from {', '.join(sorted(dists))}, "
+                    problems.append(f"{path.relative_to(root)}: imports {name!r} from {', '.join(sorted(dists))}, "
                                     f"not in pyproject.toml {where}")
+    return problems
+
+
+def main() -> int:
+    problems = undeclared_imports()
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from dispatch.channels import ConsoleChannel, RecordingChannel
 from dispatch import actions
+from dispatch.channels import ConsoleChannel, RecordingChannel
 from dispatch.dispatcher import UNASSIGNED, Dispatcher
 from dispatch.orderstores import IllegalTransitionError
 from dispatch.orderstores.base import DispatchStore

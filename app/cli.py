@@ -10,8 +10,8 @@ import logging
 import os
 import pkgutil
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from app import commands
 from lifesign.config.errors import ConfigError

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import paho.mqtt.client as mqtt
 
-from dispatch.orderstores.sqlite import SqliteWorkOrderStore
+from dispatch.orderstores.base import DispatchStore
 from lifesign.wire import order_state_topic
 from lifesign.workorders import ACTIVE, WorkOrder
 
@@ -27,7 +27,7 @@ log = logging.getLogger("lifesign.order_topics")
 
 
 class OrderStatePublisher:
-    def __init__(self, store: SqliteWorkOrderStore, client: mqtt.Client) -> None:
+    def __init__(self, store: DispatchStore, client: mqtt.Client) -> None:
         self._store = store
         self._client = client
         #: order id -> (holder, state message) last published

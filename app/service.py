@@ -23,17 +23,15 @@ from app.dispatch_metrics import DispatchCollector, SweepTimer
 from app.dispatch_wiring import build_dispatcher
 from app.ingest_wiring import (
     MetricsServer,
+    local_readings,
     open_history_store,
     open_spool,
     open_window,
-    local_readings,
     rebuild,
     seen_from,
     write_status,
 )
 from app.order_topics import OrderStatePublisher
-from app.site_check import check_site
-from app.wakeup import DeadlineLoop
 from app.site import (
     DispatchSettings,
     HistorySettings,
@@ -43,7 +41,9 @@ from app.site import (
     ScheduleSettings,
     SiteConfig,
 )
+from app.site_check import check_site
 from app.store_wiring import ORDERS_FILE, open_dispatch_stores
+from app.wakeup import DeadlineLoop
 from app.web.settings import WebSettings
 from app.web_wiring import WebDesk
 from detectors.detector import Detector

@@ -52,8 +52,8 @@ from dispatch.config import (
     parse_dispatch_extras,
 )
 from dispatch.defaults import ACK_DEADLINE_MINUTES, RETRY_BASE_S, RETRY_MAX_S
-from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
 from dispatch.ticket_text import LANGUAGES
+from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier

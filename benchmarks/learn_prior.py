@@ -14,8 +14,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
 from detect_quality import build, default_thresholds, parse_seeds, readings
+
 from detectors.learn import activity
 from detectors.learning.prior import PRIOR_FILE, Prior, prior_json
 from detectors.learning.silences import exceedance_counts, silences_of, start_counts

@@ -38,9 +38,12 @@ from detectors.timeweights import QUARTERS
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 
+#: the settings a caller that names none gets (frozen: one instance serves every call)
+DEFAULT_SETTINGS = LearnSettings()
+
 
 def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
-          settings: LearnSettings = LearnSettings(),
+          settings: LearnSettings = DEFAULT_SETTINGS,
           records: dict[str, OutcomeRecord] | None = None) -> list[Suggestion]:
     """Suggested overrides for the households ``settings.method`` (else the thresholds file's
     ``learn.method``) can learn from ``history``.

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
-from dispatch.ticket_text import RULE_ACTIONS_ZH, RULE_TITLES_ZH, SUGGESTED_ACTION_ZH, TIER_NAMES_ZH, labels
+from dispatch.ticket_text import (
+    RULE_ACTIONS_ZH,
+    RULE_TITLES_ZH,
+    SUGGESTED_ACTION_ZH,
+    TIER_NAMES_ZH,
+    labels,
+)
 from lifesign.clock import DEFAULT_TZ, local_time, utc_offset_label
 from lifesign.grid import Household, Tier, Utility
 from lifesign.workorders import WorkOrder
@@ -203,7 +209,7 @@ def hours_minutes(seconds: float) -> str:
     >>> hours_minutes(12.5 * 3600), hours_minutes(59), hours_minutes(36 * 3600 + 5 * 60)
     ('12:30', '0:01', '36:05')
     """
-    minutes = int(round(max(0.0, seconds) / 60.0))
+    minutes = round(max(0.0, seconds) / 60.0)
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 

@@ -44,7 +44,7 @@ class DeadLetterLimits:
 class _Bucket:
     """A token bucket on the monotonic clock (wall seconds: this limits load, not event time)."""
 
-    __slots__ = ("burst", "rate", "tokens", "stamp", "withheld")
+    __slots__ = ("burst", "rate", "stamp", "tokens", "withheld")
 
     def __init__(self, burst: int, rate: float, now: float) -> None:
         self.burst, self.rate, self.tokens, self.stamp, self.withheld = float(burst), rate, float(burst), now, 0
@@ -96,7 +96,7 @@ class DeadLetterOffice:
         bucket.withheld = 0
         try:
             self._publish(rejected_topic(known), payload)
-        except Exception:  # noqa: BLE001  (a report is never worth an unacked message)
+        except Exception:  # a report is never worth an unacked message
             log.exception("could not publish a dead letter for gateway %s", known)
             return
         self._counters.add(dead_letters_sent=1)

@@ -288,7 +288,7 @@ class ReadingDecoder:
             value = _value(values[i])
             if (index < 0 or meter_gateway[index] != gateway or ts is None or not lo <= ts <= hi or value is None
                     or value > top):
-                tally.add(self._rejection(meters[i], times[i], values[i], gateway_id, now))
+                tally.add(self._rejection(meter, times[i], values[i], gateway_id, now))
                 continue
             good_m.append(index)
             good_t.append(ts)

@@ -45,7 +45,7 @@ def decode_messages(decoder: ReadingDecoder, taken: list[Delivery], builder: Bat
             continue
         try:
             decoded = decoder.decode(delivery.payload, gateway, now, builder)
-        except Exception as exc:  # a decoder bug (RecursionError, MemoryError...): not a loop
+        except Exception as exc:  # noqa: BLE001  (a decoder bug, RecursionError, MemoryError...: not a loop)
             log.error("decoder failed on a message from gateway %s: %s", gateway[:64], type(exc).__name__)
             refused.append((gateway, delivery.topic, _one(Reason.BAD_SHAPE, f"decoder failed: {type(exc).__name__}",
                                                           excerpt(delivery.payload, 128))))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -267,8 +266,7 @@ class MqttIngestor:
             self._pending_bytes += len(delivery.payload)
             if len(self._pending) == 1:  # the worker waits only on an empty list
                 self._work_ready.notify()
-            if len(self._pending) > self._pending_max:
-                self._pending_max = len(self._pending)
+            self._pending_max = max(self._pending_max, len(self._pending))
 
 
     def _has_room(self) -> bool:

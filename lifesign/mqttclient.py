@@ -8,8 +8,8 @@ from __future__ import annotations
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -106,7 +106,8 @@ def connect_and_wait(client: mqtt.Client, broker: BrokerSettings, *, persistent:
             reasons.append(reason_code)
             answered.set()
         if own is not None:
-            own(c, userdata, flags, reason_code, properties)
+            # paho types on_connect as the union of its v1 (4 arguments) and v2 callbacks; ours are v2
+            own(c, userdata, flags, reason_code, properties)  # type: ignore[call-arg]
 
     client.on_connect = on_connect
     where = f"broker {broker.host}:{broker.port}"

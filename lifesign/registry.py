@@ -13,7 +13,6 @@ Building ids are unique across the city (a worker's coverage names them).
 from __future__ import annotations
 
 import io
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -141,7 +141,7 @@ def test_the_order_comes_at_the_threshold_not_at_the_next_sweep_period(tmp_path:
 
 
 def test_a_phone_that_was_offline_gets_its_open_orders_and_every_state_change(service) -> None:
-    proc, folder, port = service
+    _, folder, port = service
     ticket = MqttProbe(port, "phone-gw-001-ticket", subscribe="lifesign/v1/workorders/gw-001")
     try:
         publish_silence(port, 1, 10.5, end=time.time())

@@ -12,7 +12,6 @@ from typing import Any
 from dispatch.ticket import hours_minutes
 from lifesign.grid import Worker
 
-
 _WORDS = {
     "en": {"for": "For", "address": "Address", "resident": "Resident", "age": "age", "tier": "tier",
            "phone": "phone", "contact": "Emergency contact", "homes": "Homes silent", "of": "of",

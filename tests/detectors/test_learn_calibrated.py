@@ -7,7 +7,7 @@ through the written ``hours`` + ``windows`` itself (not with the learner's code)
 from __future__ import annotations
 
 import sys
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,7 @@ def learned(act_h: np.ndarray, act_t: np.ndarray, homes: int, budget: LearnBudge
     first, last = np.full(homes, np.inf), np.full(homes, -np.inf)
     np.minimum.at(first, act_h, act_t)
     np.maximum.at(last, act_h, act_t)
-    return fit_homes(act_h, act_t, first, last, timezone.utc, budget, LearnSettings(archetypes=archetypes))
+    return fit_homes(act_h, act_t, first, last, UTC, budget, LearnSettings(archetypes=archetypes))
 
 
 def replayed_alarms(act_h: np.ndarray, act_t: np.ndarray, hours: np.ndarray, weights: list[np.ndarray]) -> int:

@@ -17,7 +17,13 @@ from ingest.decode import ReadingDecoder
 from ingest.historystores.memory import MemoryHistoryStore
 from ingest.subscriber import MqttIngestor
 from lifesign.clock import ManualClock
-from lifesign.mqttclient import BrokerRefusedError, BrokerSettings, TlsSettings, connect, make_client
+from lifesign.mqttclient import (
+    BrokerRefusedError,
+    BrokerSettings,
+    TlsSettings,
+    connect,
+    make_client,
+)
 from lifesign.wire import readings_topic
 
 pytestmark = pytest.mark.mosquitto

@@ -50,7 +50,7 @@ def test_a_flood_never_fills_the_pending_list_past_its_cap(tmp_path: Path) -> No
         flood.connect("127.0.0.1", port)
         flood.loop_start()
         try:
-            assert ingestor.wait_subscribed(10)
+            assert ingestor.wait_subscribed(60)
             for i in range(messages):
                 flood.publish(readings_topic("GW-A"), orjson.dumps(
                     {"meter": "W-0001", "ts": NOW - 50_000 + i, "value": 1.0}), qos=1)

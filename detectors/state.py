@@ -131,6 +131,15 @@ def _runs(flag: B, dt: F8, first: B, carried_s: F8) -> F8:
     return np.where(flag, total - before + carried, 0.0)
 
 
+def _distinct(values: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+    """Sorted distinct values. A sort and a compare: numpy 2.4's hash-based np.unique took
+    most of a 100k-reading update (90 ms of 140)."""
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
 class MeterState:
     """Struct of arrays indexed by the registry's meter index."""
 
@@ -382,7 +391,7 @@ class HouseholdState:
         offline limit, or stuck past its stuck limit, no longer confirms a silence."""
         if not len(touched):
             return
-        households = np.unique(self.meter_household[touched])
+        households = _distinct(self.meter_household[touched])
         households = households[self.seg[households + 1] > self.seg[households]]
         picked, owner, offsets = self.gather(households)
         last_ts = meters.last_ts[picked]

@@ -20,7 +20,7 @@ def test_run_waits_for_a_broker_that_is_down_naming_it_and_starts_when_it_comes_
     port = free_port()  # nothing listens here yet
     running = RunningService(write_site(tmp_path, port))
     try:
-        eventually(lambda: "not reachable" in running.output, "the retry message", timeout=30)
+        eventually(lambda: "not reachable" in running.output, "the retry message")
         assert running.proc.poll() is None, running.output  # still waiting, not exited 1
         assert f"broker 127.0.0.1:{port} not reachable (connection refused" in running.output
         assert "Errno 111" not in running.output

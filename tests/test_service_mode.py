@@ -145,7 +145,7 @@ def test_a_phone_that_was_offline_gets_its_open_orders_and_every_state_change(se
     ticket = MqttProbe(port, "phone-gw-001-ticket", subscribe="lifesign/v1/workorders/gw-001")
     try:
         publish_silence(port, 1, 10.5, end=time.time())
-        eventually(lambda: len(ticket.messages()) == 1, "the work order on gw-001's topic", timeout=30)
+        eventually(lambda: len(ticket.messages()) == 1, "the work order on gw-001's topic")
     finally:
         ticket.close()
 
@@ -156,13 +156,13 @@ def test_a_phone_that_was_offline_gets_its_open_orders_and_every_state_change(se
     phone = MqttProbe(port, "phone-gw-001", subscribe="lifesign/v1/orders/gw-001/+")
     try:
         eventually(lambda: any(s["order_id"] == 1 and s["status"] in ("open", "notified") for s in states(phone)),
-                   "the open order, retained", timeout=30)
+                   "the open order, retained")
         data_dir = folder / "var"
         assert cli(["orders", "ack", "1", "--data-dir", str(data_dir)]) == 0
-        eventually(lambda: states(phone)[-1]["status"] == "acknowledged", "the acknowledgement", timeout=30)
+        eventually(lambda: states(phone)[-1]["status"] == "acknowledged", "the acknowledgement")
         assert cli(["orders", "resolve", "1", "--data-dir", str(data_dir),
                     "--outcome", "resident_fine"]) == 0
-        eventually(lambda: states(phone)[-1]["status"] == "resolved", "the resolution", timeout=30)
+        eventually(lambda: states(phone)[-1]["status"] == "resolved", "the resolution")
         assert states(phone)[-1]["outcome"] == "resident_fine"
     finally:
         phone.close()

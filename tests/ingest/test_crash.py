@@ -35,6 +35,9 @@ KILLS = 10
 MAX_ROUNDS_PER_KILLED_RUN = 4
 #: a bound on storing what was published (a hang fails; never a speed assertion)
 STORED_TIMEOUT_S = 240.0
+#: when each home is looked at next: the service sweeps as data arrives, so this depends on
+#: when its sweeps ran, not on the readings (the recomputation below never sweeps)
+SWEEP_SCHEDULE = {"households.next_check"}
 
 
 @pytest.mark.timeout(900)
@@ -93,6 +96,8 @@ def test_sigkill_at_chosen_points_loses_nothing_and_stores_nothing_twice(
     expected = state_arrays(recomputed)
     assert set(live.files) == set(expected)
     for name, array in expected.items():
+        if name in SWEEP_SCHEDULE:
+            continue
         assert np.array_equal(live[name], array, equal_nan=True), f"detector state {name} differs"
 
 

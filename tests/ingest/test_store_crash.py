@@ -87,7 +87,7 @@ def test_victoriametrics_killed_mid_stream_loses_no_acknowledged_reading(tmp_pat
                                         pace_s=0.1, seed=15)
             try:
                 publisher.start()
-                eventually(lambda: status(tmp_path).get("readings_stored", 0) > 2000, "readings flowing", 30)
+                eventually(lambda: status(tmp_path).get("readings_stored", 0) > 2000, "readings flowing")
                 victoria.kill()  # mid-stream: the last seconds of acked readings were only in its memory
                 acked_at_crash = status(tmp_path)["messages_acked"]
                 time.sleep(2.0)
@@ -135,12 +135,12 @@ def test_lifesign_run_starts_detects_and_dispatches_while_the_history_server_is_
                     payload = {"meters": ["W00001", "E00001"], "ts": end - (steps - i) * 900,
                                "values": [12.345, round(100 + i * 0.0125, 2)]}
                     gateway.publish("lifesign/v1/readings/GW001", orjson.dumps(payload))
-                eventually(lambda: len(worker.messages()) == 1, "the work order on gw-001's topic", 30)
+                eventually(lambda: len(worker.messages()) == 1, "the work order on gw-001's topic")
                 assert "H00001" in worker.messages()[0][1].decode()
                 during = status(tmp_path)
                 assert during["store_up"] == 0 and during["spool_readings"] == 2 * (steps + 1)
                 victoria.start()
-                eventually(lambda: status(tmp_path).get("spool_readings", 1) == 0, "the spool drained", 30)
+                eventually(lambda: status(tmp_path).get("spool_readings", 1) == 0, "the spool drained")
                 assert len(stored(victoria.url)) == 2 * (steps + 1)
                 assert status(tmp_path)["store_up"] == 1
             finally:

@@ -64,7 +64,7 @@ def test_a_silent_home_is_accepted_visited_and_resolved_from_the_phone(desk: Des
         service.sweep()  # new data may already have woken one: take the orders from the store
         created = {o.household_id: o for o in orders.list()}
         assert sorted(created) == ["H00001", "H00006"]
-        eventually(lambda: len(phone.messages()) == 2, "both tickets on gw-001's topic", timeout=30)
+        eventually(lambda: len(phone.messages()) == 2, "both tickets on gw-001's topic")
         tickets = {t["household_id"]: t for t in (orjson.loads(p) for _, p in phone.messages())}
         link = tickets["H00001"]["link"]
         assert link.startswith(f"{desk.url}/o/{created['H00001'].order_id}?w=gw-001&exp=")
@@ -90,7 +90,7 @@ def test_a_silent_home_is_accepted_visited_and_resolved_from_the_phone(desk: Des
                 OrderStatus.ACKNOWLEDGED, 0, "gw-001")
             neighbour = orders.get(created["H00006"].order_id)
             assert (neighbour.escalation_level, neighbour.assignee) == (1, "gl-01")
-            eventually(lambda: len(leader.messages()) == 1, "the neighbour's ticket on gl-01's topic", timeout=30)
+            eventually(lambda: len(leader.messages()) == 1, "the neighbour's ticket on gl-01's topic")
             assert orjson.loads(leader.messages()[0][1])["household_id"] == "H00006"
 
             browser.refresh()  # type: ignore[attr-defined]
@@ -145,7 +145,7 @@ def test_a_silent_home_is_accepted_visited_and_resolved_from_the_phone(desk: Des
         # the duty desk accepts the neighbour's order from the CLI: the open page picks it up by itself
         assert cli(["orders", "ack", str(neighbour_id), "--data-dir", str(desk.folder / "var"),
                     "--as", "ops-li", "--note", "calling her daughter"]) == 0
-        eventually(lambda: row_status(neighbour_id) == "acknowledged", "the live part to refresh", timeout=30)
+        eventually(lambda: row_status(neighbour_id) == "acknowledged", "the live part to refresh")
         browser.get(f"{desk.url}/households/H00001")  # type: ignore[attr-defined]
         ledger = by_id(browser, f"ledger-{created['H00001'].order_id}").text  # type: ignore[attr-defined]
         assert "worker:gw-001" in ledger and "resolved" in ledger and "午睡" in ledger

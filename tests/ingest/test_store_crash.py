@@ -137,12 +137,14 @@ def test_lifesign_run_starts_detects_and_dispatches_while_the_history_server_is_
                     gateway.publish("lifesign/v1/readings/GW001", orjson.dumps(payload))
                 eventually(lambda: len(worker.messages()) == 1, "the work order on gw-001's topic")
                 assert "H00001" in worker.messages()[0][1].decode()
-                during = status(tmp_path)
-                assert during["store_up"] == 0 and during["spool_readings"] == 2 * (steps + 1)
+                # the order comes at the threshold (the sweep wakes on data), status.json every
+                # status_s: wait for the file to show the spool, not for a sweep period
+                eventually(lambda: status(tmp_path).get("spool_readings") == 2 * (steps + 1), "the spool in status")
+                assert status(tmp_path)["store_up"] == 0
                 victoria.start()
                 eventually(lambda: status(tmp_path).get("spool_readings", 1) == 0, "the spool drained")
                 assert len(stored(victoria.url)) == 2 * (steps + 1)
-                assert status(tmp_path)["store_up"] == 1
+                eventually(lambda: status(tmp_path).get("store_up") == 1, "the store up in status")
             finally:
                 gateway.close()
                 worker.close()

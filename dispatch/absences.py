@@ -21,17 +21,12 @@ class OutageScope(str, Enum):
     COMMUNITY = "community"
 
 
-@dataclass(frozen=True)
-class Absence:
-    absence_id: int
-    household_id: str
+class _MuteWindow:
+    """What absences and outages share: a window an operator may end early."""
+
     start: float
     end: float
-    reason: str
-    created_by: str = ""
-    created_at: float = 0.0
-    #: set when an operator ended it before ``end``
-    ended_at: float | None = None
+    ended_at: float | None
 
     @property
     def effective_end(self) -> float:
@@ -46,8 +41,35 @@ class Absence:
         return self.start <= at < self.effective_end
 
 
+def check_absence(start: float, end: float) -> None:
+    """Refuse an absence that ends before it starts (every store checks the same way)."""
+    if not end > start:
+        raise ValueError(f"an absence must end after it starts, got start {start!r} and end {end!r}")
+
+
+def check_outage(start: float, end: float, utilities: tuple[str, ...]) -> None:
+    """Refuse an outage that ends before it starts or cuts no utility."""
+    if not end > start:
+        raise ValueError(f"an outage must end after it starts, got start {start!r} and end {end!r}")
+    if not utilities:
+        raise ValueError("an outage must name the utilities it cuts (water, electricity, gas)")
+
+
 @dataclass(frozen=True)
-class Outage:
+class Absence(_MuteWindow):
+    absence_id: int
+    household_id: str
+    start: float
+    end: float
+    reason: str
+    created_by: str = ""
+    created_at: float = 0.0
+    #: set when an operator ended it before ``end``
+    ended_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Outage(_MuteWindow):
     outage_id: int
     scope: OutageScope
     #: the building, grid or community id (per ``scope``)
@@ -59,13 +81,6 @@ class Outage:
     created_by: str = ""
     created_at: float = 0.0
     ended_at: float | None = None
-
-    @property
-    def effective_end(self) -> float:
-        return self.end if self.ended_at is None else min(self.end, self.ended_at)
-
-    def covers(self, at: float) -> bool:
-        return self.start <= at < self.effective_end
 
     def applies_to(self, household: Household) -> bool:
         a = household.address

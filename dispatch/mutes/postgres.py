@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from dispatch.absences import Absence, Outage, OutageScope
+from dispatch.absences import Absence, Outage, OutageScope, check_absence, check_outage
 from dispatch.mutes.records import AlertFate, MuteLogEntry, Storm, TrackedAlert
 from dispatch.mutes.rows import (
     ABSENCE_COLUMNS,
@@ -147,8 +147,7 @@ class PostgresMuteStore:
     # -- absences ------------------------------------------------------------
     def add_absence(self, household_id: str, start: float, end: float, reason: str, created_by: str,
                     at: float) -> Absence:
-        if not end > start:
-            raise ValueError(f"an absence must end after it starts, got start {start!r} and end {end!r}")
+        check_absence(start, end)
         with self._tx() as db:
             row = db.execute(
                 'INSERT INTO absences (household_id, start, "end", reason, created_by, created_at)'
@@ -178,10 +177,7 @@ class PostgresMuteStore:
     # -- outages -------------------------------------------------------------
     def add_outage(self, scope: OutageScope, area: str, utilities: tuple[str, ...], start: float,
                    end: float, reason: str, created_by: str, at: float) -> Outage:
-        if not end > start:
-            raise ValueError(f"an outage must end after it starts, got start {start!r} and end {end!r}")
-        if not utilities:
-            raise ValueError("an outage must name the utilities it cuts (water, electricity, gas)")
+        check_outage(start, end, utilities)
         with self._tx() as db:
             row = db.execute(
                 'INSERT INTO outages (scope, area, utilities, start, "end", reason, created_by, created_at)'

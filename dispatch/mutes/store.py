@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from dispatch.absences import Absence, Outage, OutageScope
+from dispatch.absences import Absence, Outage, OutageScope, check_absence, check_outage
 from dispatch.mutes.records import AlertFate, MuteLogEntry, Storm, TrackedAlert
 from dispatch.mutes.rows import (
     ABSENCE_COLUMNS,
@@ -126,8 +126,7 @@ class SqliteMuteStore:
     # -- absences ------------------------------------------------------------
     def add_absence(self, household_id: str, start: float, end: float, reason: str, created_by: str,
                     at: float) -> Absence:
-        if not end > start:
-            raise ValueError(f"an absence must end after it starts, got start {start!r} and end {end!r}")
+        check_absence(start, end)
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO absences (household_id, start, end, reason, created_by, created_at)"
@@ -155,10 +154,7 @@ class SqliteMuteStore:
     # -- outages -------------------------------------------------------------
     def add_outage(self, scope: OutageScope, area: str, utilities: tuple[str, ...], start: float,
                    end: float, reason: str, created_by: str, at: float) -> Outage:
-        if not end > start:
-            raise ValueError(f"an outage must end after it starts, got start {start!r} and end {end!r}")
-        if not utilities:
-            raise ValueError("an outage must name the utilities it cuts (water, electricity, gas)")
+        check_outage(start, end, utilities)
         utilities = tuple(sorted(set(utilities)))
         with self._write() as db:
             cursor = db.execute(

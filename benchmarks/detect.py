@@ -9,7 +9,8 @@ For each size (meters; two a home: water + electricity) it prints:
 - sweep after a 100k-reading batch (the touched households are judged by every rule);
 - state bytes per meter (every detector array, the settings table included);
 - state-update throughput from a 100k-reading batch (sort, dedup, activity, flow, days,
-  household refresh).
+  household refresh, routine learning), beside the same batches into a detector with
+  routine learning off (``adapt: ~``): what learning costs.
 Targets (DESIGN.md): sweep <= 1 ms at 1M meters, <= 10 ms at 10M; <= 64 B/meter.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 
 import numpy as np
@@ -56,20 +58,23 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def thresholds() -> Thresholds:
+def thresholds(adapt: bool = True) -> Thresholds:
     text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
-    return Thresholds.parse(text, "defaults/thresholds.yaml")
+    shipped = Thresholds.parse(text, "defaults/thresholds.yaml")
+    return shipped if adapt else replace(shipped, defaults=replace(shipped.defaults, adapt_max_hours=0.0))
 
 
 def run(n_meters: int, rng: np.random.Generator) -> dict[str, float]:
     registry = city(n_meters)
     detector = Detector(registry, thresholds())
+    baseline = Detector(registry, thresholds(adapt=False))
     meters = np.arange(n_meters, dtype=np.int32)
     # Two rounds of readings for every meter (water 1 L, power 200 W over 15 min), then one
     # full sweep judges every household and precomputes its next check.
     for k, at in enumerate((T0, T0 + 900.0)):
         values = np.where(registry.meter_utility == 0, 100.0 + 0.001 * k, 5000.0 + 0.05 * k)
-        detector.observe(ReadingBatch(meters, np.full(n_meters, at), values))
+        for d in (detector, baseline):
+            d.observe(ReadingBatch(meters, np.full(n_meters, at), values))
     t = time.perf_counter()
     detector.sweep(T0 + 900.0)
     full = time.perf_counter() - t
@@ -82,7 +87,7 @@ def run(n_meters: int, rng: np.random.Generator) -> dict[str, float]:
 
     batch_size = 100_000
     picked = rng.choice(n_meters, size=batch_size, replace=False).astype(np.int32)
-    observes, sweeps = [], []
+    observes, sweeps, plain = [], [], []
     for k in range(5):
         ts = np.full(batch_size, T0 + 1800.0 + 900.0 * k)
         values = np.where(registry.meter_utility[picked] == 0, 100.01 + 0.001 * k, 5000.2 + 0.05 * k)
@@ -91,6 +96,9 @@ def run(n_meters: int, rng: np.random.Generator) -> dict[str, float]:
         detector.observe(batch)
         observes.append(time.perf_counter() - t)
         t = time.perf_counter()
+        baseline.observe(batch)
+        plain.append(time.perf_counter() - t)
+        t = time.perf_counter()
         detector.sweep(float(ts[0]))
         sweeps.append(time.perf_counter() - t)
     return {
@@ -98,6 +106,7 @@ def run(n_meters: int, rng: np.random.Generator) -> dict[str, float]:
         "bare_meters_s": bare_meters, "sweep_after_batch_s": statistics.median(sweeps),
         "bytes_per_meter": detector.state_nbytes / n_meters,
         "update_readings_per_s": batch_size / statistics.median(observes),
+        "update_plain_readings_per_s": batch_size / statistics.median(plain),
     }
 
 
@@ -108,12 +117,14 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"{'meters':>11} {'idle sweep':>11} {'bare cmp homes':>15} {'bare cmp meters':>16} "
-          f"{'sweep after 100k':>17} {'full re-judge':>14} {'B/meter':>8} {'update readings/s':>18}")
+          f"{'sweep after 100k':>17} {'full re-judge':>14} {'B/meter':>8} {'update readings/s':>18} "
+          f"{'adapt off':>11}")
     for n in args.sizes:
         r = run(n, rng)
         print(f"{n:>11,} {r['idle_sweep_s'] * 1e3:>9.3f}ms {r['bare_homes_s'] * 1e3:>13.3f}ms "
               f"{r['bare_meters_s'] * 1e3:>14.3f}ms {r['sweep_after_batch_s'] * 1e3:>15.1f}ms "
-              f"{r['full_sweep_s']:>12.2f} s {r['bytes_per_meter']:>8.1f} {r['update_readings_per_s']:>18,.0f}",
+              f"{r['full_sweep_s']:>12.2f} s {r['bytes_per_meter']:>8.1f} {r['update_readings_per_s']:>18,.0f} "
+              f"{r['update_plain_readings_per_s']:>11,.0f}",
               flush=True)
 
 

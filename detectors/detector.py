@@ -30,7 +30,7 @@ from detectors.rules.low_volume import LowVolumeRule
 from detectors.rules.meter_offline import MeterOfflineRule, MeterStuckRule
 from detectors.rules.no_usage import NoUsageRule, UtilitySilenceRule
 from detectors.settings import SettingsTable, resolve_settings
-from detectors.state import HouseholdState, MeterState, activity_steps
+from detectors.state import HouseholdState, MeterState, activity_steps, distinct
 from detectors.thresholds import Thresholds
 from detectors.volume import LEVELS as VOLUME_LEVELS
 from detectors.volume import VolumeWindow
@@ -96,7 +96,7 @@ class Detector:
                 self.meters.volume = VolumeWindow(self.registry.n_meters)
             self.thresholds = thresholds
             # every household is looked at again under the new thresholds
-            seen = ~np.isnan(self.households.first_seen)
+            seen = self.households.seen()
             self.households.next_check[seen] = -np.inf
 
     # -- data ------------------------------------------------------------------
@@ -104,6 +104,13 @@ class Detector:
         with self._lock:
             touched, new_meters, first_ts = self.meters.observe(batch, self._step, self._activity, self.table.tz)
             self.households.saw_first(new_meters, first_ts)
+            active, at = self.meters.last_activity
+            if len(active):
+                homes = self.registry.meter_household[active]
+                once = distinct(homes)
+                before = self.households.activity_before(self.meters, once)[np.searchsorted(once, homes)]
+                self.households.usual.learn(homes, at, before, self.table.adapt_s[self.households.settings_row[homes]],
+                                            self.table.tz)
             self.households.refresh(self.meters, touched, self.table)
 
     def activity_in(self, history: ReadingBatch) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
@@ -204,7 +211,7 @@ class Detector:
         """The longest silence any rule may need to see (for rebuilding state from history)."""
         table = self.table
         utility = np.where(np.isfinite(table.utility_s), table.utility_s, 0.0).max(axis=1, initial=0.0)
-        weighted = np.maximum(table.home_s, utility)
+        weighted = np.maximum(np.maximum(table.home_s, table.adapt_s), utility)
         # windows stretch a threshold in wall time: a whole day always adds its weighted total,
         # so ceil(T / day total) + 1 days from any start reach T (exact when every weight is 1)
         uniform = (table.profiles.weights == 1.0).all(axis=1)[table.profile_of]

@@ -38,6 +38,11 @@ class SettingsTable:
         self.high_min_m3 = np.array([lay.high_min_m3 for lay in layers], dtype=np.float64)
         self.min_change_w = np.array([lay.min_change_w for lay in layers], dtype=np.float64)
         self.stuck_s = np.array([lay.stuck_hours for lay in layers], dtype=np.float64) * h
+        #: how far a home's usual silence may raise its threshold (0: not at all)
+        # A row with windows counts silence in weighted hours and already models the home's
+        # day (a reviewed `lifesign learn` file): its thresholds stay as written.
+        self.adapt_s = np.array([0.0 if lay.windows else lay.adapt_max_hours or 0.0 for lay in layers],
+                                dtype=np.float64) * h
         # low_volume: off (inf / NaN) unless a layer set both; the quantum is the window state's step
         on = [bool(lay.volume_max_m3) and bool(lay.volume_hours) for lay in layers]
         self.volume_s = np.array([lay.volume_hours * h if ok else np.inf for lay, ok in zip(layers, on, strict=True)],  # type: ignore[operator]
@@ -69,7 +74,7 @@ class SettingsTable:
     @property
     def nbytes(self) -> int:
         arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
-                  self.min_change_w, self.stuck_s, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
+                  self.min_change_w, self.stuck_s, self.adapt_s, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
 
     @property

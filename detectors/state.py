@@ -4,7 +4,7 @@ Per meter (struct of arrays, 41 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
 reading, the last two intervals' rates, how long its usage has repeated exactly,
 today's usage and the running daily norm; plus 4 bytes laying meters out
-household by household. Per household (33 bytes): its settings row, the time up to
+household by household. Per household (49 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 
@@ -48,6 +48,7 @@ import numpy.typing as npt
 from detectors.settings import SettingsTable
 from detectors.thresholds import ActivitySettings
 from detectors.timeweights import local_day
+from detectors.usual import UsualSilences
 from detectors.volume import VolumeWindow
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
@@ -55,6 +56,8 @@ from lifesign.registry import Registry
 
 F8 = npt.NDArray[np.float64]
 I4 = npt.NDArray[np.int32]
+#: a household not seen yet (uint32 epoch seconds run to 2106)
+NEVER = np.uint32(0xFFFFFFFF)
 B = npt.NDArray[np.bool_]
 WATER = UTILITY_CODES[Utility.WATER]
 ELECTRICITY = UTILITY_CODES[Utility.ELECTRICITY]
@@ -131,7 +134,7 @@ def _runs(flag: B, dt: F8, first: B, carried_s: F8) -> F8:
     return np.where(flag, total - before + carried, 0.0)
 
 
-def _distinct(values: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+def distinct(values: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
     """Sorted distinct values. A sort and a compare: numpy 2.4's hash-based np.unique took
     most of a 100k-reading update (90 ms of 140)."""
     ordered = np.sort(values)
@@ -178,6 +181,8 @@ class MeterState:
         self.volume: VolumeWindow | None = None
         #: the (meters, times) that showed activity in the last observed batch (for learning)
         self.last_activity: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
+        #: the meters with activity in the last batch (sorted) and their last activity before it
+        self.activity_before: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
 
     @property
     def nbytes(self) -> int:
@@ -265,6 +270,10 @@ class MeterState:
         self.rate_before[touched] = prev_rate[last]
         self.rate[touched] = rate[last]
         self.last_activity = (m[active], seen_at[active])
+        # each active meter's last activity before this batch (what a household's silence
+        # ended from; m is sorted, so a meter's readings are one run)
+        heads = m[active][np.r_[True, m[active][1:] != m[active][:-1]]] if active.any() else empty
+        self.activity_before = (heads, self.last_usage_ts[heads])
         if active.any():
             np.fmax.at(self.last_usage_ts, m[active], seen_at[active])
         return touched, new_meters, new_first_ts
@@ -362,18 +371,21 @@ class HouseholdState:
         self.settings_row = np.zeros(n, dtype=np.int32)
         #: every live meter has readings up to here (min of their last readings)
         self.confirmed_until = np.full(n, np.nan)
-        #: the first reading of any meter: a silence can't be older than our watch
-        self.first_seen = np.full(n, np.nan)
+        #: the first reading of any meter, whole epoch seconds (NEVER: none yet): a silence
+        #: can't be older than our watch
+        self.first_seen_s = np.full(n, NEVER, dtype=np.uint32)
         #: a sweep looks at a household when now >= next_check (-inf: new data, look now)
         self.next_check = np.full(n, np.inf)
         #: one bit per episode slot with an open episode
         self.open_bits = np.zeros(n, dtype=np.uint8)
+        #: the usual long silence per start slot (6 bytes)
+        self.usual = UsualSilences(n)
 
     @property
     def nbytes(self) -> int:
         arrays = (self.order, self.seg, self.settings_row, self.confirmed_until,
-                  self.first_seen, self.next_check, self.open_bits)
-        return sum(a.nbytes for a in arrays)
+                  self.first_seen_s, self.next_check, self.open_bits)
+        return sum(a.nbytes for a in arrays) + self.usual.nbytes
 
     def gather(self, households: npt.NDArray[np.integer]) -> tuple[npt.NDArray[np.intp], I4, npt.NDArray[np.intp]]:
         """The meters of ``households`` as one flat array: (meters, owner position, offsets)."""
@@ -391,7 +403,7 @@ class HouseholdState:
         offline limit, or stuck past its stuck limit, no longer confirms a silence."""
         if not len(touched):
             return
-        households = _distinct(self.meter_household[touched])
+        households = distinct(self.meter_household[touched])
         households = households[self.seg[households + 1] > self.seg[households]]
         picked, owner, offsets = self.gather(households)
         last_ts = meters.last_ts[picked]
@@ -406,4 +418,25 @@ class HouseholdState:
 
     def saw_first(self, meters: I4, first_ts: F8) -> None:
         if len(meters):
-            np.fmin.at(self.first_seen, self.meter_household[meters], first_ts)
+            np.minimum.at(self.first_seen_s, self.meter_household[meters],
+                          np.clip(np.floor(first_ts), 0, NEVER - 1).astype(np.uint32))
+
+    def first_seen(self, households: npt.NDArray[np.integer]) -> F8:
+        """When each household's first reading came (NaN: none yet)."""
+        raw = self.first_seen_s[households]
+        return np.where(raw == NEVER, np.nan, raw.astype(np.float64))
+
+    def seen(self) -> B:
+        return self.first_seen_s != NEVER
+
+    def activity_before(self, meters: MeterState, households: npt.NDArray[np.integer]) -> F8:
+        """Each household's last activity before the batch ``meters`` last observed (NaN: none)."""
+        picked, _, offsets = self.gather(households)
+        usage = meters.last_usage_ts[picked]
+        heads, before = meters.activity_before
+        if len(heads) and len(picked):
+            at = np.minimum(np.searchsorted(heads, picked), len(heads) - 1)
+            hit = heads[at] == picked
+            usage[hit] = before[at[hit]]
+        with np.errstate(invalid="ignore"):
+            return np.fmax.reduceat(usage, offsets) if len(picked) else np.full(len(households), np.nan)

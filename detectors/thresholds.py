@@ -117,6 +117,8 @@ class Layer:
     high_min_m3: float | None = None
     min_change_w: float | None = None
     stuck_hours: float | None = None
+    #: a silence's threshold may rise to the home's usual silence up to this (0: never raised)
+    adapt_max_hours: float | None = None
 
     def over(self, below: Layer) -> Layer:
         """This layer on top of ``below``: every field this layer sets wins."""
@@ -135,7 +137,7 @@ class Layer:
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
     offline_hours=6.0, flow_hours=2.0, high_factor=4.0, high_min_m3=0.5, min_change_w=300.0,
-    stuck_hours=6.0,
+    stuck_hours=6.0, adapt_max_hours=24.0,
 )
 
 
@@ -265,13 +267,17 @@ def _layer(node: ConfigNode) -> Layer:
     rules = node.mapping(_LAYER_KEYS)
     kwargs: dict[str, object] = {}
     if "no_usage" in rules:
-        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities"])
+        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities", "adapt"])
         if "hours" in nu:
             kwargs["no_usage_hours"] = nu["hours"].number(gt=0, le=MAX_HOURS)
         if "windows" in nu:
             kwargs["windows"] = tuple(_window(w) for w in nu["windows"].sequence())
         if "max_data_lag_minutes" in nu:
             kwargs["max_data_lag_minutes"] = nu["max_data_lag_minutes"].number(ge=0, le=24 * 60)
+        if "adapt" in nu:
+            # `adapt: ~` keeps this layer's thresholds as written, whatever the home's routine
+            kwargs["adapt_max_hours"] = 0.0 if nu["adapt"].is_null() else \
+                nu["adapt"].mapping(["max_hours"], required=["max_hours"])["max_hours"].number(gt=0, le=MAX_HOURS)
         if "utilities" in nu:
             per = nu["utilities"].mapping([u.value for u in Utility])
             kwargs["utility_hours"] = tuple(

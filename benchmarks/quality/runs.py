@@ -61,16 +61,29 @@ def fixed_alarms(ds: Dataset, hours: float) -> list[tuple[str, float, str]] | No
     return fixed_rule_alarms(batch.meter, batch.ts, batch.value, household_of_meter, hours=hours, step_s=STEP_S)
 
 
-def lifesign_alarms(ds: Dataset, thresholds: Thresholds) -> list[tuple[str, float, str]]:
-    """Alarm records from a detector that warmed on the 2 days before the test, then replayed
-    the test in 15-minute windows (the service rebuilds its state from history at start)."""
+AlarmRecord = tuple[str, float, str] | tuple[str, float, str, float]
+
+
+def lifesign_alarms(ds: Dataset, thresholds: Thresholds) -> list[AlarmRecord]:
+    """Alarm records from a detector that has watched the homes since their data begins (a
+    service that was running: its state holds what it learned of each home's routine), then
+    replayed the test in 15-minute windows. Only the test period's alarms are scored."""
     detector = Detector(ds.registry, thresholds)
-    detector.observe(ds.between(ds.test_start - 2 * DAY, ds.test_start))
-    records = []
+    detector.observe(ds.before(ds.test_start))
+    records: list[AlarmRecord] = []
+    #: an open welfare alarm's record, closed when its episode clears
+    welfare: dict[tuple[str, float], int] = {}
     for alert in replay(detector, windows(ds.between(ds.test_start, ds.test_end), STEP_S)):
+        welfare_rule = alert.rule == Rule.NO_USAGE.value and alert.severity is Severity.CRITICAL
+        if welfare_rule and alert.state is AlertState.CLEARED:
+            k = welfare.pop((alert.household_id, alert.key.episode_start), None)
+            if k is not None:
+                records[k] = (*records[k][:3], float(alert.at))
+            continue
         if alert.state is not AlertState.OPENED or alert.at < ds.test_start:
             continue
-        if alert.rule == Rule.NO_USAGE.value and alert.severity is Severity.CRITICAL:
+        if welfare_rule:
+            welfare[(alert.household_id, alert.key.episode_start)] = len(records)
             records.append((alert.household_id, float(alert.at), "no_usage"))
         elif alert.rule in (Rule.CONTINUOUS_FLOW.value, Rule.ABNORMAL_HIGH.value):
             records.append((alert.household_id, float(alert.at), str(alert.rule)))
@@ -85,7 +98,7 @@ def fixed_in_yaml_alarms(ds: Dataset, defaults: Thresholds) -> list[tuple[str, f
         return None
     layer = replace(defaults.defaults, volume_max_m3=0.01, volume_hours=12.0)
     alarms = lifesign_alarms(ds, replace(defaults, defaults=layer))
-    return [(h, at, "no_usage") for h, at, kind in alarms if kind == "low_volume"]
+    return [(h, at, "no_usage") for h, at, kind, *_ in alarms if kind == "low_volume"]
 
 
 def learned_thresholds(ds: Dataset, defaults: Thresholds, settings: LearnSettings | None = None) -> Thresholds:
@@ -93,7 +106,7 @@ def learned_thresholds(ds: Dataset, defaults: Thresholds, settings: LearnSetting
     return defaults.with_households({s.household_id: s.layer for s in suggestions})
 
 
-def score_alarms(ds: Dataset, alarms: list[tuple[str, float, str]]) -> QualityScore:
+def score_alarms(ds: Dataset, alarms: list[AlarmRecord] | list[tuple[str, float, str]]) -> QualityScore:
     return score(alarms, households=ds.households, start=ds.test_start, end=ds.test_end,
                  incidents=ds.incidents, absences=ds.absences, explained=ds.explained, leaks=ds.leaks)
 

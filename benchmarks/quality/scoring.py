@@ -93,11 +93,14 @@ class QualityScore:
         return out
 
 
-def alarms_frame(records: Iterable[tuple[str, float, str]]) -> pd.DataFrame:
-    """Alarm records as a frame with columns household_id, opened_at, kind."""
-    frame = pd.DataFrame(list(records), columns=["household_id", "opened_at", "kind"])
+def alarms_frame(records: Iterable[tuple[str, float, str] | tuple[str, float, str, float]]) -> pd.DataFrame:
+    """Alarm records as a frame with columns household_id, opened_at, kind, closed_at (NaN:
+    not known, or still open at the end: a record may leave it out)."""
+    rows = [(*r, np.nan) if len(r) == 3 else r for r in records]
+    frame = pd.DataFrame(rows, columns=["household_id", "opened_at", "kind", "closed_at"])
     frame["household_id"] = frame["household_id"].astype(str)
     frame["opened_at"] = frame["opened_at"].astype(float)
+    frame["closed_at"] = frame["closed_at"].astype(float)
     return frame
 
 
@@ -204,11 +207,17 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
         f = flows[flows["household_id"] == household]["opened_at"].to_numpy()
         result.flow_alarms += int((~inside("inc", f) & ~inside("ab", f) & ~inside("ex", f) & ~inside("lk", f)).sum())
 
-    # absences: alarmed if any welfare alarm of the home opened inside
+    # absences: alarmed if a welfare alarm of the home opened inside, or one opened before is
+    # still open when it starts (one silence the absence finder split at a blip the detector
+    # saw no activity in: a worker is already on it)
     result.absences = len(ab)
     for row in ab.itertuples(index=False):
-        t = welfare[welfare["household_id"] == row.household_id]["opened_at"].to_numpy()
-        result.absences_alarmed += int(((t >= row.start) & (t <= row.end)).any())
+        mine = welfare[welfare["household_id"] == row.household_id]
+        t, closed = mine["opened_at"].to_numpy(), mine["closed_at"].to_numpy() if "closed_at" in mine else None
+        alarmed = (t >= row.start) & (t <= row.end)
+        if closed is not None:
+            alarmed |= (t < row.start) & ~(closed <= row.start)
+        result.absences_alarmed += int(alarmed.any())
 
     leak_alarms = frame[frame["kind"].isin(LEAK_ALARM_KINDS)]
     result.leaks = len(lk)

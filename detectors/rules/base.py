@@ -47,7 +47,7 @@ class HouseholdView:
         self.table = table
         self.row = homes.settings_row[households].astype(np.intp)
         self.confirmed = homes.confirmed_until[households]
-        self.first_seen = homes.first_seen[households]
+        self.first_seen = homes.first_seen(households)
         picked, owner, offsets = homes.gather(households)
         self.meter = picked
         self.owner = owner.astype(np.intp)
@@ -69,6 +69,9 @@ class HouseholdView:
             #: the home's last activity over all its meters, else its first reading
             self.last_usage = np.fmax.reduceat(self.m_last_usage, offsets) if len(picked) else np.zeros(0)
         self.anchor = np.where(np.isnan(self.last_usage), self.first_seen, self.last_usage)
+        #: the whole home's threshold for this silence: raised by its routine (detectors.usual)
+        self.home_threshold_s = homes.usual.threshold_s(households, self.anchor, table.home_s[self.row],
+                                                        table.adapt_s[self.row], table.tz)
         self._open = open_starts
 
     def __len__(self) -> int:
@@ -108,7 +111,7 @@ class HouseholdView:
     @cached_property
     def home_deadline(self) -> F8:
         """When the whole home's silence reaches its threshold (weighted by local time)."""
-        return self.table.deadline(self.row, self.anchor, self.table.home_s[self.row])
+        return self.table.deadline(self.row, self.anchor, self.home_threshold_s)
 
     @cached_property
     def home_silent(self) -> B:

@@ -44,11 +44,15 @@ class NoUsageRule:
         evidence = {
             "confirmed_silence_s": confirmed - anchor,
             "silence_so_far_s": now - anchor,
-            "threshold_s": float(view.table.home_s[view.row[i]]),
+            "threshold_s": float(view.home_threshold_s[i]),
             "deadline": float(view.home_deadline[i]),
             "last_reading": confirmed,
             "data_lag_s": now - confirmed,
         }
+        configured = float(view.table.home_s[view.row[i]])
+        if evidence["threshold_s"] > configured:
+            # the home's routine raised it: say so beside the configured one
+            evidence["configured_threshold_s"] = configured
         evidence.update(last_per_utility(view, i, view.m_last_usage, "last_usage_"))
         return evidence
 

@@ -115,3 +115,20 @@ def test_the_shipped_files_parse() -> None:
     for path in (root / "configs" / "thresholds.yaml", root / "app" / "defaults" / "thresholds.yaml"):
         assert Thresholds.load(path).no_usage_hours(Tier.RED, "") == 10
     assert DAY == 24 * H
+
+
+def test_adapt_is_on_by_default_off_per_layer_and_never_for_windows() -> None:
+    homes = [Household(h, Address("C1", "G1", "B1", "1", "1"), Resident("R", 80, "p", "e"), Tier.GREEN)
+             for h in ("A", "B", "C")]
+    reg = Registry.from_records(homes, [Meter(f"w{h.household_id}", h.household_id, Utility.WATER, "GW")
+                                        for h in homes])
+    th = Thresholds.parse("""
+defaults: {no_usage: {hours: 12}}
+households:
+  B: {no_usage: {adapt: ~}}
+  C: {no_usage: {windows: [{from: "22:00", to: "06:00", weight: 0.5}], adapt: {max_hours: 20}}}
+""")
+    table, rows = resolve_settings(reg, th)
+    assert list(table.adapt_s[rows] / H) == [24.0, 0.0, 0.0]
+    with pytest.raises(ConfigError, match="max_hour"):
+        Thresholds.parse("defaults: {no_usage: {adapt: {max_hour: 20}}}")

@@ -1,0 +1,138 @@
+"""A home's routine silence stops alarming; an incident outside the routine does not wait.
+
+One home (water + electricity, 15-minute registers, Asia/Shanghai): the power meter shows a
+fridge only (never a sign of life), water is used at set local times. Expected alarm times
+come from the schedule and the configured hours, not from the detector.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from detectors.backtest import replay, windows
+from detectors.detector import Detector
+from detectors.thresholds import Thresholds
+from lifesign.alerts import AlertState, Rule, Severity
+from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
+
+TZ = ZoneInfo("Asia/Shanghai")
+H = 3600.0
+STEP = 900.0
+DAY0 = datetime(2026, 9, 1, tzinfo=TZ)
+
+
+def thresholds(adapt: str = "{max_hours: 24}") -> Thresholds:
+    return Thresholds.parse(f"""
+timezone: Asia/Shanghai
+defaults:
+  no_usage: {{hours: 12, max_data_lag_minutes: 20, adapt: {adapt}}}
+""")
+
+
+def registry() -> Registry:
+    home = Household("H1", Address("C1", "G1", "B1", "1", "101"), Resident("R", 80, "p", "e"), Tier.GREEN)
+    return Registry.from_records([home], [Meter("W1", "H1", Utility.WATER, "GW1"), Meter("E1", "H1", Utility.ELECTRICITY, "GW1")])
+
+
+def local(day: int, hour: float) -> float:
+    return (DAY0 + timedelta(days=day, hours=hour)).timestamp()
+
+
+def readings(reg: Registry, uses: list[float], end: float) -> ReadingBatch:
+    """Water 2 L at each time in ``uses`` (rounded up to the next reading), a 60 W fridge."""
+    ts = np.arange(local(0, 0), end, STEP)
+    water = np.zeros(len(ts))
+    for at in uses:
+        k = int(np.searchsorted(ts, at))
+        if k < len(ts):
+            water[k] += 0.002
+    water_register = 10.0 + np.cumsum(water)
+    power_register = 100.0 + 0.06 * (ts - ts[0]) / H
+    meter = np.r_[np.full(len(ts), reg.meter_index["W1"]), np.full(len(ts), reg.meter_index["E1"])].astype(np.int32)
+    return ReadingBatch(meter, np.r_[ts, ts], np.r_[water_register, power_register])
+
+
+def welfare_alarms(detector: Detector, batch: ReadingBatch, step_s: float = STEP) -> list[tuple[float, float, dict[str, float]]]:
+    """(episode start, opened at, evidence) of every critical no_usage alarm."""
+    return [(a.key.episode_start, a.at, dict(a.evidence)) for a in replay(detector, windows(batch, step_s))
+            if a.state is AlertState.OPENED and a.rule == Rule.NO_USAGE.value and a.severity is Severity.CRITICAL]
+
+
+def routine(days: int) -> list[float]:
+    """Up at 09:00, water at 09:00 and 14:00, then nothing until 09:00 the next day: 19 h."""
+    return [local(d, h) for d in range(days) for h in (9.0, 14.0)]
+
+
+def test_a_daily_routine_silence_stops_alarming_within_days() -> None:
+    reg = registry()
+    batch = readings(reg, routine(21), local(21, 0))
+    alarms = welfare_alarms(Detector(reg, thresholds()), batch)
+    routine_starts = [local(d, 14.0) for d in range(21)]
+    # the first nights alarm at the configured 12 h (nothing learned yet)...
+    assert [s for s, _, _ in alarms[:3]] == routine_starts[:3]
+    assert [at - s for s, at, _ in alarms[:2]] == [pytest.approx(12 * H, abs=STEP)] * 2
+    # ... the routine's last week is quiet, and no alarm ever came sooner than configured
+    assert all(s < local(14, 0) for s, _, _ in alarms)
+    assert all(at - s >= 12 * H - STEP for s, at, _ in alarms)
+
+
+def test_the_same_routine_alarms_every_night_with_adapt_off() -> None:
+    reg = registry()
+    batch = readings(reg, routine(21), local(21, 0))
+    alarms = welfare_alarms(Detector(reg, thresholds("~")), batch)
+    # every 14:00 -> 09:00 silence passes 12 h; the last one is still running at the end
+    assert [s for s, _, _ in alarms] == [local(d, 14.0) for d in range(20)]
+
+
+def test_an_incident_outside_the_routine_is_found_at_the_configured_hours() -> None:
+    reg = registry()
+    uses = routine(21) + [local(21, 9.0)]  # day 21: up at 09:00 as always, then nothing
+    batch = readings(reg, uses, local(23, 0))
+    alarms = welfare_alarms(Detector(reg, thresholds()), batch)
+    incident = [(s, at) for s, at, _ in alarms if s == local(21, 9.0)]
+    assert len(incident) == 1
+    # the morning slot's usual silence is 5 h: nothing to raise, the configured 12 h holds
+    assert incident[0][1] - incident[0][0] == pytest.approx(12 * H, abs=STEP)
+
+
+def test_an_incident_inside_the_routine_waits_longer_but_never_past_the_cap() -> None:
+    reg = registry()
+    uses = routine(21) + [local(21, 9.0), local(21, 14.0)]  # day 21: 14:00, then nothing
+    batch = readings(reg, uses, local(24, 0))
+    alarms = welfare_alarms(Detector(reg, thresholds()), batch)
+    incident = [(s, at, ev) for s, at, ev in alarms if s == local(21, 14.0)]
+    assert len(incident) == 1
+    start, at, evidence = incident[0]
+    assert 12 * H < at - start <= 24 * H + STEP
+    # the evidence says the routine raised it, beside the configured threshold
+    assert evidence["configured_threshold_s"] == 12 * H
+    assert 12 * H < evidence["threshold_s"] <= 24 * H
+
+
+def test_silences_as_long_as_the_cap_teach_nothing() -> None:
+    reg = registry()
+    uses = [local(0, 9.0) + k * 26 * H for k in range(12)]  # 26 h apart: absences, not a routine
+    batch = readings(reg, uses, uses[-1] + 2 * H)
+    alarms = welfare_alarms(Detector(reg, thresholds()), batch)
+    assert [s for s, _, _ in alarms] == uses[:-1]
+    assert all(at - s == pytest.approx(12 * H, abs=STEP) for s, at, _ in alarms)
+
+
+@pytest.mark.parametrize("window_s", [STEP, 86400.0, 30 * 86400.0])
+def test_what_is_learned_does_not_depend_on_batch_sizes(window_s: float) -> None:
+    reg = registry()
+    batch = readings(reg, routine(14) + [local(3, 20.0), local(7, 2.0)], local(14, 0))
+    by_quarter = Detector(reg, thresholds())
+    for _, window in windows(batch, STEP):
+        by_quarter.observe(window)
+    other = Detector(reg, thresholds())
+    for _, window in windows(batch, window_s):
+        other.observe(window)
+    assert by_quarter.households.usual.usual.any()
+    np.testing.assert_array_equal(other.households.usual.usual, by_quarter.households.usual.usual)

@@ -230,3 +230,13 @@ def test_a_long_range_is_a_day_by_hour_heat_map_with_the_silence_outlined(
     # from the next local day on, the resident does nothing (ground truth): no activity in any hour
     stopped = (local(truth, SHANGHAI).date() - first_day).days + 1
     assert np.nansum(grid[stopped:]) == 0 and np.nansum(grid[:stopped]) > 0
+
+
+def test_an_unknown_household_is_refused_before_the_replay(short_dataset: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli(["--lang", "zh-CN", "backtest", "--dataset", str(short_dataset / "data"), "--thresholds",
+                str(short_dataset / "thresholds.yaml"), "--plot", "H09999", "--plot-out", str(tmp_path / "x.png"),
+                "--no-progress"])
+    out = capsys.readouterr()
+    assert code == 2 and out.err == "错误：登记表中没有住户 'H09999'\n"
+    assert out.out == "" and not (tmp_path / "x.png").exists()  # refused before the replay printed anything

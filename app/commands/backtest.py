@@ -139,6 +139,8 @@ def _backtest(args: argparse.Namespace) -> int:
     if not len(batch):
         raise Complaint("history.empty", source=history.source)
     registry = history.registry
+    if args.plot and args.plot not in registry.household_index:  # a typo fails now, not after the replay
+        raise Complaint("plot.unknown_household", household=args.plot)
     detector = Detector(registry, thresholds)
     step_s = args.step_minutes * 60.0
     chunks = list(windows(batch, step_s))

@@ -8,6 +8,7 @@ import socket
 import threading
 from typing import TextIO
 
+from app.messages import Messages
 from lifesign.mqttclient import BrokerSettings
 from lifesign.retry import Backoff
 
@@ -19,31 +20,32 @@ def broker_address(broker: BrokerSettings) -> str:
     return f"{broker.host}:{broker.port}"
 
 
-def wait_for_broker(broker: BrokerSettings, stop: threading.Event, out: TextIO,
+def wait_for_broker(broker: BrokerSettings, stop: threading.Event, out: TextIO, say: Messages | None = None,
                     backoff: Backoff = BROKER_BACKOFF, probe_timeout_s: float = 5.0) -> bool:
-    """Block until the broker accepts a TCP connection (True) or ``stop`` is set (False)."""
+    """Block until the broker accepts a TCP connection (True) or ``stop`` is set (False),
+    saying on ``out`` (in the site's language) where it knocks and when it tries again."""
+    say = say or Messages()
     failures = 0
     while not stop.is_set():
         try:
             with socket.create_connection((broker.host, broker.port), timeout=probe_timeout_s):
                 if failures:
-                    print(f"broker {broker_address(broker)} is reachable now", file=out, flush=True)
+                    print(say("broker.reachable", address=broker_address(broker)), file=out, flush=True)
                 return True
         except OSError as exc:
             failures += 1
             delay = backoff.delay(failures)
-            print(f"broker {broker_address(broker)} not reachable ({_reason(exc)}); "
-                  f"retrying in {delay:g} s (attempt {failures}). Is the broker running, "
-                  f"and are site.yaml's broker host and port right?", file=out, flush=True)
+            print(say("broker.retry", address=broker_address(broker), reason=_reason(exc, say), delay=delay,
+                      attempt=failures), file=out, flush=True)
             stop.wait(delay)
     return False
 
 
-def _reason(exc: OSError) -> str:
+def _reason(exc: OSError, say: Messages) -> str:
     if isinstance(exc, ConnectionRefusedError):
-        return "connection refused: nothing listens there"
+        return say("broker.refused")
     if isinstance(exc, socket.gaierror):
-        return f"unknown host: {exc.strerror}"
+        return say("broker.unknown_host", detail=exc.strerror)
     if isinstance(exc, TimeoutError):
-        return "no answer: a firewall, or the wrong host"
+        return say("broker.no_answer")
     return exc.strerror or str(exc)

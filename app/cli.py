@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from app import commands
+from app.messages import Complaint, Messages, choose_language
+from dispatch.ticket_text import LANGUAGES
 from lifesign.config.errors import ConfigError
 
 #: the order subcommands appear in `lifesign --help`; others follow alphabetically
@@ -29,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # APScheduler logs two INFO lines per job run: noise in an operator's journal unless debugging
     debugging = logging.getLevelName(level) <= logging.DEBUG
     logging.getLogger("apscheduler").setLevel(logging.NOTSET if debugging else logging.WARNING)
+    say = Messages()
     try:
+        say = args.say = Messages(choose_language(args))
         return int(args.handler(args))
     except BrokenPipeError:
         # `lifesign ledger export --csv - | head`: the reader has what it wanted. Point stdout at
@@ -37,14 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # its file:line and field stay as they are: the place to fix
+        print(say("error.config", detail=exc), file=sys.stderr)
+        return 2
+    except Complaint as exc:
+        print(say("error.input", detail=exc.told(say)), file=sys.stderr)
         return 2
     except (LookupError, ValueError) as exc:
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        print(say("error.input", detail=exc.args[0] if exc.args else exc), file=sys.stderr)
         return 2
     except OSError as exc:  # broker unreachable, data directory not writable, ...
-        print(f"error: {exc}", file=sys.stderr)
+        print(say("error.io", detail=exc), file=sys.stderr)
         return 1
 
 
@@ -59,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", dest="log_level_option", type=str.upper, default=None,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="log verbosity (default: INFO for `run`, WARNING otherwise)")
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="the language of messages (default: $LIFESIGN_LANG, else site.yaml's language:, "
+                             "else en)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in _command_modules():
         importlib.import_module(f"{commands.__name__}.{name}").register(sub)

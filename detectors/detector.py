@@ -30,7 +30,14 @@ from detectors.rules.low_volume import LowVolumeRule
 from detectors.rules.meter_offline import MeterOfflineRule, MeterStuckRule
 from detectors.rules.no_usage import NoUsageRule, UtilitySilenceRule
 from detectors.settings import SettingsTable, resolve_settings
-from detectors.state import HouseholdState, MeterState, activity_steps, distinct
+from detectors.state import (
+    ELECTRICITY,
+    HouseholdState,
+    MeterState,
+    activity_steps,
+    change_threshold_kw,
+    distinct,
+)
 from detectors.thresholds import Thresholds
 from detectors.volume import LEVELS as VOLUME_LEVELS
 from detectors.volume import VolumeWindow
@@ -119,6 +126,16 @@ class Detector:
         with self._lock:
             self.meters.observe(history, self._step, self._activity, self.table.tz)
             return self.meters.last_activity
+
+    def change_threshold_w(self, meter: int, interval_s: float) -> float:
+        """The change of mean power (W) between two readings ``interval_s`` apart that shows
+        activity at this electricity meter: its household's ``min_change_w`` scaled to the
+        interval as :func:`detectors.state.change_threshold_kw` applies it (what a plot draws)."""
+        meters = np.array([meter], dtype=np.int32)
+        with self._lock:
+            kw = change_threshold_kw(self._min_change_w(meters), np.array([float(interval_s)]),
+                                     float(self._step[ELECTRICITY]))
+        return float(kw[0]) * 1000.0
 
     def _volume_by_household(self) -> npt.NDArray[np.float64]:
         return self.table.volume_max_m3[self.households.settings_row]

@@ -16,6 +16,13 @@ from postgres import PostgresServer, create_database, run_postgres
 from victoria import run_victoria_metrics
 
 
+@pytest.fixture(autouse=True)
+def no_cli_language_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's LIFESIGN_LANG never changes what the CLI says in a test (nor in the
+    services the tests start, which inherit the environment)."""
+    monkeypatch.delenv("LIFESIGN_LANG", raising=False)
+
+
 @pytest.fixture
 def mosquitto_port(tmp_path: Path) -> Iterator[int]:
     """A real mosquitto on 127.0.0.1, configured from configs/mosquitto.conf."""

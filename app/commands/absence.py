@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.messages import Complaint, Messages
 from lifesign.clock import DEFAULT_TZ, WallClock
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
@@ -24,13 +25,13 @@ def parse_when(text: str, now: float) -> float:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=DEFAULT_TZ).timestamp()
     except ValueError:
-        raise ValueError(f"a time must be 'now', '+<n>m|h|d' or 'YYYY-MM-DD[ HH:MM]' (local), got {text!r}") from None
+        raise Complaint("time.bad_when", text=text) from None
 
 
 def parse_duration(text: str) -> float:
     found = _DURATION.match(text.strip())
     if found is None:
-        raise ValueError(f"a duration must be a number and m, h or d (e.g. 90m, 12h, 3d), got {text!r}")
+        raise Complaint("time.bad_duration", text=text)
     return float(found.group(1)) * {"m": 60.0, "h": 3600.0, "d": 86400.0}[found.group(2)]
 
 
@@ -45,7 +46,7 @@ def window(args: argparse.Namespace, now: float) -> tuple[float, float]:
     start = parse_when(args.start, now)
     end = start + parse_duration(args.duration) if args.duration else parse_when(args.end, now)
     if not end > start:
-        raise ValueError(f"the window must end after it starts, got {when(start)} to {when(end)}")
+        raise Complaint("time.end_before_start", start=when(start), end=when(end))
     return start, end
 
 
@@ -67,8 +68,16 @@ def register(sub: Any) -> None:
         q.set_defaults(handler=_absence)
 
 
+def window_state(start: float, end: float, now: float, say: Messages) -> str:
+    """now, ended or coming, in words."""
+    state = "now" if start <= now < end else ("ended" if end <= now else "coming")
+    return say(f"window.{state}")
+
+
 def _absence(args: argparse.Namespace) -> int:
     from app.dispatch_wiring import open_mute_store
+
+    say: Messages = args.say
 
     folder = data_dir(args)
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,20 +93,21 @@ def _absence(args: argparse.Namespace) -> int:
                 site = SiteConfig.load(args.config)
                 Registry.load(site.households_csv, site.meters_csv).household_by_id(args.household_id)
             absence = store.add_absence(args.household_id, start, end, args.reason, args.by or user(), now)
-            print(f"absence #{absence.absence_id} {absence.household_id} {when(start)} -> {when(end)} "
-                  f"({absence.reason})")
+            print(say("absence.added", id=absence.absence_id, household=absence.household_id, start=when(start),
+                      end=when(end), reason=absence.reason))
         elif args.absence_command == "end":
             absence = store.end_absence(args.absence_id, now)
-            print(f"absence #{absence.absence_id} {absence.household_id} ended {when(absence.effective_end)}")
+            print(say("absence.ended", id=absence.absence_id, household=absence.household_id,
+                      at=when(absence.effective_end)))
         else:
             found = [a for a in store.absences(args.household)
                      if args.all or a.effective_end > now]
             if not found:
-                print("no absences" if args.all else "no current or coming absences")
+                print(say("absence.none" if args.all else "absence.none_current"))
             for a in found:
-                state = "now" if a.covers(now) else ("ended" if a.effective_end <= now else "coming")
-                print(f"#{a.absence_id:<4} {a.household_id:<10} {when(a.start)} -> {when(a.effective_end)} "
-                      f"{state:<7} by {a.created_by}: {a.reason}")
+                print(say("absence.line", id=a.absence_id, household=a.household_id, start=when(a.start),
+                          end=when(a.effective_end), state=window_state(a.start, a.effective_end, now, say),
+                          by=a.created_by, reason=a.reason))
         return 0
     finally:
         store.close()

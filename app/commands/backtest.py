@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app.messages import Complaint
 from detectors.thresholds import Thresholds
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
@@ -57,6 +58,8 @@ class History:
     readings: ReadingBatch
     source: str
     folder: Path | None = None
+    #: the site's zone when the history is a site's (-c): its thresholds and plots are in it
+    timezone: str | None = None
 
 
 def load_history(args: argparse.Namespace) -> History:
@@ -72,7 +75,7 @@ def load_history(args: argparse.Namespace) -> History:
             batch = store.read(start, end)
         finally:
             store.close()
-        return History(registry, batch, f"the history store of {args.config}")
+        return History(registry, batch, f"the history store of {args.config}", timezone=site.timezone)
     if args.dataset is not None:
         folder = Path(args.dataset)
         registry = Registry.load(folder / "households.csv", folder / "meters.csv")
@@ -131,11 +134,13 @@ def _backtest(args: argparse.Namespace) -> int:
     from detectors.detector import Detector
 
     history = load_history(args)
-    thresholds = Thresholds.load(args.thresholds)
+    thresholds = Thresholds.load(args.thresholds, history.timezone)
     batch = history.readings
     if not len(batch):
-        raise LookupError(f"no readings in {history.source} for the period asked")
+        raise Complaint("history.empty", source=history.source)
     registry = history.registry
+    if args.plot and args.plot not in registry.household_index:  # a typo fails now, not after the replay
+        raise Complaint("plot.unknown_household", household=args.plot)
     detector = Detector(registry, thresholds)
     step_s = args.step_minutes * 60.0
     chunks = list(windows(batch, step_s))
@@ -174,65 +179,10 @@ def _backtest(args: argparse.Namespace) -> int:
                        "episode_start": a.key.episode_start, "at": a.at} for a in alerts]).to_csv(args.alerts_out, index=False)
         print(f"alerts written to {args.alerts_out}")
     if args.plot:
+        from app.plots import plot_household
+
         out = args.plot_out or Path(f"backtest-{args.plot}.png")
-        plot_household(registry, batch, alerts, args.plot, out, truth)
-        print(f"plot of {args.plot} written to {out}")
+        plot_household(registry, batch, alerts, args.plot, thresholds, out, args.say, truth)
+        print(args.say("backtest.plot_written", household=args.plot, path=out))
     return 0
 
-
-def plot_household(registry: Registry, batch: ReadingBatch, alerts: list[Any], household_id: str, out: Path,
-                   truth: pd.DataFrame | None = None) -> None:
-    """Water litres and electricity watts per interval, alerts shaded, incidents marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if household_id not in registry.household_index:
-        raise LookupError(f"No household by the id of {household_id!r} is registered")
-    h = registry.household_index[household_id]
-    meters = registry.meters_of(h)
-    fig, axes = plt.subplots(len(meters), 1, figsize=(14, 2.6 * len(meters)), sharex=True, squeeze=False)
-    for ax, meter in zip(axes[:, 0], meters, strict=True):
-        rows = np.flatnonzero(batch.meter == meter)
-        order = rows[np.argsort(batch.ts[rows])]
-        ts, value = batch.ts[order], batch.value[order]
-        utility = registry.meter(meter).utility.value
-        when = pd.to_datetime(ts[1:], unit="s", utc=True)
-        # an interval-usage meter's value is already the interval's usage
-        used = value[1:] if registry.meter_interval[meter] else np.diff(value)
-        if utility == "electricity":
-            ax.step(when, used * 3.6e6 / np.maximum(np.diff(ts), 1.0), where="pre", lw=0.7)
-            ax.set_ylabel("power W")
-        else:
-            ax.step(when, used * 1000.0, where="pre", lw=0.7)
-            ax.set_ylabel(f"{utility} L")
-        ax.set_title(f"{household_id} {registry.meter_ids[meter]} ({utility})", fontsize=9, loc="left")
-    episodes: dict[Any, float] = {}
-    ends: list[tuple[float, float, str]] = []
-    for a in alerts:
-        if a.household_id != household_id:
-            continue
-        if a.state.value == "opened":
-            episodes[a.key] = a.at
-        elif a.key in episodes:
-            ends.append((episodes.pop(a.key), a.at, a.rule))
-    last = float(batch.ts.max())
-    ends += [(at, last, key.rule) for key, at in episodes.items()]
-    colours = {"no_usage": "tab:red", "meter_offline": "tab:gray", "continuous_flow": "tab:blue",
-               "abnormal_high": "tab:orange"}
-    for ax in axes[:, 0]:
-        for lo, hi, rule in ends:
-            ax.axvspan(pd.to_datetime(lo, unit="s", utc=True), pd.to_datetime(hi, unit="s", utc=True),
-                       color=colours.get(rule, "tab:purple"), alpha=0.25, label=rule)
-        if truth is not None:
-            for row in truth[truth["household_id"] == household_id].itertuples(index=False):
-                ax.axvline(pd.to_datetime(row.start, unit="s", utc=True), color="black", ls="--", lw=1, label=row.kind)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
-    if unique:
-        axes[0, 0].legend(unique.values(), unique.keys(), fontsize=8, loc="upper right")
-    axes[-1, 0].set_xlabel("time (UTC)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.messages import Messages
 from app.site import SiteConfig
 from detectors.thresholds import Thresholds, households_file
 from lifesign.config.source import load_yaml
@@ -21,24 +22,23 @@ def register(sub: Any) -> None:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    say: Messages = args.say
     root = load_yaml(args.file)
     keys = set(root.mapping().keys()) if root.node.tag.endswith(":map") else set()
     kind = ("roster" if "workers" in keys else "learned" if keys == {"households"}
             else "thresholds" if keys & {"defaults", "tiers", "activity"} else "site")
     # say what the file was taken for first: an error below reads differently for each kind
-    why = {"roster": "it has workers:", "learned": "it has only households:, like `lifesign learn` output",
-           "thresholds": "it has defaults:, tiers: or activity:",
-           "site": "it has neither workers: (roster) nor defaults:/tiers:/activity: (thresholds)"}[kind]
-    print(f"{args.file}: checking as a {kind if kind != 'learned' else 'learned households'} file ({why})", flush=True)
+    print(say("config.checking", file=args.file, kind=say(f"config.kind.{kind}"), why=say(f"config.why.{kind}")),
+          flush=True)
     if kind == "roster":
         roster = Roster.from_node(root)
-        print(f"{args.file}: ok (roster, {len(roster.workers)} workers)")
+        print(say("config.ok_roster", file=args.file, workers=len(roster.workers)))
     elif kind == "learned":
         # a reviewed `lifesign learn` file, included from thresholds.yaml
-        print(f"{args.file}: ok (included households, {len(households_file(args.file))} overrides)")
+        print(say("config.ok_learned", file=args.file, overrides=len(households_file(args.file))))
     elif kind == "thresholds":
         Thresholds.from_node(root)
-        print(f"{args.file}: ok (thresholds)")
+        print(say("config.ok_thresholds", file=args.file))
     else:
         from app.site_check import check_site
         from lifesign.registry import Registry
@@ -49,7 +49,7 @@ def _config_check(args: argparse.Namespace) -> int:
         thresholds = Thresholds.load(site.thresholds, site.timezone, site.source)
         warnings = check_site(registry, roster, thresholds)  # what `lifesign run` checks at start
         for warning in warnings:
-            print(f"warning: {warning}")
-        print(f"{args.file}: ok (site, with its registry, roster and thresholds"
-              f"{f'; {len(warnings)} warning(s)' if warnings else ''})")
+            print(say("config.warning", warning=warning))
+        print(say("config.ok_site_warnings", file=args.file, count=len(warnings)) if warnings
+              else say("config.ok_site", file=args.file))
     return 0

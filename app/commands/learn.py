@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.backtest import add_source_options, load_history
+from app.messages import Complaint, Messages
 from detectors.learn import LearnSettings, OutcomeRecord, outcome_records
 from detectors.thresholds import LEARN_METHODS, Thresholds
 
@@ -47,19 +48,18 @@ def register(sub: Any) -> None:
 def _learn(args: argparse.Namespace) -> int:
     from detectors.learn import learn, to_yaml
 
+    say: Messages = args.say
     hours = LearnSettings().hours if args.hours is None else args.hours
     if not hours > 0 or not (args.margin is None or args.margin >= 1) or args.rhythms < 0:
-        raise ValueError(f"--hours must be > 0, --margin >= 1 and --rhythms >= 0, "
-                         f"got {hours}, {args.margin} and {args.rhythms}")
+        raise Complaint("learn.bad_numbers", hours=hours, margin=args.margin, rhythms=args.rhythms)
     thresholds = Thresholds.load(args.thresholds)
     method = args.method or thresholds.learn.method
     if method != "rhythm" and (args.hours is not None or args.margin is not None):
-        raise ValueError(f"--hours and --margin are the rhythm method's; {args.thresholds} or --method "
-                         f"asks for {method} (its budget is the learn: section)")
+        raise Complaint("learn.rhythm_only", thresholds=args.thresholds, method=method)
     history = load_history(args)
     batch = history.readings
     if not len(batch):
-        raise LookupError(f"no readings in {history.source} for the period asked")
+        raise Complaint("history.empty", source=history.source)
     days = float(batch.ts.max() - batch.ts.min()) / 86400.0
     # outcomes from before the history says nothing of the rhythm learned from it
     records = _outcome_records(args, since=float(batch.ts.min()))
@@ -72,19 +72,18 @@ def _learn(args: argparse.Namespace) -> int:
                      str(args.out.parent / "check.yaml"))
     skipped = history.registry.n_households - len(suggestions)
     if method == "rhythm":
-        print(f"{len(suggestions)} households learned from {days:.0f} days of {history.source}"
-              f"{f' ({skipped} with under a week of history left out)' if skipped else ''}; "
-              f"suggestions written to {args.out}")
+        print(say("learn.learned", count=len(suggestions), days=days, source=history.source, out=args.out,
+                  skipped=say("learn.skipped_short", count=skipped) if skipped else ""))
     else:
         budget = thresholds.learn
-        print(f"{len(suggestions)} households learned ({method}) from {days:.0f} days of {history.source}"
-              f"{f' ({skipped} without readings left out)' if skipped else ''}, to "
-              f"{budget.false_alarms_per_month:g} false alarms per home-month held out, "
-              f"{budget.min_hours:g}-{budget.max_hours:g} h; suggestions written to {args.out}")
+        print(say("learn.learned_calibrated", count=len(suggestions), method=method, days=days, source=history.source,
+                  skipped=say("learn.skipped_empty", count=skipped) if skipped else "",
+                  budget=budget.false_alarms_per_month, min_hours=budget.min_hours, max_hours=budget.max_hours,
+                  out=args.out))
     if records:
-        print(f"outcomes on record: {sum(r.false_alarms for r in records.values())} false alarms, "
-              f"{sum(r.away for r in records.values())} found away, in {len(records)} households")
-    print(f"review it, then add `include: [{args.out.name}]` to {args.thresholds} to use it")
+        print(say("learn.outcomes", false_alarms=sum(r.false_alarms for r in records.values()),
+                  away=sum(r.away for r in records.values()), households=len(records)))
+    print(say("learn.review", name=args.out.name, thresholds=args.thresholds))
     return 0
 
 
@@ -101,7 +100,7 @@ def _outcome_records(args: argparse.Namespace, since: float) -> dict[str, Outcom
     if path is None:
         return {}
     if not path.exists():
-        raise LookupError(f"--orders {path} does not exist")
+        raise Complaint("learn.no_orders", path=path)
     store = SqliteWorkOrderStore(path)
     try:
         return outcome_records(store.outcomes(since))

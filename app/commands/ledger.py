@@ -10,6 +10,7 @@ from typing import Any
 from app.commands.absence import parse_when
 from app.commands.common import add_data_dir_options, data_dir
 from app.ledger_csv import ledger_rows, write_ledger_csv
+from app.messages import Complaint
 from lifesign.clock import DEFAULT_TZ, WallClock
 
 
@@ -33,7 +34,7 @@ def _export(args: argparse.Namespace) -> int:
     since = parse_when(args.since, now) if args.since else float("-inf")
     until = parse_when(args.until, now) if args.until else float("inf")
     if not (folder / ORDERS_FILE).exists():
-        raise LookupError(f"No work-order store in {folder} (expected {folder / ORDERS_FILE})")
+        raise Complaint("orders.no_store", folder=folder, path=folder / ORDERS_FILE)
     orders = open_orders_store(folder)
     mutes = open_mute_store(folder) if (folder / MUTES_FILE).exists() else None
     try:
@@ -49,5 +50,5 @@ def _export(args: argparse.Namespace) -> int:
         if out is not None:
             out.close()
     if out is not None:
-        print(f"wrote {len(rows)} ledger lines to {args.csv}")
+        print(args.say("ledger.written", count=len(rows), file=args.csv))
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.messages import Complaint, Messages
 from dispatch import actions
 from dispatch.actions import Actor, ActorKind
 from lifesign.clock import WallClock
@@ -41,22 +42,24 @@ def register(sub: Any) -> None:
 def _held(args: argparse.Namespace) -> int:
     from app.dispatch_wiring import MUTES_FILE, open_mute_store
 
+    say: Messages = args.say
     folder = data_dir(args)
     if not (folder / MUTES_FILE).exists():
-        print("no alert is held or muted")
+        print(say("orders.held_none"))
         return 0
     store = open_mute_store(folder)
     try:
         waiting, storms = store.waiting(), store.storms()
         if not waiting and not storms:
-            print("no alert is held or muted")
+            print(say("orders.held_none"))
         for storm in storms:
-            print(f"storm #{storm.storm_id} {storm.scope} {storm.area} {storm.rule} "
-                  f"{'+'.join(storm.utilities) or 'any'} since {when(storm.opened_at)}: "
-                  f"order {storm.order_key.as_text()}")
+            print(say("orders.storm", id=storm.storm_id, scope=storm.scope, area=storm.area,
+                      rule=say.word("rule", storm.rule), utilities="+".join(storm.utilities) or "any",
+                      since=when(storm.opened_at), order=storm.order_key.as_text()))
         for alert in waiting:
-            print(f"{alert.fate.value:<6} {alert.key.household_id:<10} {alert.key.rule:<14} "
-                  f"{'+'.join(alert.utilities) or '-':<18} seen {when(alert.first_seen)}  {alert.reason}")
+            print(say("orders.held", fate=alert.fate.value, household=alert.key.household_id,
+                      rule=say.word("rule", alert.key.rule), utilities="+".join(alert.utilities) or "-",
+                      seen=when(alert.first_seen), reason=alert.reason))
         return 0
     finally:
         store.close()
@@ -65,9 +68,10 @@ def _held(args: argparse.Namespace) -> int:
 def _orders(args: argparse.Namespace) -> int:
     from app.service import ORDERS_FILE, open_orders_store
 
+    say: Messages = args.say
     folder = data_dir(args)
     if not (folder / ORDERS_FILE).exists():
-        raise LookupError(f"No work-order store in {folder} (expected {folder / ORDERS_FILE})")
+        raise Complaint("orders.no_store", folder=folder, path=folder / ORDERS_FILE)
     store = open_orders_store(folder)
     now = WallClock().now()
     try:
@@ -75,21 +79,22 @@ def _orders(args: argparse.Namespace) -> int:
         if command == "list":
             orders = store.list(None if args.all else ACTIVE)
             if not orders:
-                print("no work orders" if args.all else "no open work orders")
+                print(say("orders.none" if args.all else "orders.none_open"))
             for order in orders:
-                print(order_line(order))
+                print(order_line(order, say))
             return 0
         if command == "show":
             order = store.get(args.order_id)
-            print(order_line(order))
+            print(order_line(order, say))
             print(f"  {_acknowledgement(order, store, args)}")
             for key, value in sorted(order.evidence.items()):
                 # durations are stored in seconds, instants as epoch seconds, counts as counts
-                shown = (f"{value / 3600:.1f} h" if key.endswith("_s") else
+                shown = (say("orders.hours", hours=value / 3600) if key.endswith("_s") else
                          f"{value:g}" if key in _PLAIN_NUMBERS else when(value))
-                print(f"  {_EVIDENCE_LABELS.get(key, key)}: {shown}")
+                print(say("orders.evidence", label=say.word("evidence", key), value=shown))
             for entry in store.ledger(order.order_id):
-                print(f"  {when(entry.at)}  {entry.actor:<16} {entry.action:<24} {entry.note}")
+                print(say("orders.ledger_line", at=when(entry.at), actor=entry.actor, action=entry.action,
+                          note=entry.note))
             return 0
         # the same functions the desk's pages and API call
         actor = cli_actor(folder, args.as_account)
@@ -99,7 +104,7 @@ def _orders(args: argparse.Namespace) -> int:
             order = actions.on_site(store, args.order_id, actor, now, args.note)
         else:
             order = actions.resolve(store, args.order_id, actor, now, args.outcome, args.note)
-        print(order_line(order))
+        print(order_line(order, say))
         return 0
     finally:
         store.close()
@@ -118,13 +123,8 @@ def cli_actor(folder: Path, account: str | None) -> Actor:
     finally:
         staff.close()
     if found is None:
-        raise LookupError(f"No staff account by the name of {account!r} (see `lifesign staff list`)")
+        raise Complaint("orders.no_account", name=account)
     return Actor(ActorKind.CLI, me, f"staff:{found.name}")
-
-
-#: evidence names that read wrong on their own: the detector's deadline is the threshold crossing,
-#: not the acknowledgement deadline staff are asked about
-_EVIDENCE_LABELS = {"deadline": "threshold crossed"}
 
 
 def _acknowledgement(order: WorkOrder, store: Any, args: argparse.Namespace) -> str:
@@ -133,22 +133,24 @@ def _acknowledgement(order: WorkOrder, store: Any, args: argparse.Namespace) -> 
     from app.site import DispatchSettings, SiteConfig
     from dispatch.escalating import ack_due_at
 
+    say: Messages = args.say
     if order.status not in UNACKNOWLEDGED:
-        return f"acknowledged: {when(order.acknowledged_at)}"
+        return say("orders.acknowledged", at=when(order.acknowledged_at))
     settings = SiteConfig.load(args.config).dispatch if args.config is not None else DispatchSettings()
     minutes = {getattr(tier, "value", tier): m for tier, m in settings.ack_deadline_minutes.items()}
     deadline_s = 60.0 * float(minutes.get(order.tier, min(minutes.values())))
-    return (f"acknowledge by: {when(ack_due_at(order, store, deadline_s))} "
-            f"({deadline_s / 60:g} min for tier {order.tier}; escalates to the next level then)")
+    return say("orders.ack_by", at=when(ack_due_at(order, store, deadline_s)), minutes=deadline_s / 60,
+               tier=say.word("tier", str(order.tier)))
 
 
 #: evidence of infrastructure orders that is neither a time nor a duration
 _PLAIN_NUMBERS = frozenset({"homes_silent", "homes_total", "share"})
 
 
-def order_line(order: WorkOrder) -> str:
-    outcome = f" outcome={order.outcome.value}" if order.outcome else ""
-    resumed = f" usage-resumed={when(order.usage_resumed_at)}" if order.usage_resumed_at else ""
-    return (f"#{order.order_id:<5} {order.household_id:<10} {order.rule:<10} {order.status.value:<12} "
-            f"assignee={order.assignee} tier={order.tier} level={order.escalation_level} "
-            f"silent-since={when(order.key.episode_start)} opened={when(order.opened_at)}{outcome}{resumed}")
+def order_line(order: WorkOrder, say: Messages) -> str:
+    outcome = say("orders.outcome", outcome=say.word("outcome", order.outcome.value)) if order.outcome else ""
+    resumed = say("orders.resumed", at=when(order.usage_resumed_at)) if order.usage_resumed_at else ""
+    return say("orders.line", id=order.order_id, household=order.household_id, rule=say.word("rule", order.rule),
+               status=say.word("status", order.status.value), assignee=order.assignee,
+               tier=say.word("tier", str(order.tier)), level=order.escalation_level,
+               silent_since=when(order.key.episode_start), opened=when(order.opened_at)) + outcome + resumed

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.commands.absence import add_window_options, window
+from app.commands.absence import add_window_options, window, window_state
 from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.messages import Messages
 from dispatch.absences import OutageScope
 from lifesign.clock import WallClock
 from lifesign.grid import Utility
@@ -36,6 +37,8 @@ def register(sub: Any) -> None:
 def _outage(args: argparse.Namespace) -> int:
     from app.dispatch_wiring import open_mute_store
 
+    say: Messages = args.say
+
     folder = data_dir(args)
     folder.mkdir(parents=True, exist_ok=True)
     store = open_mute_store(folder)
@@ -45,19 +48,19 @@ def _outage(args: argparse.Namespace) -> int:
             start, end = window(args, now)
             o = store.add_outage(OutageScope(args.scope), args.area, tuple(args.utility), start, end,
                                  args.reason, args.by or user(), now)
-            print(f"outage #{o.outage_id} {o.scope.value} {o.area} {'+'.join(o.utilities)} "
-                  f"{when(start)} -> {when(end)} ({o.reason})")
+            print(say("outage.added", id=o.outage_id, scope=o.scope.value, area=o.area, utilities="+".join(o.utilities),
+                      start=when(start), end=when(end), reason=o.reason))
         elif args.outage_command == "end":
             o = store.end_outage(args.outage_id, now)
-            print(f"outage #{o.outage_id} {o.scope.value} {o.area} ended {when(o.effective_end)}")
+            print(say("outage.ended", id=o.outage_id, scope=o.scope.value, area=o.area, at=when(o.effective_end)))
         else:
             found = [o for o in store.outages() if args.all or o.effective_end > now]
             if not found:
-                print("no outages" if args.all else "no current or coming outages")
+                print(say("outage.none" if args.all else "outage.none_current"))
             for o in found:
-                state = "now" if o.covers(now) else ("ended" if o.effective_end <= now else "coming")
-                print(f"#{o.outage_id:<4} {o.scope.value:<9} {o.area:<8} {'+'.join(o.utilities):<18} "
-                      f"{when(o.start)} -> {when(o.effective_end)} {state:<7} by {o.created_by}: {o.reason}")
+                print(say("outage.line", id=o.outage_id, scope=o.scope.value, area=o.area,
+                          utilities="+".join(o.utilities), start=when(o.start), end=when(o.effective_end),
+                          state=window_state(o.start, o.effective_end, now, say), by=o.created_by, reason=o.reason))
         return 0
     finally:
         store.close()

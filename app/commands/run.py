@@ -21,8 +21,10 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.broker_wait import wait_for_broker
+    from app.broker_wait import broker_address, wait_for_broker
     from app.service import Service, ServiceParts
+
+    say = args.say
 
     # Every file the service makes is its own alone (0600, folders 0700): they hold
     # residents' names, phones, addresses and the rhythm of their days.
@@ -32,18 +34,17 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    if not wait_for_broker(site.broker, stop, sys.stdout):
-        print("lifesign stopped before the broker was reachable", flush=True)
+    if not wait_for_broker(site.broker, stop, sys.stdout, say):
+        print(say("run.stopped_early"), flush=True)
         return 0
     service = Service(parts, WallClock())
     try:
         service.start()
         if service.web is not None:
-            print(f"staff desk at {service.web.url}/ops (workers open their orders from the links in tickets)",
-                  flush=True)
-        print(f"lifesign running against {site.broker.host}:{site.broker.port}; Ctrl-C to stop", flush=True)
+            print(say("run.desk", url=service.web.url), flush=True)
+        print(say("run.running", address=broker_address(site.broker)), flush=True)
         stop.wait()
     finally:
         service.stop()
-        print("lifesign stopped", flush=True)
+        print(say("run.stopped"), flush=True)
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_data_dir_options, data_dir
+from app.messages import Complaint, Messages
 from lifesign.clock import WallClock
 
 
@@ -32,12 +33,12 @@ def register(sub: Any) -> None:
         q.set_defaults(handler=_staff)
 
 
-def _password(args: argparse.Namespace) -> str:
+def _password(args: argparse.Namespace, say: Messages) -> str:
     if args.password_file is not None:
         return args.password_file.read_text(encoding="utf-8").rstrip("\r\n")
-    first = getpass.getpass(f"password for {args.name}: ")
-    if getpass.getpass("again: ") != first:
-        raise ValueError("the two passwords differ")
+    first = getpass.getpass(say("staff.password", name=args.name))
+    if getpass.getpass(say("staff.again")) != first:
+        raise Complaint("staff.differ")
     return first
 
 
@@ -45,6 +46,7 @@ def _staff(args: argparse.Namespace) -> int:
     from app.web.staff import StaffRole
     from app.web_wiring import open_staff_store
 
+    say: Messages = args.say
     folder = data_dir(args)
     folder.mkdir(parents=True, exist_ok=True)
     store = open_staff_store(folder)
@@ -53,16 +55,17 @@ def _staff(args: argparse.Namespace) -> int:
             role = StaffRole(args.role)
             area = args.community or args.grid or ""
             if (role is StaffRole.DESK and args.grid) or (role is StaffRole.LEADER and args.community):
-                raise ValueError(f"a {role.value} account takes --{'community' if role is StaffRole.DESK else 'grid'}")
-            account = store.add(args.name, role, area, _password(args), WallClock().now())
-            print(f"staff account {account.name} ({account.role.value}{' ' + account.area if account.area else ''})"
-                  " created")
+                raise Complaint("staff.wrong_area", role=role.value,
+                                option="community" if role is StaffRole.DESK else "grid")
+            account = store.add(args.name, role, area, _password(args, say), WallClock().now())
+            print(say("staff.created", name=account.name, role=account.role.value,
+                      area=" " + account.area if account.area else ""))
         else:
             accounts = store.accounts()
             if not accounts:
-                print("no staff accounts: create the first with `lifesign staff add NAME --role operator`")
+                print(say("staff.none"))
             for a in accounts:
-                print(f"{a.name:<20} {a.role.value:<9} {a.area}")
+                print(say("staff.line", name=a.name, role=a.role.value, area=a.area))
         return 0
     finally:
         store.close()

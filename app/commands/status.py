@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from app.commands.common import add_data_dir_options, data_dir, when
+from app.messages import Complaint, Messages
 
 
 def register(sub: Any) -> None:
@@ -21,9 +22,10 @@ def register(sub: Any) -> None:
 def _status(args: argparse.Namespace) -> int:
     from app.ingest_wiring import STATUS_FILE
 
+    say: Messages = args.say
     path = data_dir(args) / STATUS_FILE
     if not path.exists():
-        raise LookupError(f"No status in {path.parent} (expected {path}; is `lifesign run` running there?)")
+        raise Complaint("status.missing", folder=path.parent, path=path)
     doc = json.loads(path.read_text())
     if args.json:
         print(json.dumps(doc, indent=1, sort_keys=True))
@@ -31,22 +33,22 @@ def _status(args: argparse.Namespace) -> int:
     ingest = doc["ingest"]
     age = time.time() - path.stat().st_mtime
     lag = doc["at"] - ingest["newest_reading_ts"] if ingest["newest_reading_ts"] else None
-    print(f"status written {age:.0f} s ago (service clock {when(doc['at'])}); "
-          f"{doc['households']} households, {doc['meters']} meters, history: {doc['history']}")
-    print(f"  messages   received {ingest['messages_received']:>12,}  acked {ingest['messages_acked']:>12,}  "
-          f"pending {int(ingest['pending_messages']):,}")
-    print(f"  readings   received {ingest['readings_received']:>12,}  stored {ingest['readings_stored']:>11,}  "
-          f"duplicates {ingest['duplicates']:,}  late {ingest['late']:,}  register resets {ingest['register_resets']:,}")
+    print(say("status.header", age=age, at=when(doc["at"]), households=doc["households"], meters=doc["meters"],
+              history=doc["history"]))
+    print(say("status.messages", received=ingest["messages_received"], acked=ingest["messages_acked"],
+              pending=int(ingest["pending_messages"])))
+    print(say("status.readings", received=ingest["readings_received"], stored=ingest["readings_stored"],
+              duplicates=ingest["duplicates"], late=ingest["late"], resets=ingest["register_resets"]))
     rejected = ingest["rejected"]
-    total = sum(rejected.values())
-    detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items())) or "none"
-    print(f"  rejected   {total:,} ({detail})")
-    broker = "connected" if ingest.get("broker_connected") else "DISCONNECTED"
-    print(f"  broker     {broker}; lost or refused {ingest.get('broker_disconnects', 0):,} times; dead-letter reports "
-          f"sent {ingest.get('dead_letters_sent', 0):,}, withheld {ingest.get('dead_letters_suppressed', 0):,}")
-    store = "up" if ingest["store_up"] else "UNREACHABLE"
-    print(f"  store      {store}; spool {int(ingest['spool_readings']):,} readings "
-          f"({ingest['spool_bytes'] / 1e6:.1f} MB); spooled {ingest['spooled']:,}, drained {ingest['drained']:,}")
-    print(f"  newest reading {when(ingest['newest_reading_ts'] or None)}"
-          + (f" ({lag:.0f} s behind the service clock)" if lag is not None else ""))
+    detail = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items())) or say("status.rejected_none")
+    print(say("status.rejected", total=sum(rejected.values()), detail=detail))
+    connected = "status.broker_up" if ingest.get("broker_connected") else "status.broker_down"
+    print(say("status.broker", state=say(connected),
+              disconnects=ingest.get("broker_disconnects", 0), sent=ingest.get("dead_letters_sent", 0),
+              withheld=ingest.get("dead_letters_suppressed", 0)))
+    print(say("status.store", state=say("status.store_up" if ingest["store_up"] else "status.store_down"),
+              spool=int(ingest["spool_readings"]), megabytes=ingest["spool_bytes"] / 1e6, spooled=ingest["spooled"],
+              drained=ingest["drained"]))
+    print(say("status.newest", at=when(ingest["newest_reading_ts"] or None))
+          + (say("status.lag", lag=lag) if lag is not None else ""))
     return 0 if ingest["store_up"] and ingest.get("broker_connected", 1) else 1

@@ -140,6 +140,8 @@ class Service:
                                                          max_value=parts.ingest.max_value,
                                                          max_rate=parts.ingest.max_rate)),
             self.history, [self.detector, _PokeOnData(self)], clock, spool=self.spool, window=self.window,
+            max_pending_messages=parts.ingest.max_pending_messages, max_pending_bytes=parts.ingest.max_pending_bytes,
+            dead_letter_limits=parts.ingest.dead_letters,
         )
         self.order_states = OrderStatePublisher(self.orders, self._publisher)
         self.metrics: MetricsServer | None = None

@@ -75,6 +75,20 @@ def sides_of(folder: Path, day: int) -> list[str]:
     return [n for n in files_of(folder, day) if ".late-" in n]
 
 
+def writes_return(store: SegmentHistoryStore, batches: list[ReadingBatch]) -> bool:
+    """Writes ``batches`` from a thread of their own, as ingest's worker would: True once
+    every write returned, False if one hangs."""
+    wrote = threading.Event()
+
+    def ingest() -> None:
+        for batch in batches:
+            store.write(batch)
+        wrote.set()
+
+    threading.Thread(target=ingest, daemon=True).start()
+    return wrote.wait(HANG_S)
+
+
 class Gate:
     """A fault point that holds compaction at one point until released: a day rewrite on
     a slow disk, as long as the test wants it."""
@@ -125,15 +139,7 @@ def test_late_writes_and_later_batches_return_while_the_day_rewrite_is_held(tmp_
     resend = backlog.take(np.arange(0, 50))  # same keys, other values: the first written must stay
     resend = ReadingBatch(resend.meter, resend.ts, resend.value + 1000.0)
     later = [ReadingBatch.of([9], [old * DAY + 17.0], [1.5]), resend, *(today_batch(i) for i in range(5))]
-    wrote = threading.Event()
-
-    def ingest() -> None:
-        for batch in later:
-            store.write(batch)
-        wrote.set()
-
-    threading.Thread(target=ingest, daemon=True).start()
-    assert wrote.wait(HANG_S), "a write waited for the day rewrite"
+    assert writes_return(store, later), "a write waited for the day rewrite"
     for batch in later:
         ledger.wrote(batch)
     assert compaction.is_alive() and not gate.release.is_set()  # the rewrite is still held
@@ -204,16 +210,8 @@ def test_a_long_read_holds_compaction_back_but_never_ingest(tmp_path: Path) -> N
         compaction = threading.Thread(target=store.compact, kwargs={"now": T0}, daemon=True)
         compaction.start()
         eventually(lambda: waits_for_flock(folder / SWAP_LOCK), "compaction waiting for the reader")
-        wrote = threading.Event()
         later = [ReadingBatch.of([6], [old * DAY + 2.0], [2.0]), today_batch(0)]
-
-        def ingest() -> None:
-            for batch in later:
-                store.write(batch)
-            wrote.set()
-
-        threading.Thread(target=ingest, daemon=True).start()
-        assert wrote.wait(HANG_S), "a write waited for a reader"
+        assert writes_return(store, later), "a write waited for a reader"
         for batch in later:
             ledger.wrote(batch)
         assert files_of(folder, old) == listed  # nothing renamed under the reader

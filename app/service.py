@@ -140,6 +140,8 @@ class Service:
                                                          max_value=parts.ingest.max_value,
                                                          max_rate=parts.ingest.max_rate)),
             self.history, [self.detector, _PokeOnData(self)], clock, spool=self.spool, window=self.window,
+            max_pending_messages=parts.ingest.max_pending_messages, max_pending_bytes=parts.ingest.max_pending_bytes,
+            dead_letter_limits=parts.ingest.dead_letters,
         )
         self.order_states = OrderStatePublisher(self.orders, self._publisher)
         self.metrics: MetricsServer | None = None
@@ -234,12 +236,16 @@ class Service:
         self.ingestor.seen = seen_from(readings, self.parts.registry, self.parts.ingest)
         return len(readings)
 
-    def write_status(self) -> None:
-        """status.json for `lifesign status` (and a compaction of finished history days)."""
-        now = self.clock.now()
+    def compact_history(self) -> None:
+        """Compaction of finished history days (embedded store): its own job, so a long
+        merge delays neither status.json nor ingest, which keeps writing meanwhile."""
         compact = getattr(self.history, "compact", None)
         if compact is not None:
-            compact(now)
+            compact(self.clock.now())
+
+    def write_status(self) -> None:
+        """status.json for `lifesign status`."""
+        now = self.clock.now()
         # staff act from other processes (CLI, desk): their changes reach the order topics from here
         with self._jobs_lock:
             self.order_states.publish_changes()
@@ -262,6 +268,8 @@ class Service:
             self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters, self.clock, [collector])
         schedule = self.parts.schedule
         self.scheduler.add_job(self.write_status, "interval", seconds=schedule.status_s, id="status",
+                               max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.compact_history, "interval", seconds=schedule.status_s, id="compact",
                                max_instances=1, coalesce=True)
         if self.parts.thresholds_path is not None:
             self.scheduler.add_job(self.reload_thresholds, "interval", seconds=schedule.reload_s,

@@ -25,6 +25,9 @@
       max_future_s: 300            # gateway clock skew tolerated
       max_value: 1e9               # larger readings are implausible_value
       max_rate: {water_m3_per_h: 10, electricity_kw: 100, gas_m3_per_h: 20}
+      max_pending_messages: 2000   # received, waiting for the worker; past this or
+      max_pending_mb: 64           # this much payload, the broker holds the rest
+      dead_letters: {per_gateway_burst: 20, per_gateway_per_s: 1, total_burst: 200, total_per_s: 50}
     dispatch:
       ack_deadline_minutes: {red: 15, yellow: 60, green: 240}
       console: true
@@ -53,7 +56,9 @@ from dispatch.config import (
 )
 from dispatch.defaults import ACK_DEADLINE_MINUTES, RETRY_BASE_S, RETRY_MAX_S
 from dispatch.ticket_text import LANGUAGES
+from ingest.deadletters import DeadLetterLimits
 from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
+from ingest.subscriber import MAX_BATCH_MESSAGES, MAX_PENDING_BYTES, MAX_PENDING_MESSAGES
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier
@@ -83,6 +88,16 @@ class IngestSettings:
     max_value: float = MAX_REGISTER_VALUE
     #: the most a connection carries: a reading implying more since its meter's previous one is implausible_value
     max_rate: MaxRates = field(default_factory=MaxRates)
+    #: received messages waiting for the worker, at most; past this (or max_pending_mb of payload) the
+    #: network thread stops reading the socket and the broker holds the rest
+    max_pending_messages: int = MAX_PENDING_MESSAGES
+    max_pending_mb: float = MAX_PENDING_BYTES / (1024 * 1024)
+    #: dead-letter reports: a burst, then a rate, per gateway and for all gateways together
+    dead_letters: DeadLetterLimits = field(default_factory=DeadLetterLimits)
+
+    @property
+    def max_pending_bytes(self) -> int:
+        return int(self.max_pending_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -265,9 +280,15 @@ def _schedule(node: ConfigNode) -> ScheduleSettings:
 
 
 def _ingest(node: ConfigNode) -> IngestSettings:
-    i = node.mapping(["max_future_s", "max_past_days", "dedup_horizon_h", "spool_max_mb", "max_value", "max_rate"])
+    i = node.mapping(["max_future_s", "max_past_days", "dedup_horizon_h", "spool_max_mb", "max_value", "max_rate",
+                      "max_pending_messages", "max_pending_mb", "dead_letters"])
     d = IngestSettings()
     return IngestSettings(
+        # a batch takes up to MAX_BATCH_MESSAGES: fewer waiting would starve it
+        max_pending_messages=(i["max_pending_messages"].integer(ge=MAX_BATCH_MESSAGES) if "max_pending_messages" in i
+                              else d.max_pending_messages),
+        max_pending_mb=i["max_pending_mb"].number(gt=0) if "max_pending_mb" in i else d.max_pending_mb,
+        dead_letters=_dead_letters(i["dead_letters"]) if "dead_letters" in i else d.dead_letters,
         max_value=i["max_value"].number(gt=0) if "max_value" in i else d.max_value,
         max_rate=_max_rate(i["max_rate"]) if "max_rate" in i else d.max_rate,
         max_future_s=i["max_future_s"].number(ge=0) if "max_future_s" in i else d.max_future_s,
@@ -282,6 +303,17 @@ def _max_rate(node: ConfigNode) -> MaxRates:
     r = node.mapping(keys)
     d = MaxRates()
     return MaxRates(**{k: r[k].number(gt=0) if k in r else getattr(d, k) for k in keys})
+
+
+def _dead_letters(node: ConfigNode) -> DeadLetterLimits:
+    r = node.mapping([f.name for f in fields(DeadLetterLimits)])
+    d = DeadLetterLimits()
+    return DeadLetterLimits(
+        per_gateway_burst=r["per_gateway_burst"].integer(ge=1) if "per_gateway_burst" in r else d.per_gateway_burst,
+        per_gateway_per_s=r["per_gateway_per_s"].number(gt=0) if "per_gateway_per_s" in r else d.per_gateway_per_s,
+        total_burst=r["total_burst"].integer(ge=1) if "total_burst" in r else d.total_burst,
+        total_per_s=r["total_per_s"].number(gt=0) if "total_per_s" in r else d.total_per_s,
+    )
 
 
 def _history(node: ConfigNode) -> HistorySettings:

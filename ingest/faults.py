@@ -2,7 +2,7 @@
 
 ``LIFESIGN_FAULT=<point>:<n>`` in the environment of the service (``lifesign run``)
 kills the process, as ``kill -9`` would, the n-th time the ingest worker passes
-``<point>`` with a batch in hand. It lets a crash test choose its kill points instead
+``<point>`` with a batch in hand (or the embedded store's compaction passes it). It lets a crash test choose its kill points instead
 of hoping a timer lands in the middle of a stream. Unset, as in production, a point
 costs one call that returns at once.
 
@@ -16,6 +16,17 @@ The points, in the order a batch passes them:
     the detector updated too; the broker not yet acked, so it delivers the batch again
 ``after_ack``
     acked (the PUBACKs may still sit in the client's socket buffer)
+
+The embedded store's compaction (ingest/historystores/compaction.py), in its order:
+
+``after_seal``
+    a finished day's live log renamed to a side segment; nothing merged yet
+``before_day_rewrite``
+    a day file about to be rewritten with its side segments; nothing written yet
+``after_day_rewrite``
+    the new day file in place; the side segments it took in not yet removed
+``after_side_rewrite``
+    a side Parquet file in place; the side segments it took in not yet removed
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from collections.abc import Callable, Mapping
 
 FAULT_ENV = "LIFESIGN_FAULT"
 POINTS = ("before_store_write", "after_store_write", "before_ack", "after_ack")
+COMPACTION_POINTS = ("after_seal", "before_day_rewrite", "after_day_rewrite", "after_side_rewrite")
 
 #: what the write path calls at each point
 FaultPoint = Callable[[str], None]
@@ -48,8 +60,8 @@ def fault_point_from(environ: Mapping[str, str] = os.environ) -> FaultPoint:
     if not spec:
         return _inert
     point, _, count = spec.partition(":")
-    if point not in POINTS or not count.isdigit() or int(count) < 1:
-        raise ValueError(f"{FAULT_ENV} must be <point>:<count> with point one of {', '.join(POINTS)} "
+    if point not in POINTS + COMPACTION_POINTS or not count.isdigit() or int(count) < 1:
+        raise ValueError(f"{FAULT_ENV} must be <point>:<count> with point one of {', '.join(POINTS + COMPACTION_POINTS)} "
                          f"and count >= 1, got {spec!r}")
     remaining = int(count)
 
@@ -64,4 +76,4 @@ def fault_point_from(environ: Mapping[str, str] = os.environ) -> FaultPoint:
     return reached
 
 
-__all__ = ["FAULT_ENV", "POINTS", "FaultPoint", "fault_point_from"]
+__all__ = ["COMPACTION_POINTS", "FAULT_ENV", "POINTS", "FaultPoint", "fault_point_from"]

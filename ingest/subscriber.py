@@ -53,6 +53,11 @@ _LINGER_S = 0.005
 _MAX_FLAGS_PER_MESSAGE = 1000
 #: payload bytes in one batch, at most (one message more if it alone is larger)
 _MAX_BATCH_BYTES = 8 * 1024 * 1024
+#: messages in one batch, at most
+MAX_BATCH_MESSAGES = 1000
+#: received messages, and their payload bytes, waiting for the worker by default (site.yaml: ingest)
+MAX_PENDING_MESSAGES = 2000
+MAX_PENDING_BYTES = 64 * 1024 * 1024
 #: after a batch this large, freed memory goes back to the OS (see ingest.heap)
 _TRIM_AFTER_BYTES = 4 * 1024 * 1024
 #: how long start() waits for the broker's CONNACK
@@ -81,9 +86,9 @@ class MqttIngestor:
         *,
         client_factory: Callable[[], mqtt.Client] | None = None,
         counters: IngestCounters | None = None,
-        max_batch_messages: int = 1000,
-        max_pending_messages: int = 2000,
-        max_pending_bytes: int = 64 * 1024 * 1024,
+        max_batch_messages: int = MAX_BATCH_MESSAGES,
+        max_pending_messages: int = MAX_PENDING_MESSAGES,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
         spool: Spool | None = None,
         seen: SeenReadings | None = None,
         dead_letter_limits: DeadLetterLimits | None = None,
@@ -100,8 +105,9 @@ class MqttIngestor:
         self._sinks = tuple(sinks)
         self._clock = clock
         self._max_batch = max_batch_messages
-        self._max_pending = max_pending_messages
-        self._max_pending_bytes = max_pending_bytes
+        #: the caps it runs with (site.yaml: ingest.max_pending_messages, ingest.max_pending_mb)
+        self.max_pending_messages = max_pending_messages
+        self.max_pending_bytes = max_pending_bytes
         self.counters = counters or IngestCounters()
         self.keeper = Keeper(store, spool, self.counters, store_up=store_up, window=window)
         registry = decoder.registry
@@ -271,8 +277,8 @@ class MqttIngestor:
 
     def _has_room(self) -> bool:
         # an empty list always takes one message, however large (the broker bounds its size)
-        return not self._pending or (len(self._pending) < self._max_pending
-                                     and self._pending_bytes < self._max_pending_bytes)
+        return not self._pending or (len(self._pending) < self.max_pending_messages
+                                     and self._pending_bytes < self.max_pending_bytes)
 
     def _batch_size(self) -> int:
         """Messages the worker takes: up to max_batch, and about _MAX_BATCH_BYTES of payload."""

@@ -10,6 +10,7 @@ from app.cli import main
 from app.service import ServiceParts
 from app.site import SiteConfig
 from detectors.thresholds import Thresholds
+from ingest.deadletters import DeadLetterLimits
 from lifesign.config.errors import ConfigError
 from lifesign.registry import Registry
 from lifesign.roster import Roster
@@ -140,3 +141,28 @@ def test_ingest_plausibility_limits_are_site_settings(tmp_path: Path) -> None:
         SiteConfig.parse(head + "ingest:\n  max_rate: {water_m3_per_hour: 3}\n", tmp_path, "site.yaml")
     assert str(info.value) == ("site.yaml:6: ingest.max_rate.water_m3_per_hour is not a known key "
                                "(did you mean 'water_m3_per_h'?)")
+
+
+def test_ingest_pending_caps_and_dead_letter_limits_are_site_settings(tmp_path: Path) -> None:
+    head = "registry: {households: h.csv, meters: m.csv}\nroster: r.yaml\nthresholds: t.yaml\ndata_dir: var\n"
+    default = SiteConfig.parse(head, tmp_path).ingest
+    assert (default.max_pending_messages, default.max_pending_bytes) == (2000, 64 * 1024 * 1024)
+    assert default.dead_letters == DeadLetterLimits(per_gateway_burst=20, per_gateway_per_s=1.0, total_burst=200,
+                                                    total_per_s=50.0)
+    site = SiteConfig.parse(head + "ingest:\n  max_pending_messages: 5000\n  max_pending_mb: 0.5\n"
+                                   "  dead_letters: {per_gateway_burst: 3, total_per_s: 10}\n", tmp_path)
+    assert (site.ingest.max_pending_messages, site.ingest.max_pending_bytes) == (5000, 512 * 1024)
+    assert site.ingest.dead_letters == DeadLetterLimits(per_gateway_burst=3, per_gateway_per_s=1.0, total_burst=200,
+                                                        total_per_s=10.0)
+    for body, message in [
+        ("  max_pending_messages: 500\n", "site.yaml:6: ingest.max_pending_messages must be >= 1000, got 500"),
+        ("  max_pending_mb: 0\n", "site.yaml:6: ingest.max_pending_mb must be > 0, got 0"),
+        ("  dead_letters: {per_gateway_brust: 5}\n",
+         "site.yaml:6: ingest.dead_letters.per_gateway_brust is not a known key (did you mean 'per_gateway_burst'?)"),
+        ("  dead_letters: {total_burst: 0}\n", "site.yaml:6: ingest.dead_letters.total_burst must be >= 1, got 0"),
+        ("  max_pending_mesages: 5000\n",
+         "site.yaml:6: ingest.max_pending_mesages is not a known key (did you mean 'max_pending_messages'?)"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            SiteConfig.parse(head + "ingest:\n" + body, tmp_path, "site.yaml")
+        assert str(info.value) == message

@@ -1,49 +1,50 @@
 """The embedded history store: day-partitioned frame logs, compacted to Parquet.
 
-Layout of the store's folder::
+Layout of the store's folder (the files of one day: see dayfiles.py)::
 
-    meters.txt           stable meter codes (see meterids.py)
-    2026-11-21.log       readings whose ts falls on that UTC day, as appended frames
-    2026-11-18.parquet   an older day, compacted: sorted by (meter, ts), deduplicated, zstd
+    meters.txt                 stable meter codes (see meterids.py)
+    2026-11-21.log             readings whose ts falls on that UTC day, as appended frames
+    2026-11-18.parquet         an older day, compacted: sorted by (meter, ts), deduplicated, zstd
+    2026-11-18.late-1.parquet  late readings for that compacted day, merged in later
 
 Why: a batch becomes one ``os.write`` (hundreds of thousands of readings per
 second, durable against ``kill -9`` once it returns), other processes read the
 same files while the service appends, and finished days shrink to a few bytes
 per reading. Readings stay in the day of their own timestamp, so a late reading
-lands in its day's log even after that day was compacted; the next compaction
-merges it in.
+lands in its day's log even after that day was compacted, at the cost of any other
+write; compaction turns that log into a small side segment and merges those off the
+ingest path (compaction.py).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import re
 import threading
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ingest.historystores.framelog import FrameLog, read_frames
+from ingest.faults import FaultPoint, fault_point_from
+from ingest.historystores.compaction import MAX_LATE_SEGMENTS, settle
+from ingest.historystores.dayfiles import (
+    DAY_S,
+    SWAP_LOCK,
+    Day,
+    DayFile,
+    day_name,
+    day_of,
+    files_held,
+    first_of_each_key,
+    fsync_folder,
+    list_days,
+    read_file,
+    remove_stale_tmp,
+)
+from ingest.historystores.framelog import Frame, FrameLog
 from ingest.historystores.meterids import MeterIds
 from lifesign.readings import ReadingBatch
-
-DAY_S = 86400.0
-_DAY_FILE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.(log|parquet)$")
-
-
-def day_of(ts: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    return np.floor(ts / DAY_S).astype(np.int64)
-
-
-def day_name(day: int) -> str:
-    return datetime.fromtimestamp(day * DAY_S, UTC).strftime("%Y-%m-%d")
 
 
 class StoreLockedError(OSError):
@@ -55,6 +56,9 @@ class SegmentHistoryStore:
 
     One process writes (it holds ``LOCK``); any number read, ``read_only=True``.
     ``fsync=True`` also survives power loss, at one fsync per batch.
+    ``max_late_segments``: side segments of late readings a compacted day keeps before
+    compaction merges them. ``fault_point``: named points of compaction for crash tests
+    (ingest/faults.py; by default from ``LIFESIGN_FAULT``).
     """
 
     def __init__(
@@ -64,11 +68,20 @@ class SegmentHistoryStore:
         *,
         read_only: bool = False,
         fsync: bool = False,
+        max_late_segments: int = MAX_LATE_SEGMENTS,
+        fault_point: FaultPoint | None = None,
     ) -> None:
+        if max_late_segments < 0:
+            raise ValueError(f"max_late_segments must be >= 0, got {max_late_segments}")
         self.folder = Path(folder)
         self.read_only = read_only
         self._fsync = fsync
+        self._max_late_segments = max_late_segments
+        self._fault = fault_point or (fault_point_from() if not read_only else _inert)
+        #: writes and seals; never held while a day is read or rewritten
         self._lock = threading.Lock()
+        #: one compaction pass at a time (the service's job, a test, the CLI)
+        self._compacting = threading.Lock()
         self._logs: dict[int, FrameLog] = {}
         self._lock_fd = -1
         if not read_only:
@@ -79,6 +92,8 @@ class SegmentHistoryStore:
             except BlockingIOError:
                 os.close(self._lock_fd)
                 raise StoreLockedError(f"history store {self.folder} is already open for writing by another process") from None
+            remove_stale_tmp(self.folder)
+            os.close(os.open(self.folder / SWAP_LOCK, os.O_RDONLY | os.O_CREAT, 0o644))
         elif not self.folder.is_dir():
             raise LookupError(f"No history store at {self.folder}")
         self.ids = MeterIds(self.folder / "meters.txt", list(meter_ids), writable=not read_only)
@@ -113,44 +128,22 @@ class SegmentHistoryStore:
 
     # -- reading --------------------------------------------------------------
     def read(self, start: float | None = None, end: float | None = None) -> ReadingBatch:
-        for _ in range(5):
-            try:
-                return self._read(start, end)
-            except FileNotFoundError:
-                # A compaction replaced a log by its Parquet day between our listing and
-                # our read: list again.
-                time.sleep(0.01)
-        return self._read(start, end)
-
-    def _read(self, start: float | None, end: float | None) -> ReadingBatch:
         self._check_open()
         if self.read_only:
             self.ids.refresh()
         lo = None if start is None else int(np.floor(start / DAY_S))
         hi = None if end is None else int(np.floor(end / DAY_S))
-        codes: list[npt.NDArray[np.int32]] = []
-        times: list[npt.NDArray[np.float64]] = []
-        values: list[npt.NDArray[np.float64]] = []
-        for day, parquet, log in self._days():
-            if (lo is not None and day < lo) or (hi is not None and day > hi):
-                continue
-            if parquet is not None:
-                table = pq.read_table(parquet, columns=["code", "ts", "value"])
-                codes.append(table.column("code").to_numpy())
-                times.append(table.column("ts").to_numpy())
-                values.append(table.column("value").to_numpy())
-            if log is not None:
-                if not log.exists():
-                    raise FileNotFoundError(log)
-                for frame in read_frames(log):
-                    codes.append(frame.code)
-                    times.append(frame.ts)
-                    values.append(frame.value)
-        if not codes:
+        frames: list[Frame] = []
+        with files_held(self.folder, exclusive=False):  # compaction renames nothing meanwhile
+            for number, day in sorted(list_days(self.folder).items()):
+                if (lo is not None and number < lo) or (hi is not None and number > hi):
+                    continue
+                frames.extend(frame for found in day.in_write_order() for frame in read_file(found))
+        if not frames:
             return ReadingBatch.empty()
-        code = np.concatenate(codes)
-        ts = np.concatenate(times)
-        value = np.concatenate(values)
+        code = np.concatenate([f.code for f in frames])
+        ts = np.concatenate([f.ts for f in frames])
+        value = np.concatenate([f.value for f in frames])
         keep = np.ones(len(ts), dtype=bool)
         if start is not None:
             keep &= ts >= start
@@ -160,69 +153,50 @@ class SegmentHistoryStore:
         keep &= meter >= 0
         return first_per_key(ReadingBatch(meter[keep], ts[keep].astype(np.float64), value[keep].astype(np.float64)))
 
-    def _days(self) -> list[tuple[int, Path | None, Path | None]]:
-        found: dict[int, list[Path | None]] = {}
-        for entry in os.scandir(self.folder):
-            match = _DAY_FILE.match(entry.name)
-            if match is None:
-                continue
-            y, m, d, kind = match.groups()
-            day = int(datetime(int(y), int(m), int(d), tzinfo=UTC).timestamp() // DAY_S)
-            slot = found.setdefault(day, [None, None])
-            slot[0 if kind == "parquet" else 1] = Path(entry.path)
-        return [(day, p, log) for day, (p, log) in sorted(found.items())]
-
     def count(self) -> int:
         return len(self.read())
 
     # -- compaction -----------------------------------------------------------
     def compact(self, now: float, keep_days_open: int = 2) -> int:
-        """Fold each day's log older than ``keep_days_open`` days into its Parquet file.
+        """Compact each day older than ``keep_days_open`` days; the number of days changed.
 
-        Returns the number of days compacted. Safe against a crash at any point:
-        the new Parquet file replaces the old one atomically before the log goes,
-        and reads deduplicate a day that briefly exists in both.
+        The write lock is held only to seal a day's live log (a rename); reading and
+        rewriting the day happen outside it, so ingest keeps writing, late readings for
+        that same day included. Safe against a crash at any point: see compaction.py.
         """
         if self.read_only:
             raise ValueError(f"history store {self.folder} is open read-only")
         today = int(np.floor(now / DAY_S))
-        done = 0
-        for day, parquet, log in self._days():
-            if log is None or day > today - keep_days_open:
-                continue
-            with self._lock:
-                open_log = self._logs.pop(day, None)
-                if open_log is not None:
-                    open_log.close()
-                parts = []
-                if parquet is not None:
-                    parts.append(pq.read_table(parquet))
-                frames = read_frames(log)
-                if frames:
-                    parts.append(pa.table({
-                        "code": np.concatenate([f.code for f in frames]).astype(np.int32),
-                        "ts": np.concatenate([f.ts for f in frames]),
-                        "value": np.concatenate([f.value for f in frames]),
-                    }))
-                if parts:
-                    merged = pa.concat_tables(parts)
-                    code = merged.column("code").to_numpy()
-                    ts = merged.column("ts").to_numpy()
-                    order = np.lexsort((ts, code))  # stable: the first written stays first
-                    code, ts = code[order], ts[order]
-                    value = merged.column("value").to_numpy()[order]
-                    first = np.ones(len(code), dtype=bool)
-                    first[1:] = (code[1:] != code[:-1]) | (ts[1:] != ts[:-1])
-                    table = pa.table({"code": code[first], "ts": ts[first], "value": value[first]})
-                    target = self.folder / f"{day_name(day)}.parquet"
-                    tmp = target.with_suffix(".parquet.tmp")
-                    pq.write_table(table, tmp, compression="zstd")
-                    with open(tmp, "rb") as f:
-                        os.fsync(f.fileno())
-                    os.replace(tmp, target)
-                log.unlink()
-                done += 1
-        return done
+        changed = 0
+        with self._compacting:
+            for number, day in sorted(list_days(self.folder).items()):
+                if number > today - keep_days_open:
+                    continue
+                sealed = self._seal(day)
+                settled = settle(day, self._max_late_segments, self._fault)
+                changed += sealed or settled
+        return changed
+
+    def _seal(self, day: Day) -> bool:
+        """The day's live log becomes its next side segment; a write after this starts a new log."""
+        if day.log is None:
+            return False
+        number = day.next_side()
+        side = day.path_of(f"late-{number}.log")
+        # readers first (a long read may hold them for seconds), then writes, for a rename only:
+        # never the other way round, or ingest would wait for a reader
+        with files_held(self.folder, exclusive=True), self._lock:
+            self._check_open()
+            open_log = self._logs.pop(day.day, None)
+            if open_log is not None:
+                open_log.close()  # its fd would go on appending to the renamed file
+            os.rename(day.log.path, side)
+            if self._fsync:
+                fsync_folder(self.folder)
+        self._fault("after_seal")
+        day.sides[number] = [DayFile(side)]
+        day.log = None
+        return True
 
     def disk_bytes(self) -> int:
         return sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file())
@@ -246,8 +220,11 @@ def first_per_key(batch: ReadingBatch) -> ReadingBatch:
     """Sorted by (meter, ts), keeping the first-written point of each key."""
     if len(batch) == 0:
         return batch
-    order = np.lexsort((batch.ts, batch.meter))  # stable: earlier-written first among equals
-    sorted_batch = batch.take(order)
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (sorted_batch.meter[1:] != sorted_batch.meter[:-1]) | (sorted_batch.ts[1:] != sorted_batch.ts[:-1])
-    return sorted_batch.take(first)
+    return batch.take(first_of_each_key(batch.meter, batch.ts))
+
+
+def _inert(point: str) -> None:
+    return None
+
+
+__all__ = ["DAY_S", "SegmentHistoryStore", "StoreLockedError", "day_name", "day_of", "first_per_key"]

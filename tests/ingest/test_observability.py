@@ -33,6 +33,30 @@ def site_for(folder: Path, port: int, metrics_port: int) -> SiteConfig:
     return SiteConfig.load(folder / "site.yaml")
 
 
+def test_pending_caps_and_dead_letter_limits_from_site_yaml_reach_ingest(mosquitto_port: int, tmp_path: Path) -> None:
+    site_for(tmp_path, mosquitto_port, 0)
+    text = (tmp_path / "site.yaml").read_text()
+    for old, new in [("max_pending_messages: 2000", "max_pending_messages: 1500"),
+                     ("max_pending_mb: 64", "max_pending_mb: 1"),
+                     ("{per_gateway_burst: 20, per_gateway_per_s: 1,", "{per_gateway_burst: 1, per_gateway_per_s: 0.001,")]:
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "site.yaml").write_text(text)
+    service = Service(ServiceParts.from_site(SiteConfig.load(tmp_path / "site.yaml")), ManualClock(NOW))
+    assert (service.ingestor.max_pending_messages, service.ingestor.max_pending_bytes) == (1500, 1024 * 1024)
+    service.start()
+    gateway = MqttProbe(mosquitto_port, "limits-gateway")
+    try:
+        for _ in range(3):
+            gateway.publish(readings_topic("GW001"), b"{not json")
+        eventually(lambda: service.ingestor.counters.messages_acked == 3, "three messages acked")
+        # one report at once for a gateway, then one per 1,000 s: the other two are withheld
+        assert (service.ingestor.counters.dead_letters_sent, service.ingestor.counters.dead_letters_suppressed) == (1, 2)
+    finally:
+        gateway.close()
+        service.stop()
+
+
 def metric(text: str, name: str) -> float:
     for line in text.splitlines():
         if line.startswith((name + " ", name + "{")):

@@ -32,6 +32,7 @@ from app.ingest_wiring import (
     write_status,
 )
 from app.order_topics import OrderStatePublisher
+from app.routines_file import ROUTINES_FILE, load_routines, save_routines
 from app.site import (
     DispatchSettings,
     HistorySettings,
@@ -63,6 +64,8 @@ log = logging.getLogger("lifesign.service")
 
 #: history replayed at start beyond the longest threshold, for the activity before a silence
 REPLAY_MARGIN_S = 86400.0
+#: how often what the detector learned of the homes' routines is saved (and on stop)
+ROUTINES_SAVE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -217,9 +220,18 @@ class Service:
         return True
 
     # -- lifecycle ------------------------------------------------------------
+    def save_routines(self) -> None:
+        """What the detector learned of each home's routine, kept for the next start."""
+        save_routines(self.parts.data_dir, self.detector.routines())
+
     def replay_history(self) -> int:
         """Rebuild detector state from the history store (restart, kill -9): the silence
-        seen before the restart still counts, and episode keys come out the same."""
+        seen before the restart still counts, and episode keys come out the same. The homes'
+        routines come back first, so the rebuild does not teach them twice."""
+        saved = load_routines(self.parts.data_dir)
+        if saved is not None:
+            restored = self.detector.restore_routines(saved)
+            log.info("routines of %d households restored from %s", restored, ROUTINES_FILE)
         longest = self.detector.longest_threshold_s
         now = self.clock.now()
         horizon = self.parts.ingest.dedup_horizon_h * 3600.0
@@ -271,6 +283,8 @@ class Service:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self.compact_history, "interval", seconds=schedule.status_s, id="compact",
                                max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.save_routines, "interval", seconds=ROUTINES_SAVE_S, id="routines",
+                               max_instances=1, coalesce=True)
         if self.parts.thresholds_path is not None:
             self.scheduler.add_job(self.reload_thresholds, "interval", seconds=schedule.reload_s,
                                    id="reload", max_instances=1, coalesce=True)
@@ -289,6 +303,10 @@ class Service:
         self.sweeper.stop()
         self.escalator.stop()
         self.ingestor.stop()
+        try:
+            self.save_routines()
+        except OSError as failed:
+            log.error("routines not saved (%s): homes relearn them after the restart", failed)
         if self.metrics is not None:
             self.metrics.stop()
         self._publisher.loop_stop()

@@ -39,6 +39,7 @@ from detectors.state import (
     distinct,
 )
 from detectors.thresholds import Thresholds
+from detectors.usual import Routines, restore
 from detectors.volume import LEVELS as VOLUME_LEVELS
 from detectors.volume import VolumeWindow
 from lifesign.alerts import Alert, AlertState, EpisodeKey, Severity
@@ -235,6 +236,18 @@ class Detector:
         days = np.ceil(weighted / table.profiles.total[table.profile_of]) + 1.0
         wall = np.where(uniform, weighted, days * 86400.0)
         return float(max(wall.max(initial=0.0), table.offline_s.max(initial=0.0)))
+
+    def routines(self) -> Routines:
+        """What was learned of each home's routine (to save across a restart)."""
+        with self._lock:
+            usual = self.households.usual
+            return Routines(np.asarray(self.registry.household_ids, dtype=np.str_), usual.usual.copy(), usual.newest)
+
+    def restore_routines(self, saved: Routines) -> int:
+        """Take back what a previous run learned (before rebuilding from history); the number
+        of households restored."""
+        with self._lock:
+            return restore(self.households.usual, self.registry.household_index, saved)
 
     @property
     def state_nbytes(self) -> int:

@@ -21,9 +21,10 @@ routine outside its slot changes nothing (an incident at noon is found as fast a
 Why online and not `lifesign learn`: routines change with the seasons (a home silent
 16 h a day from November only), and a file reviewed in spring does not know it. The
 trade-off: learning reads activity as the readings arrive, so a backlog delivered in one
-batch teaches the silences it contains in order, while a restart forgets what was learned
-before the history the service rebuilds from (the home starts from the configured
-thresholds again and relearns within days).
+batch teaches the silences it contains in order, while a restart must not forget:
+the service saves the table (``routines.npz`` in its data folder) and restores it before
+it rebuilds state from history, which then teaches only the silences that ended after
+the save.
 
 Measured on the evaluation data (``benchmarks/detect_quality.py``): welfare false alarms on
 real electricity homes fell by about a third, on the independent cohort by a seventh, with
@@ -32,6 +33,7 @@ the same recall and median delay.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
 
 import numpy as np
@@ -68,6 +70,10 @@ class UsualSilences:
     def __init__(self, n_households: int) -> None:
         #: usual silence per start slot, in quarter hours (0: nothing learned)
         self.usual = np.zeros((n_households, SLOTS), dtype=np.uint8)
+        #: the newest activity learned from (what a saved copy has seen)
+        self.newest = float("-inf")
+        #: silences ending at or before this were learned before a restart: not again
+        self.skip_until = float("-inf")
 
     @property
     def nbytes(self) -> int:
@@ -88,9 +94,10 @@ class UsualSilences:
         # each activity's previous one: the one before it in the batch, else the one before the batch
         later = np.r_[False, h[1:] == h[:-1]]
         previous = np.where(later, np.fmax(np.r_[np.nan, t[:-1]], previous), previous)
+        self.newest = max(self.newest, float(t.max()))
         with np.errstate(invalid="ignore"):
             length = t - previous
-            teach = (length >= MIN_LEARN_H * H) & (length < cap)
+            teach = (length >= MIN_LEARN_H * H) & (length < cap) & (t > self.skip_until)
         if not teach.any():
             return
         sh, slot, hours = h[teach], slot_of(previous[teach], tz), length[teach] / H
@@ -116,3 +123,28 @@ class UsualSilences:
         usual = self.usual[h, slot_of(np.nan_to_num(start), tz)].astype(np.float64) * UNIT_H
         raised = np.where(usual > 0, (usual + MARGIN_H) * H, 0.0)
         return np.maximum(configured_s, np.minimum(raised, cap_s))
+
+
+@dataclass(frozen=True)
+class Routines:
+    """What a detector learned of its homes' routines, by household id (to save and restore
+    across a restart; the registry may have changed in between)."""
+
+    household_ids: npt.NDArray[np.str_]
+    usual: npt.NDArray[np.uint8]
+    #: the newest activity learned from
+    learned_until: float
+
+
+def restore(into: UsualSilences, household_index: dict[str, int], saved: Routines) -> int:
+    """Copy ``saved`` into ``into`` for the households still registered; the count restored.
+    Silences ending at or before ``saved.learned_until`` are not learned again."""
+    if saved.usual.shape[1:] != (SLOTS,):
+        raise ValueError(f"saved routines have {saved.usual.shape[1:]} slots a home, expected {SLOTS}")
+    known = [(household_index[str(h)], k) for k, h in enumerate(saved.household_ids) if str(h) in household_index]
+    if known:
+        rows, saved_rows = (np.array(c, dtype=np.intp) for c in zip(*known, strict=True))
+        into.usual[rows] = saved.usual[saved_rows]
+    into.skip_until = max(into.skip_until, saved.learned_until)
+    into.newest = max(into.newest, saved.learned_until)
+    return len(known)

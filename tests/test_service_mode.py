@@ -84,6 +84,9 @@ def test_run_opens_an_order_on_the_workers_topic_and_stops_cleanly_on_sigterm(se
 
     assert proc.stop() == 0, proc.output
     assert "lifesign stopped" in proc.output
+    # what it learned of the homes' routines is kept for the next start, privately
+    routines = data_dir / "routines.npz"
+    assert routines.exists() and routines.stat().st_mode & 0o777 == 0o600
 
 
 def test_thresholds_edited_under_a_running_service_apply_and_a_bad_edit_is_refused(service, capsys) -> None:

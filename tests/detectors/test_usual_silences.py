@@ -136,3 +136,25 @@ def test_what_is_learned_does_not_depend_on_batch_sizes(window_s: float) -> None
         other.observe(window)
     assert by_quarter.households.usual.usual.any()
     np.testing.assert_array_equal(other.households.usual.usual, by_quarter.households.usual.usual)
+
+
+def test_a_restart_keeps_the_routine_and_does_not_learn_the_rebuilt_days_twice() -> None:
+    reg = registry()
+    batch = readings(reg, routine(23), local(23, 0))
+    before = batch.take(np.flatnonzero(batch.ts < local(21, 0)))
+    running = Detector(reg, thresholds())
+    welfare_alarms(running, before)
+    saved = running.routines()
+    # the service restarts on day 21: routines restored, then two days rebuilt from history
+    rebuilt = batch.take(np.flatnonzero((batch.ts >= local(19, 0)) & (batch.ts < local(21, 0))))
+    restarted = Detector(reg, thresholds())
+    assert restarted.restore_routines(saved) == 1
+    restarted.observe(rebuilt)
+    np.testing.assert_array_equal(restarted.households.usual.usual, saved.usual)
+    after = batch.take(np.flatnonzero(batch.ts >= local(21, 0)))
+    assert welfare_alarms(restarted, after) == []
+    # without what was saved, the same restart alarms on the routine again: the silence
+    # running across the restart and the next one
+    forgetful = Detector(reg, thresholds())
+    forgetful.observe(rebuilt)
+    assert [s for s, _, _ in welfare_alarms(forgetful, after)] == [local(20, 14.0), local(21, 14.0)]

@@ -20,12 +20,26 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import psycopg
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from dispatch.sql import Dialect
 
 #: how long a caller waits for a free pooled connection, and the pool for its first one
 CONNECT_TIMEOUT_S = 10.0
 POOL_MAX_SIZE = 8
+
+#: the other writer may be another machine: rows and names are locked in the server
+POSTGRES = Dialect(
+    "postgresql", "%s",
+    json=lambda value: Jsonb(value, dumps=orjson.dumps),
+    for_update=" FOR UPDATE",
+    skip_locked=" FOR UPDATE SKIP LOCKED",
+    hold="SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+    returning=True,
+)
 
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -105,4 +119,4 @@ def _lock_key(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "POOL_MAX_SIZE", "PostgresDatabase"]
+__all__ = ["CONNECT_TIMEOUT_S", "POOL_MAX_SIZE", "POSTGRES", "PostgresDatabase"]

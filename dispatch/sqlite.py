@@ -19,8 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from dispatch.sql import Dialect, placeholders
+
 FILE_MODE = 0o600
 BUSY_TIMEOUT_S = 10.0
+
+#: JSON as text; no row locks or named locks: a ``BEGIN IMMEDIATE`` writer is the only one
+SQLITE = Dialect("sqlite", "?", json=lambda value: orjson.dumps(value).decode())
 
 
 class SqliteFile:
@@ -40,7 +47,7 @@ class SqliteFile:
         self._conn.execute("PRAGMA synchronous = FULL")
         if foreign_keys:
             self._conn.execute("PRAGMA foreign_keys = ON")
-        with self.write() as db:
+        with self.transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > schema_version:
                 raise ValueError(f"{self.path}: {what} schema version is {version}, "
@@ -50,7 +57,7 @@ class SqliteFile:
             db.execute(f"PRAGMA user_version = {schema_version}")
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -78,14 +85,6 @@ class SqliteFile:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-def placeholders(values: Sequence[Any]) -> str:
-    """
-    >>> placeholders(["open", "notified"])
-    '?, ?'
-    """
-    return ", ".join("?" * len(values))
 
 
 def split_statements(script: str) -> list[str]:
@@ -119,4 +118,4 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["BUSY_TIMEOUT_S", "FILE_MODE", "SqliteFile", "placeholders", "split_statements"]
+__all__ = ["BUSY_TIMEOUT_S", "FILE_MODE", "SQLITE", "SqliteFile", "placeholders", "split_statements"]

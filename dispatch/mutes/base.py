@@ -1,7 +1,8 @@
 """What the mute stage, its muters and the storm guard need from a mute store: SQLite
 (:class:`dispatch.mutes.store.SqliteMuteStore`, one machine) and PostgreSQL
-(:class:`dispatch.mutes.postgres.PostgresMuteStore`, shared by instances) pass the same
-contract suite (tests/dispatch/test_mute_store_contract.py)."""
+(:class:`dispatch.mutes.postgres.PostgresMuteStore`, shared by instances), both
+:class:`dispatch.mutes.sql.SqlMuteStore`, pass the same contract suite
+(tests/dispatch/test_mute_store_contract.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from typing import Protocol
 from dispatch.absences import Absence, Outage, OutageScope
 from dispatch.mutes.records import AlertFate, MuteLogEntry, Storm, TrackedAlert
 from lifesign.alerts import EpisodeKey
+
+
+class MuteLookupError(LookupError):
+    def __init__(self, what: str, ident: int) -> None:
+        super().__init__(f"No {what} by the id of {ident!r} was found")
 
 
 class MuteStore(Protocol):

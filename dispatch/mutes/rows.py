@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from dispatch.absences import Absence, Outage, OutageScope
 from dispatch.mutes.records import AlertFate, Storm, TrackedAlert
+from dispatch.sql import json_column
 from lifesign.alerts import EpisodeKey
 
 ALERT_COLUMNS = ("household_id, rule, episode_start, severity, utilities, building, grid, community,"
@@ -38,8 +37,7 @@ def outage_from_row(r: tuple[Any, ...]) -> Outage:
 
 
 def tracked_from_row(r: tuple[Any, ...]) -> TrackedAlert:
-    # SQLite keeps the evidence as JSON text; psycopg hands PostgreSQL's jsonb over parsed
-    evidence = orjson.loads(r[12]) if isinstance(r[12], str) else r[12]
+    evidence = json_column(r[12])
     return TrackedAlert(EpisodeKey(r[0], r[1], float(r[2])), r[3], utilities_of(r[4]), r[5], r[6], r[7],
                         float(r[8]), float(r[9]), AlertFate(r[10]), r[11],
                         {k: float(v) for k, v in evidence.items()})

@@ -42,6 +42,10 @@ def delivery_note(delivery: Delivery) -> str:
     return f"{delivery.channel} to {delivery.recipient} (level {delivery.escalation_level})"
 
 
+def abandon_note(delivery: Delivery, reason: str) -> str:
+    return f"{delivery_note(delivery)}: {reason}"
+
+
 class OutboxStore(Protocol):
     def enqueue(self, deliveries: Sequence[Delivery], at: float) -> int:
         """Add deliveries due at ``at``; ones already present (same order, channel,

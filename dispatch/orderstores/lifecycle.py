@@ -43,6 +43,12 @@ class OrderLookupError(LookupError):
         super().__init__(f"No work order by the id of {order_id!r} was found")
 
 
+class DeliveryLookupError(LookupError):
+    def __init__(self, delivery_id: int) -> None:
+        self.delivery_id = delivery_id
+        super().__init__(f"No delivery by the id of {delivery_id!r} is in the outbox")
+
+
 class OrderStateError(ValueError):
     """A change the order's current state does not allow."""
 
@@ -124,6 +130,10 @@ def apply_escalation(order: WorkOrder, level: int, assignee: str, from_level: in
     if level <= expected:
         raise IllegalEscalationError(order.order_id, level, f"escalation only moves up from level {expected}")
     return replace(order, escalation_level=level, assignee=assignee)
+
+
+def opened_note(assignee: str) -> str:
+    return f"assigned to {assignee}"
 
 
 def escalation_note(previous: str, order: WorkOrder, note: str) -> str:

@@ -1,4 +1,5 @@
-"""A real in-memory order store: the same rules as the SQLite one, nothing survives the process."""
+"""A real in-memory order store: the same rules as the SQL ones (:mod:`dispatch.orderstores.sql`),
+nothing survives the process; the reference the contract suite holds them to."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from dispatch.orderstores.base import Delivery, delivery_note
+from dispatch.orderstores.base import Delivery, abandon_note, delivery_note
 from dispatch.orderstores.lifecycle import (
     ACTION_DELIVERED,
     ACTION_DELIVERY_ABANDONED,
@@ -16,10 +17,12 @@ from dispatch.orderstores.lifecycle import (
     ACTION_OPENED,
     ACTION_USAGE_RESUMED,
     SYSTEM_ACTOR,
+    DeliveryLookupError,
     OrderLookupError,
     apply_escalation,
     apply_transition,
     escalation_note,
+    opened_note,
 )
 from lifesign.alerts import EpisodeKey
 from lifesign.workorders import ACTIVE, LedgerEntry, OrderStatus, Outcome, WorkOrder
@@ -60,7 +63,7 @@ class MemoryWorkOrderStore:
             )
             self._orders[order.order_id] = order
             self._by_key[key] = order.order_id
-            self._append(order.order_id, at, SYSTEM_ACTOR, ACTION_OPENED, f"assigned to {assignee}")
+            self._append(order.order_id, at, SYSTEM_ACTOR, ACTION_OPENED, opened_note(assignee))
             return order, True
 
     def get(self, order_id: int) -> WorkOrder:
@@ -213,13 +216,7 @@ class MemoryWorkOrderStore:
             if not d.pending:
                 return
             self._outbox[delivery_id] = replace(d, abandoned_at=at, last_error=reason)
-            self._append(
-                d.order_id,
-                at,
-                SYSTEM_ACTOR,
-                ACTION_DELIVERY_ABANDONED,
-                f"{delivery_note(d)}: {reason}",
-            )
+            self._append(d.order_id, at, SYSTEM_ACTOR, ACTION_DELIVERY_ABANDONED, abandon_note(d, reason))
 
     def deliveries(self, order_id: int | None = None) -> builtins.list[Delivery]:
         with self._lock:
@@ -233,6 +230,4 @@ class MemoryWorkOrderStore:
         try:
             return self._outbox[delivery_id]
         except KeyError:
-            raise LookupError(
-                f"No delivery by the id of {delivery_id!r} is in the outbox"
-            ) from None
+            raise DeliveryLookupError(delivery_id) from None

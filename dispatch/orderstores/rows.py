@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from dispatch.orderstores.base import Delivery
+from dispatch.sql import json_column
 from lifesign.alerts import EpisodeKey
 from lifesign.workorders import OrderStatus, Outcome, WorkOrder
 
@@ -19,15 +18,6 @@ OUTBOX_COLUMNS = (
     "delivery_id, order_id, channel, recipient, escalation_level, payload, attempts, "
     "next_attempt_at, delivered_at, abandoned_at, last_error"
 )
-
-
-def json_column(value: str | dict[str, Any]) -> dict[str, Any]:
-    """SQLite keeps JSON as text; psycopg hands a PostgreSQL ``jsonb`` over already parsed.
-
-    >>> json_column('{"a": 1.5}') == json_column({"a": 1.5}) == {"a": 1.5}
-    True
-    """
-    return orjson.loads(value) if isinstance(value, str) else value
 
 
 def order_from_row(r: tuple[Any, ...]) -> WorkOrder:

@@ -1,45 +1,21 @@
 """One contract every mute store passes (SQLite and PostgreSQL alike): absences,
 outages, the alerts the mute stage holds, storms, the append-only mute log, and a
-version that tells muters on any instance when to read again."""
+version that tells muters on any instance when to read again. The stores come from
+``mute_store_factory`` (conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from dispatch.absences import OutageScope
 from dispatch.mutes.base import MuteStore
-from dispatch.mutes.postgres import PostgresMuteStore
 from dispatch.mutes.records import AlertFate, MuteLogEntry, TrackedAlert
-from dispatch.mutes.store import SqliteMuteStore
 from lifesign.alerts import EpisodeKey
 
 T0 = 1_763_700_000.0
 KEY = EpisodeKey("H0001", "no_usage", T0 - 50_000.0)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def mute_store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], MuteStore]]:
-    """Every call opens the same database again: a restart, the CLI, or another instance."""
-    opened: list[MuteStore] = []
-    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else ""
-
-    def make() -> MuteStore:
-        store: MuteStore = (SqliteMuteStore(tmp_path / "mutes.sqlite") if request.param == "sqlite"
-                            else PostgresMuteStore(dsn))
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def mutes(mute_store_factory: Callable[[], MuteStore]) -> MuteStore:
-    return mute_store_factory()
 
 
 def _alert(key: EpisodeKey = KEY, fate: AlertFate = AlertFate.HELD, building: str = "B001",

@@ -23,7 +23,7 @@ def test_a_new_file_and_its_wal_are_readable_by_their_owner_only(tmp_path: Path)
     old = os.umask(0o022)
     try:
         db = SqliteFile(tmp_path / "orders.sqlite", "order store", SCHEMA, 1)
-        with db.write() as conn:
+        with db.transaction() as conn:
             conn.execute("INSERT INTO visits VALUES ('H0001')")
         assert mode(tmp_path / "orders.sqlite") == 0o600
         assert mode(tmp_path / "orders.sqlite-wal") == 0o600
@@ -48,7 +48,7 @@ def test_both_stores_use_it(tmp_path: Path) -> None:
 
 def test_a_write_that_raises_is_rolled_back(tmp_path: Path) -> None:
     db = SqliteFile(tmp_path / "x.sqlite", "order store", SCHEMA, 1)
-    with pytest.raises(RuntimeError), db.write() as conn:
+    with pytest.raises(RuntimeError), db.transaction() as conn:
         conn.execute("INSERT INTO visits VALUES ('H0001')")
         raise RuntimeError("crash mid-transaction")
     assert db.read("SELECT COUNT(*) FROM visits") == [(0,)]
@@ -67,7 +67,7 @@ def test_version_changes_when_another_connection_writes(tmp_path: Path) -> None:
     cli = SqliteFile(tmp_path / "x.sqlite", "mute store", SCHEMA, 1)
     before = service.version()
     assert service.version() == before
-    with cli.write() as conn:
+    with cli.transaction() as conn:
         conn.execute("INSERT INTO visits VALUES ('H0001')")
     assert service.version() != before
     service.close()

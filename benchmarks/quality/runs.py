@@ -84,7 +84,7 @@ def lifesign_alarms(ds: Dataset, thresholds: Thresholds) -> list[AlarmRecord]:
             continue
         if welfare_rule:
             welfare[(alert.household_id, alert.key.episode_start)] = len(records)
-            records.append((alert.household_id, float(alert.at), "no_usage"))
+            records.append((alert.household_id, float(alert.at), "no_usage", float("inf")))  # open until cleared
         elif alert.rule in (Rule.CONTINUOUS_FLOW.value, Rule.ABNORMAL_HIGH.value):
             records.append((alert.household_id, float(alert.at), str(alert.rule)))
         elif alert.rule == Rule.LOW_VOLUME.value:

@@ -94,8 +94,8 @@ class QualityScore:
 
 
 def alarms_frame(records: Iterable[tuple[str, float, str] | tuple[str, float, str, float]]) -> pd.DataFrame:
-    """Alarm records as a frame with columns household_id, opened_at, kind, closed_at (NaN:
-    not known, or still open at the end: a record may leave it out)."""
+    """Alarm records as a frame with columns household_id, opened_at, kind, closed_at (inf:
+    still open at the end; NaN: not known, when a record leaves it out)."""
     rows = [(*r, np.nan) if len(r) == 3 else r for r in records]
     frame = pd.DataFrame(rows, columns=["household_id", "opened_at", "kind", "closed_at"])
     frame["household_id"] = frame["household_id"].astype(str)
@@ -216,7 +216,8 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
         t, closed = mine["opened_at"].to_numpy(), mine["closed_at"].to_numpy() if "closed_at" in mine else None
         alarmed = (t >= row.start) & (t <= row.end)
         if closed is not None:
-            alarmed |= (t < row.start) & ~(closed <= row.start)
+            with np.errstate(invalid="ignore"):
+                alarmed |= (t < row.start) & (closed > row.start)  # NaN (not known) never covers
         result.absences_alarmed += int(alarmed.any())
 
     leak_alarms = frame[frame["kind"].isin(LEAK_ALARM_KINDS)]

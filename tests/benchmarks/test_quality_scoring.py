@@ -153,3 +153,12 @@ def test_a_water_absence_is_24_h_without_a_litre() -> None:
     # from the reading that showed the last use to the reading before the next one
     assert water_absences(ts, m3) == [(DAY, 60 * H - 60)]
     assert water_absences(ts, m3, min_hours=40) == []
+
+
+def test_an_alarm_still_open_when_an_absence_begins_counts_for_it() -> None:
+    absences = pd.DataFrame({"household_id": ["A", "B", "C"], "start": [5 * DAY] * 3, "end": [9 * DAY] * 3})
+    alarms = [("A", 4 * DAY, "no_usage", 10 * DAY),          # open across the absence's start
+              ("B", 4 * DAY, "no_usage", 4.5 * DAY),         # cleared before it began
+              ("C", 4 * DAY, "no_usage")]                    # when it cleared is not known
+    s = score(alarms, households=["A", "B", "C"], start=0.0, end=30 * DAY, absences=absences)
+    assert (s.absences_alarmed, s.absences) == (1, 3)

@@ -75,6 +75,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "status.store_down": {"en": "UNREACHABLE", "zh-CN": "无法连接"},
     "status.newest": {"en": "  newest reading {at}", "zh-CN": "  最新读数 {at}"},
     "status.lag": {"en": " ({lag:.0f} s behind the service clock)", "zh-CN": "（比服务时钟晚 {lag:.0f} 秒）"},
+    "status.holding": {"en": "  partition  {partition}, held by this instance ({holder}, epoch {epoch})",
+                       "zh-CN": "  分区       {partition}，由本实例持有（{holder}，第 {epoch} 任）"},
+    "status.standby": {"en": "this instance ({holder}) stands by for partition {partition} since {since}",
+                       "zh-CN": "本实例（{holder}）自 {since} 起为分区 {partition} 待命"},
+    "status.partitions": {"en": "partitions (leases in PostgreSQL)", "zh-CN": "分区（PostgreSQL 中的租约）"},
+    "status.partition": {"en": "  {name:<12} {state}; communities {communities}, lease {lease:g} s",
+                         "zh-CN": "  {name:<12} {state}；社区 {communities}，租约 {lease:g} 秒"},
+    "status.partition_held": {"en": "held by {holder} since {since}, until {until} ({left:.1f} s left), epoch {epoch}",
+                              "zh-CN": "由 {holder} 持有，自 {since} 起，至 {until}（剩余 {left:.1f} 秒），第 {epoch} 任"},
+    "status.partition_never": {"en": "NOT HELD, never was", "zh-CN": "无人持有（从未被持有）"},
+    "status.partition_lapsed": {"en": "NOT HELD: {holder}'s lease lapsed {ago:.1f} s ago",
+                                "zh-CN": "无人持有：{holder} 的租约已于 {ago:.1f} 秒前过期"},
     # -- lifesign orders ----------------------------------------------------------------
     "orders.no_store": {"en": "No work-order store in {folder} (expected {path})",
                         "zh-CN": "{folder} 中没有工单库（应有 {path}）"},
@@ -209,6 +221,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "run.running": {"en": "lifesign running against {address}; Ctrl-C to stop",
                     "zh-CN": "lifesign 已运行，连接消息代理 {address}；按 Ctrl-C 停止"},
     "run.stopped": {"en": "lifesign stopped", "zh-CN": "lifesign 已停止"},
+    "run.running_partition": {"en": "lifesign running partition {partition} ({households:,} households) against "
+                                    "{address}; Ctrl-C to stop",
+                              "zh-CN": "lifesign 已运行，负责分区 {partition}（{households:,} 户），连接消息代理 {address}；"
+                                       "按 Ctrl-C 停止"},
+    # -- lifesign run --partition: standing by, taking over (app/standby.py) ------------
+    "standby.waiting": {"en": "standby for partition {partition}: {state}", "zh-CN": "分区 {partition} 待命：{state}"},
+    "standby.held_by": {"en": "held by {holder} (epoch {epoch}) for {left:.1f} s more unless renewed",
+                        "zh-CN": "由 {holder} 持有（第 {epoch} 任），若不续约还剩 {left:.1f} 秒"},
+    "standby.free": {"en": "lease free", "zh-CN": "租约空闲"},
+    "standby.asking": {"en": "waiting for the lease", "zh-CN": "等待租约"},
+    "standby.took_over": {"en": "took over partition {partition} (epoch {epoch}) {source}; rebuilt {readings:,} "
+                                "readings and connected in {seconds:.2f} s",
+                          "zh-CN": "已接管分区 {partition}（第 {epoch} 任）{source}；重建 {readings:,} 条读数并连接，"
+                                   "用时 {seconds:.2f} 秒"},
+    "standby.first_holder": {"en": "(its first holder)", "zh-CN": "（首任持有者）"},
+    "standby.from": {"en": "from {holder} (its lease had lapsed {lapsed:.2f} s before)",
+                     "zh-CN": "，接替 {holder}（其租约已过期 {lapsed:.2f} 秒）"},
+    "standby.lost": {"en": "lost partition {partition} ({reason}): stopped ingest and dispatch, standing by",
+                     "zh-CN": "失去分区 {partition}（{reason}）：已停止接收和派单，转为待命"},
     # -- lifesign ledger ----------------------------------------------------------------
     "ledger.written": {"en": "wrote {count} ledger lines to {file}", "zh-CN": "已将 {count} 行台账写入 {file}"},
     # -- lifesign backtest: its plot ----------------------------------------------------

@@ -20,6 +20,8 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from dispatch.orderstores.base import DispatchStore
+from dispatch.pipeline import watches
+from lifesign.registry import Registry
 from lifesign.wire import order_state_topic
 from lifesign.workorders import ACTIVE, WorkOrder
 
@@ -27,9 +29,12 @@ log = logging.getLogger("lifesign.order_topics")
 
 
 class OrderStatePublisher:
-    def __init__(self, store: DispatchStore, client: mqtt.Client) -> None:
+    def __init__(self, store: DispatchStore, client: mqtt.Client, registry: Registry | None = None) -> None:
+        """``registry``: publish only its homes' and areas' orders (a partition's; the other
+        partitions' instances publish theirs)."""
         self._store = store
         self._client = client
+        self._registry = registry
         #: order id -> (holder, state message) last published
         self._published: dict[int, tuple[str, bytes]] = {}
         self._lock = threading.Lock()
@@ -38,7 +43,8 @@ class OrderStatePublisher:
         """Publish every order whose state changed since the last call; how many messages went out."""
         with self._lock:
             sent = 0
-            active = {o.order_id: o for o in self._store.list(ACTIVE)}
+            active = {o.order_id: o for o in self._store.list(ACTIVE)
+                      if self._registry is None or watches(self._registry, o.household_id)}
             for order in active.values():
                 message = orjson.dumps(state_message(order))
                 before = self._published.get(order.order_id)

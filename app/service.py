@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
@@ -33,6 +33,7 @@ from app.ingest_wiring import (
 )
 from app.order_topics import OrderStatePublisher
 from app.routines_file import ROUTINES_FILE, load_routines, save_routines
+from app.partitions import PartitionSettings, choose_partition, partition_registry
 from app.site import (
     DispatchSettings,
     HistorySettings,
@@ -58,6 +59,7 @@ from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 from lifesign.roster import Roster
+from lifesign.wire import READINGS_SUBSCRIPTION, readings_topic
 from lifesign.workorders import WorkOrder
 
 log = logging.getLogger("lifesign.service")
@@ -66,6 +68,8 @@ log = logging.getLogger("lifesign.service")
 REPLAY_MARGIN_S = 86400.0
 #: how often what the detector learned of the homes' routines is saved (and on stop)
 ROUTINES_SAVE_S = 600.0
+#: how long start() waits for the broker to grant the readings subscription (a bound, not a pace)
+SUBSCRIBE_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,20 +97,39 @@ class ServiceParts:
     web: WebSettings | None = None
     #: site.yaml `language:`, the words on tickets
     language: str = "en"
+    #: the communities this instance watches (`lifesign run --partition`); None: the whole registry
+    partition: PartitionSettings | None = None
 
     @property
     def tz(self) -> tzinfo:
         return parse_timezone(self.timezone)
 
+    @property
+    def readings_topics(self) -> tuple[str, ...]:
+        """Every gateway's readings, or only those of the partition's gateways."""
+        if self.partition is None:
+            return (READINGS_SUBSCRIPTION,)
+        return tuple(readings_topic(g) for g in self.registry.gateway_ids)
+
     @classmethod
-    def from_site(cls, site: SiteConfig) -> ServiceParts:
-        registry = Registry.load(site.households_csv, site.meters_csv)
+    def from_site(cls, site: SiteConfig, partition_name: str | None = None) -> ServiceParts:
+        """``partition_name``: required when site.yaml has partitions; then the registry, the
+        thresholds' overrides and the broker's client id are that partition's."""
+        partition = choose_partition(site.partitions, partition_name, site.source)
+        city = Registry.load(site.households_csv, site.meters_csv)
         roster = Roster.load(site.roster, site.timezone, site.source)
         thresholds = Thresholds.load(site.thresholds, site.timezone, site.source)
-        for warning in check_site(registry, roster, thresholds):  # the same check as `lifesign config check`
+        # the same check as `lifesign config check`, on the whole city
+        for warning in check_site(city, roster, thresholds, site.partitions):
             log.warning("%s: %s", site.source, warning)
+        registry = partition_registry(city, partition)
+        broker = site.broker
+        if partition is not None:
+            thresholds = thresholds.within(registry)
+            # the partition's own persistent session: the broker queues its readings while no instance holds it
+            broker = replace(broker, client_id=f"{broker.client_id}-{partition.name}")
         return cls(
-            broker=site.broker, registry=registry, roster=roster, thresholds=thresholds,
+            broker=broker, registry=registry, roster=roster, thresholds=thresholds, partition=partition,
             data_dir=site.data_dir, schedule=site.schedule, dispatch=site.dispatch,
             ingest=site.ingest, history=site.history, metrics=site.metrics, orders=site.orders,
             thresholds_path=site.thresholds, timezone=site.timezone, site_file=site.source, web=site.web,
@@ -145,8 +168,11 @@ class Service:
             self.history, [self.detector, _PokeOnData(self)], clock, spool=self.spool, window=self.window,
             max_pending_messages=parts.ingest.max_pending_messages, max_pending_bytes=parts.ingest.max_pending_bytes,
             dead_letter_limits=parts.ingest.dead_letters,
+            topics=parts.readings_topics,
         )
-        self.order_states = OrderStatePublisher(self.orders, self._publisher)
+        self.order_states = OrderStatePublisher(self.orders, self._publisher, parts.registry)
+        #: more for status.json (the partition and its lease, set by `lifesign run --partition`)
+        self.status_extra: dict[str, object] = {}
         self.metrics: MetricsServer | None = None
         self.sweeps = SweepTimer()
         self.web: WebDesk | None = None
@@ -204,6 +230,8 @@ class Service:
             return False
         try:
             thresholds = Thresholds.load(path, self.parts.timezone, self.parts.site_file)
+            if self.parts.partition is not None:
+                thresholds = thresholds.within(self.parts.registry)  # the other partitions' overrides
             self.detector.apply_thresholds(thresholds)
         except (ConfigError, LookupError) as exc:
             log.error("thresholds not reloaded, previous ones kept: %s", exc)
@@ -263,7 +291,7 @@ class Service:
             self.order_states.publish_changes()
         write_status(self.parts.data_dir, self.ingestor.counters, {
             "at": now, "households": self.parts.registry.n_households, "meters": self.parts.registry.n_meters,
-            "history": self.parts.history.kind,
+            "history": self.parts.history.kind, **self.status_extra,
         })
 
     def start(self) -> int:
@@ -275,6 +303,10 @@ class Service:
             self.web.start()  # before any delivery: links need the bound address
             log.info("staff desk at %s", self.web.url)
         self.ingestor.start()
+        # readings published before the broker grants the subscription of a new session are not
+        # queued for us: "running" means subscribed (a takeover's end, for the standby)
+        if not self.ingestor.wait_subscribed(SUBSCRIBE_WAIT_S):
+            log.warning("the broker has not granted the readings subscription within %g s", SUBSCRIBE_WAIT_S)
         if self.parts.metrics.port:
             collector = DispatchCollector(self.orders, self.sweeps, self.web.staff if self.web else None)
             self.metrics = MetricsServer(self.parts.metrics, self.ingestor.counters, self.clock, [collector])
@@ -296,13 +328,15 @@ class Service:
         return replayed
 
     def stop(self) -> None:
+        # the broker first: an instance that lost its partition's lease lets go of the
+        # partition's client id (and acks nothing more) before anything else
+        self.ingestor.stop()
         if self.web is not None:
             self.web.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.sweeper.stop()
         self.escalator.stop()
-        self.ingestor.stop()
         try:
             self.save_routines()
         except OSError as failed:

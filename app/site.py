@@ -38,6 +38,8 @@
       store: postgres              # "sqlite" (one machine) or "postgres" (shared by instances)
       dsn: postgresql://lifesign@db.example/lifesign   # libpq DSN; a password may come from ~/.pgpass
       pool_size: 8                 # connections per store
+    partitions:                    # optional: instances that each watch some communities (app/partitions.py)
+      north: {communities: [C1, C2], lease_s: 15}   # `lifesign run --partition north`; needs orders.store postgres
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from dataclasses import dataclass, field, fields
 from datetime import tzinfo
 from pathlib import Path
 
+from app.partitions import PartitionSettings, parse_partitions
 from app.web.settings import WebSettings, parse_web
 from dispatch.config import (
     EXTRA_KEYS,
@@ -169,6 +172,8 @@ class SiteConfig:
     orders: OrdersSettings = OrdersSettings()
     #: the staff web desk; None: not served
     web: WebSettings | None = None
+    #: instances that each watch some communities, by name; empty: one instance watches all
+    partitions: dict[str, PartitionSettings] = field(default_factory=dict)
     #: the one source of local time; thresholds.yaml and roster.yaml may only repeat it
     timezone: str = DEFAULT_TIMEZONE
     #: the words on tickets: en or zh-CN
@@ -197,6 +202,11 @@ class SiteConfig:
     def from_node(cls, root: ConfigNode, base: Path) -> SiteConfig:
         top = root.mapping(list(SECTIONS), required=["registry", "roster", "thresholds", "data_dir"])
         registry = top["registry"].mapping(["households", "meters"], required=["households", "meters"])
+        orders = _orders(top["orders"]) if "orders" in top else OrdersSettings()
+        partitions = parse_partitions(top["partitions"]) if "partitions" in top else {}
+        if partitions and orders.store != "postgres":
+            raise top["partitions"].error("need orders.store: postgres (the partitions' leases and their shared "
+                                          "orders live there)")
         return cls(
             broker=_broker(top["broker"], base) if "broker" in top else BrokerSettings(),
             households_csv=base / registry["households"].string(),
@@ -209,7 +219,7 @@ class SiteConfig:
             history=_history(top["history"]) if "history" in top else HistorySettings(),
             metrics=_metrics(top["metrics"]) if "metrics" in top else MetricsSettings(),
             dispatch=_dispatch(top["dispatch"]) if "dispatch" in top else DispatchSettings(),
-            orders=_orders(top["orders"]) if "orders" in top else OrdersSettings(),
+            orders=orders, partitions=partitions,
             timezone=_timezone(top["timezone"]) if "timezone" in top else DEFAULT_TIMEZONE,
             web=parse_web(top["web"], base) if "web" in top else None,
             language=_language(top["language"]) if "language" in top else "en",
@@ -219,7 +229,7 @@ class SiteConfig:
 
 #: the top-level keys of site.yaml; each section has its own parser below
 SECTIONS = ("broker", "registry", "roster", "thresholds", "data_dir", "timezone", "language", "schedule", "ingest",
-            "dispatch", "history", "metrics", "web", "orders")
+            "dispatch", "history", "metrics", "web", "orders", "partitions")
 
 
 def _language(node: ConfigNode) -> str:

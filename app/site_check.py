@@ -4,7 +4,9 @@ finds exactly what `lifesign run` would: errors that stop it, warnings it logs."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
+from app.partitions import PartitionSettings, check_partitions
 from detectors.settings import resolve_settings
 from detectors.thresholds import Thresholds
 from lifesign.grid import Role
@@ -12,11 +14,13 @@ from lifesign.registry import Registry
 from lifesign.roster import Roster
 
 
-def check_site(registry: Registry, roster: Roster, thresholds: Thresholds) -> list[str]:
+def check_site(registry: Registry, roster: Roster, thresholds: Thresholds,
+               partitions: Mapping[str, PartitionSettings] | None = None) -> list[str]:
     """Raise what stops the service (LookupError: a thresholds override names a household,
-    grid or community not in the registry); return the warnings it logs."""
+    grid or community not in the registry; a partition names an unknown community or
+    splits a gateway); return the warnings it logs."""
     resolve_settings(registry, thresholds)  # the detector resolves the same table at start
-    return uncovered_buildings(registry, roster)
+    return [*check_partitions(registry, partitions or {}), *uncovered_buildings(registry, roster)]
 
 
 def uncovered_buildings(registry: Registry, roster: Roster) -> list[str]:

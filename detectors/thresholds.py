@@ -49,6 +49,7 @@ from typing import Any
 from lifesign.clock import DEFAULT_TIMEZONE, parse_timezone
 from lifesign.config.source import ConfigNode, load_yaml, parse_yaml
 from lifesign.grid import Tier, Utility
+from lifesign.registry import Registry
 
 #: windows are laid on a grid of this many minutes (the deadline tables' resolution)
 WINDOW_STEP_MIN = 15
@@ -179,6 +180,15 @@ class Thresholds:
         for household_id, layer in overrides.items():
             merged[household_id] = layer.over(merged[household_id]) if household_id in merged else layer
         return replace(self, households=merged)
+
+    def within(self, registry: Registry) -> Thresholds:
+        """A copy keeping only the overrides of this registry's households, communities and
+        grids: a partition's share of a city's file (check the whole file against the whole
+        registry first; here an unknown name is simply another partition's)."""
+        communities, grids = set(registry.community.tolist()), set(registry.grid.tolist())
+        return replace(self, households={h: v for h, v in self.households.items() if h in registry.household_index},
+                       communities={c: v for c, v in self.communities.items() if c in communities},
+                       grids={g: v for g, v in self.grids.items() if g in grids})
 
     @classmethod
     def load(cls, path: str | Path, site_timezone: str | None = None, site_file: str = "site.yaml") -> Thresholds:

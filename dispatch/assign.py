@@ -9,6 +9,8 @@ maintenance for dead meters) → duty desk.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +56,11 @@ def contact_phone(contact: str) -> str:
     return found.group(0) if found else ""
 
 
+def _contact_worker(household_id: str, contact: str) -> Worker:
+    # Role has no member for relatives; the duty desk role is the nearest (see the note)
+    return Worker(f"{CONTACT_PREFIX}{household_id}", contact, Role.DUTY_DESK, contact_phone(contact) or contact)
+
+
 class Assigner:
     def __init__(self, roster: Roster, registry: Registry, emergency_contact_step: bool = True) -> None:
         self.roster = roster
@@ -88,10 +95,18 @@ class Assigner:
 
     @staticmethod
     def contact(household: Household) -> Worker:
-        # Role has no member for relatives; the duty desk role is the nearest (see the note)
-        contact = household.resident.emergency_contact
-        return Worker(f"{CONTACT_PREFIX}{household.household_id}", contact, Role.DUTY_DESK,
-                      contact_phone(contact) or contact)
+        return _contact_worker(household.household_id, household.resident.emergency_contact)
+
+    @staticmethod
+    def contact_in_ticket(worker_id: str, ticket: Mapping[str, Any]) -> Worker | None:
+        """A relative named by the frozen ticket of their home's order: how an instance
+        delivers for a home another partition watches (not in its registry)."""
+        resident = ticket.get("resident")
+        household_id = worker_id[len(CONTACT_PREFIX):]
+        if (not worker_id.startswith(CONTACT_PREFIX) or ticket.get("household_id") != household_id
+                or not isinstance(resident, Mapping) or not str(resident.get("emergency_contact", "")).strip()):
+            return None
+        return _contact_worker(household_id, str(resident["emergency_contact"]))
 
     def area_place(self, scope: str, area: str) -> tuple[str, str]:
         """(community, grid) of a building or grid, from its first registered home."""

@@ -8,10 +8,9 @@ from collections.abc import Mapping
 
 from dispatch.assign import Assigner
 from dispatch.delivering import Deliverer
-from dispatch.mutes.records import area_of
 from dispatch.orderstores.base import DispatchStore
 from dispatch.orderstores.lifecycle import ACTION_ESCALATED, OrderStateError, escalation_hands
-from dispatch.pipeline import registered
+from dispatch.pipeline import watches
 from lifesign.clock import Clock
 from lifesign.grid import Tier, Worker
 from lifesign.registry import Registry
@@ -53,9 +52,7 @@ class Escalator:
         order reached them, also after a restart that left an order overdue."""
         now = self.clock.now()
         escalated: list[WorkOrder] = []
-        for order in self.store.list(UNACKNOWLEDGED):
-            if area_of(order.household_id) is None and registered(self.registry, order.household_id) is None:
-                continue
+        for order in self.ours():
             self.deliverer.ensure(order)
             try:
                 chain = self.assigner.chain(order.household_id, order.rule, now)
@@ -91,8 +88,13 @@ class Escalator:
     def next_escalation_at(self) -> float:
         """When the earliest unacknowledged order's acknowledgement deadline passes (event
         time; inf when no order waits): the service wakes the escalation then."""
-        return min((ack_due_at(order, self.store, self.deadline_s(order)) for order in self.store.list(UNACKNOWLEDGED)),
+        return min((ack_due_at(order, self.store, self.deadline_s(order)) for order in self.ours()),
                    default=float("inf"))
+
+    def ours(self) -> list[WorkOrder]:
+        """The unacknowledged orders of this registry's homes and areas: another partition's
+        orders are its instance's to escalate (a home removed from the registry, nobody's)."""
+        return [o for o in self.store.list(UNACKNOWLEDGED) if watches(self.registry, o.household_id)]
 
 
 def ack_due_at(order: WorkOrder, store: DispatchStore, deadline_s: float) -> float:

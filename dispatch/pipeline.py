@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dispatch.mutes.records import area_of
 from lifesign.alerts import Alert
 from lifesign.grid import Household, Tier
 from lifesign.registry import Registry
@@ -81,4 +82,24 @@ def registered(registry: Registry, household_id: str) -> Household | None:
         return None
 
 
-__all__ = ["Case", "Chain", "Round", "Stage", "registered"]
+def watches(registry: Registry, subject: str) -> bool:
+    """Whether an order's subject (a household, or an infrastructure order's building or
+    grid) is one of this registry's: with partitions, the others' orders, held alerts and
+    storms are left to the instance that watches them (and a home since removed from the
+    registry has nobody's).
+
+    >>> from lifesign.grid import Address, Meter, Resident, Utility
+    >>> reg = Registry.from_records([Household("H1", Address("C1", "G1", "B1", "U", "1"), Resident("R", 80, "", ""),
+    ...                                        Tier.RED)], [Meter("W1", "H1", Utility.WATER, "GW1")])
+    >>> [watches(reg, s) for s in ("H1", "H2", "building:B1", "grid:G1", "grid:G2")]
+    [True, False, True, True, False]
+    """
+    area = area_of(subject)
+    if area is None:
+        return subject in registry.household_index
+    scope, name = area
+    column = registry.building if scope == "building" else registry.grid
+    return bool((column == name).any())
+
+
+__all__ = ["Case", "Chain", "Round", "Stage", "registered", "watches"]

@@ -94,13 +94,18 @@ class MqttIngestor:
         dead_letter_limits: DeadLetterLimits | None = None,
         store_up: bool = True,
         window: DurabilityWindow | None = None,
+        topics: Sequence[str] = (READINGS_SUBSCRIPTION,),
     ) -> None:
+        """``topics``: the readings topic filters to subscribe to (a partition's gateways)."""
+        if not topics:
+            raise ValueError("topics must name at least one readings topic filter")
         if max_batch_messages < 1:
             raise ValueError(f"max_batch_messages must be >= 1, got {max_batch_messages}")
         if max_pending_messages < max_batch_messages:
             raise ValueError(f"max_pending_messages must be >= max_batch_messages ({max_batch_messages}), "
                              f"got {max_pending_messages}")
         self._broker = broker
+        self._topics = tuple(topics)
         self._decoder = decoder
         self._sinks = tuple(sinks)
         self._clock = clock
@@ -230,7 +235,8 @@ class MqttIngestor:
             self._connection += 1
         self.counters.set(broker_connected=1)
         # Subscribing on every connect re-creates the subscription if the broker lost our session.
-        client.subscribe(READINGS_SUBSCRIPTION, qos=1)
+        # One SUBSCRIBE for all filters: a partition's thousand gateways are one packet.
+        client.subscribe([(topic, 1) for topic in self._topics])
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
@@ -251,9 +257,8 @@ class MqttIngestor:
         self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any
     ) -> None:
         if any(code.is_failure for code in reason_codes):
-            log.error(
-                "broker refused the subscription to %s: %s", READINGS_SUBSCRIPTION, reason_codes
-            )
+            refused = [t for t, code in zip(self._topics, reason_codes) if code.is_failure]
+            log.error("broker refused the subscription to %s: %s", ", ".join(refused[:5]), reason_codes[:5])
             return
         self._subscribed.set()
 

@@ -13,7 +13,7 @@ Building ids are unique across the city (a worker's coverage names them).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +119,43 @@ class Registry:
 
     def meters_of(self, household_index: int) -> list[int]:
         return [int(i) for i in np.flatnonzero(self.meter_household == household_index)]
+
+    def of_communities(self, communities: Collection[str]) -> Registry:
+        """The households of these communities and their meters and gateways, in registry
+        order, indexes renumbered: what one partition of a city watches.
+
+        >>> reg = Registry.from_records(
+        ...     [Household(f"H{i}", Address(c, "G", "B", "U", "1"), Resident("R", 80, "", ""), Tier.RED)
+        ...      for i, c in enumerate("ABA")],
+        ...     [Meter(f"W{i}", f"H{i}", Utility.WATER, f"GW-{c}") for i, c in enumerate("ABA")])
+        >>> part = reg.of_communities(["A"])
+        >>> list(part.household_ids), list(part.meter_ids), part.gateway_ids, part.meter_household.tolist()
+        (['H0', 'H2'], ['W0', 'W2'], ['GW-A'], [0, 1])
+        """
+        keep = np.isin(self.community, np.asarray(list(communities), dtype=object))
+        new_index = np.cumsum(keep, dtype=np.int64) - 1
+        meters = keep[self.meter_household]
+        gateway_codes, used = np.unique(self.meter_gateway[meters], return_inverse=True)
+        return Registry(
+            household_ids=self.household_ids[keep], community=self.community[keep], grid=self.grid[keep],
+            building=self.building[keep], unit=self.unit[keep], room=self.room[keep],
+            resident_name=self.resident_name[keep], age=self.age[keep], phone=self.phone[keep],
+            emergency_contact=self.emergency_contact[keep], tier=self.tier[keep],
+            meter_ids=self.meter_ids[meters],
+            meter_household=new_index[self.meter_household[meters]].astype(np.int32),
+            meter_utility=self.meter_utility[meters],
+            meter_gateway=used.reshape(-1).astype(np.int32),
+            gateway_ids=[self.gateway_ids[int(g)] for g in gateway_codes],
+            meter_interval=self.meter_interval[meters],
+        )
+
+    def gateway_communities(self) -> dict[str, set[str]]:
+        """The communities each gateway's meters serve (a concentrator may serve two)."""
+        served: dict[str, set[str]] = {g: set() for g in self.gateway_ids}
+        pairs = zip(self.meter_gateway.tolist(), self.community[self.meter_household].tolist())
+        for gateway, community in set(pairs):
+            served[self.gateway_ids[gateway]].add(str(community))
+        return served
 
     # -- building -----------------------------------------------------------
     @classmethod

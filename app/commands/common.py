@@ -32,3 +32,8 @@ def user() -> str:
 
 def when(ts: float | None) -> str:
     return "-" if ts is None else datetime.fromtimestamp(ts, DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def clock_time(ts: float) -> str:
+    """To the second, for leases measured in seconds."""
+    return datetime.fromtimestamp(ts, DEFAULT_TZ).strftime("%Y-%m-%d %H:%M:%S")

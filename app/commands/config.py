@@ -47,7 +47,7 @@ def _config_check(args: argparse.Namespace) -> int:
         registry = Registry.load(site.households_csv, site.meters_csv)
         roster = Roster.load(site.roster, site.timezone, site.source)
         thresholds = Thresholds.load(site.thresholds, site.timezone, site.source)
-        warnings = check_site(registry, roster, thresholds)  # what `lifesign run` checks at start
+        warnings = check_site(registry, roster, thresholds, site.partitions)  # what `lifesign run` checks at start
         for warning in warnings:
             print(say("config.warning", warning=warning))
         print(say("config.ok_site_warnings", file=args.file, count=len(warnings)) if warnings

@@ -11,7 +11,7 @@ from dispatch.mutes.records import Storm
 from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.storm import StormGuard
 from dispatch.orderstores.base import DispatchStore
-from dispatch.pipeline import Case, Round, registered
+from dispatch.pipeline import Case, Round, registered, watches
 from lifesign.alerts import Alert, AlertState
 from lifesign.registry import Registry
 from lifesign.workorders import ACTIVE, OrderStatus, WorkOrder
@@ -34,7 +34,7 @@ class StormStage:
                 known[storm.storm_id] = self.orders.find(storm.order_key)
             return known[storm.storm_id]
 
-        for storm in self.mutes.storms():
+        for storm in self._ours():
             order = order_of(storm)
             if order is not None and order.status is OrderStatus.RESOLVED:
                 self.mutes.end_storm(storm.storm_id, ctx.now, "its infrastructure order was resolved")
@@ -44,7 +44,7 @@ class StormStage:
                     # recorded, not closed: the grid leader confirms the supply came back
                     self.orders.record_usage_resumed(order.order_id, ctx.now)
         self.guard.detect(ctx.now)
-        for storm in self.mutes.storms():
+        for storm in self._ours():
             order = order_of(storm)
             if order is None:
                 cases.append(self._case(storm, ctx.now))
@@ -52,6 +52,10 @@ class StormStage:
                 cases.append(Case(Alert(storm.order_key, AlertState.OPENED, ctx.now), None, ctx.now,
                                   order=order, joins_active=False))
         return cases
+
+    def _ours(self) -> list[Storm]:
+        """Standing storms of this registry's areas: another partition's are its instance's."""
+        return [storm for storm in self.mutes.storms() if watches(self.registry, storm.order_key.household_id)]
 
     def _case(self, storm: Storm, now: float) -> Case:
         members = self.guard.members(storm)
@@ -72,7 +76,7 @@ class ReleaseStage:
         self.registry = registry
 
     def exec(self, ctx: Round, cases: list[Case]) -> list[Case]:
-        for _tracked, alert in self.mutes.releasable(ctx.now):
+        for _tracked, alert in self.mutes.releasable(ctx.now, lambda t: t.key.household_id in self.registry.household_index):
             household = registered(self.registry, alert.household_id)
             if household is not None:
                 cases.append(Case(alert, household, ctx.now))

@@ -10,7 +10,7 @@ Every hold, mute, release and clear is written to the append-only mute log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from dispatch.mutes.base import MuteStore
@@ -78,10 +78,12 @@ class MuteStage:
         stored, _ = self.store.track(candidate, now)
         return stored.fate is AlertFate.ORDERED
 
-    def releasable(self, now: float) -> list[tuple[TrackedAlert, Alert]]:
-        """Waiting alerts whose reason has gone (now marked ordered), as alerts to open."""
+    def releasable(self, now: float, watched: Callable[[TrackedAlert], bool] = lambda _: True
+                   ) -> list[tuple[TrackedAlert, Alert]]:
+        """Waiting alerts whose reason has gone (now marked ordered), as alerts to open;
+        only ``watched`` ones (another partition's are its instance's to release)."""
         released = []
-        for tracked in self.store.waiting():
+        for tracked in filter(watched, self.store.waiting()):
             why = self.reason(tracked, now)
             if why:
                 self.store.set_fate(tracked.key, AlertFate.MUTED, why, now)

@@ -6,9 +6,9 @@ import io
 from pathlib import Path
 
 import pytest
+from groundtruth import grid_worker_orders
 
 from app.demo import run_demo
-from lifesign.grid import Role
 from simulators.cohort import make_cohort
 
 SEED = 11
@@ -21,15 +21,7 @@ def expected_orders() -> set[tuple[str, str, str]]:
     from simulators.scenario import pick_incidents
 
     cohort = make_cohort(HOUSEHOLDS, SEED)
-    incidents = pick_incidents(cohort, 3, START, 3, SEED)
-    expected = set()
-    for incident in incidents:
-        building = cohort.registry.household_by_id(incident.household_id).address.building
-        workers = [w.worker_id for w in cohort.roster.workers.values()
-                   if w.role is Role.GRID_WORKER and building in w.buildings]
-        assert len(workers) == 1
-        expected.add((incident.household_id, "no_usage", workers[0]))
-    return expected
+    return grid_worker_orders(cohort, pick_incidents(cohort, 3, START, 3, SEED))
 
 
 def run(tmp_path: Path, broker_port: int | None) -> set[tuple[str, str, str]]:

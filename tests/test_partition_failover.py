@@ -33,11 +33,11 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+from groundtruth import grid_worker_orders
 from paho.mqtt.enums import CallbackAPIVersion
 from probes import eventually
 from running import RunningService
@@ -47,7 +47,6 @@ from brokers import free_port
 from receiver import Receiver
 
 from app.cli import main
-from lifesign.grid import Role
 from simulators.cohort import Cohort, make_cohort
 from simulators.gateways import GatewayPublisher
 from simulators.scenario import Scenario, pick_incidents
@@ -161,18 +160,6 @@ def raw_samples(victoria: str) -> dict[tuple[str, float], list[float]]:
     return samples
 
 
-def expected_orders(cohort: Cohort, incidents: tuple[Any, ...]) -> set[tuple[str, str, str]]:
-    """The test's own reading of the roster: the grid worker listing the home's building."""
-    expected = set()
-    for incident in incidents:
-        building = cohort.registry.household_by_id(incident.household_id).address.building
-        workers = [w.worker_id for w in cohort.roster.workers.values()
-                   if w.role is Role.GRID_WORKER and building in w.buildings]
-        assert len(workers) == 1
-        expected.add((incident.household_id, "no_usage", workers[0]))
-    return expected
-
-
 def orders_in(dsn: str) -> list[tuple[int, str, str, str, float]]:
     with psycopg.connect(dsn, autocommit=True) as db:
         rows = db.execute("SELECT order_id, household_id, rule, responsible, episode_start FROM orders").fetchall()
@@ -220,7 +207,7 @@ def test_standbys_take_over_sigkilled_partitions_losing_and_doubling_nothing(
 
         eventually(lambda: set(raw_samples(victoria_url)) >= set(expected), "every reading in VictoriaMetrics",
                    timeout=120)
-        orders_wanted = expected_orders(cohort, incidents)
+        orders_wanted = grid_worker_orders(cohort, incidents)
         eventually(lambda: len(orders_in(postgres_dsn)) >= len(orders_wanted), "an order for every incident")
         eventually(lambda: {b["order_id"] for _, _, b in receiver.accepted}
                    >= {o[0] for o in orders_in(postgres_dsn)}, "every order's ticket at the webhook")

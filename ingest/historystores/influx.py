@@ -23,7 +23,9 @@ Reads depend on the server:
   Fresh writes sit in memory for up to ~2 s before they are searchable, so every
   read first asks ``/internal/force_flush`` (single-node servers; if the endpoint is
   missing, e.g. behind vmselect, reads may miss the last second or two). After a
-  burst of ~1M points, 1.79 sometimes needs ~1 s more even after the flush.
+  burst of ~1M points, 1.79 sometimes needs ~1 s more even after the flush. The
+  selector carries a matcher that changes every read: a cached series lookup once
+  hid series created after it (see ``_export``).
 - ``reader="flux"``: a Flux query through ``query_api`` for InfluxDB 2.x. NOT
   tested here: no InfluxDB server is available on the build machines.
 
@@ -39,6 +41,7 @@ import gzip
 import json
 import logging
 import math
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -261,8 +264,13 @@ class InfluxHistoryStore:
 
     def _export(self, start: float | None, end: float | None) -> tuple[Any, Any, Any]:
         self._force_flush()
+        # A matcher no series has, new each read: VictoriaMetrics (1.79) caches which series a
+        # selector matched per day range, and after an empty answer new series written for
+        # those days stayed invisible to the same selector (a standby's rebuild saw none of
+        # the readings its predecessor had stored); a fresh selector is looked up anew.
         selector = (
-            f"{{__name__={json.dumps(self.measurement + '_value')},db={json.dumps(self.bucket)}}}"
+            f"{{__name__={json.dumps(self.measurement + '_value')},db={json.dumps(self.bucket)},"
+            f"lifesign_read!={json.dumps(secrets.token_hex(6))}}}"
         )
         # Export bounds are inclusive and default to "until now"; ask for a little
         # more and cut exactly afterwards.

@@ -12,7 +12,8 @@ standby. Afterwards:
 * every incident of the simulator's ground truth has exactly one order, held first by
   the grid worker the roster names for its building, and no other order exists;
 * no delivery reached the recording webhook under two idempotency keys;
-* each kill was followed by a takeover; its time (kill to running: the lease's rest,
+* each kill was followed by a takeover whose rebuild read at least every reading of the
+  partition stored when the holder died; its time (kill to running: the lease's rest,
   the standby's poll, its rebuild from VictoriaMetrics) is printed, never asserted.
 
 Kills come after counted rounds of the stream, each only once the partition's current
@@ -71,9 +72,12 @@ class PartitionRig:
     name: str
     site: Path
     dsn: str
+    victoria: str
+    #: the partition's meters, by id
+    meters: set[str]
     instances: list[RunningService] = field(default_factory=list)
-    #: (monotonic time of the SIGKILL, the killed instance)
-    kills: list[tuple[float, RunningService]] = field(default_factory=list)
+    #: (monotonic time of the SIGKILL, the killed instance, the partition's readings in the store then)
+    kills: list[tuple[float, RunningService, int]] = field(default_factory=list)
 
     def start_instance(self) -> RunningService:
         folder = self.site.parent / f"{self.name}-{len(self.instances)}"
@@ -105,7 +109,9 @@ class PartitionRig:
         killed_at = time.monotonic()
         victim.proc.kill()
         victim.proc.wait()
-        self.kills.append((killed_at, victim))
+        # nobody writes this partition's readings until the standby has rebuilt: it must see these
+        stored = sum(1 for meter, _ in raw_samples(self.victoria) if meter in self.meters)
+        self.kills.append((killed_at, victim, stored))
         self.start_instance()  # the killed one comes back, as the new standby
 
     def takeovers(self) -> list[tuple[float, str]]:
@@ -180,7 +186,9 @@ def test_standbys_take_over_sigkilled_partitions_losing_and_doubling_nothing(
     receiver = Receiver(free_port())
     receiver.start()
     site = write_site(tmp_path, cohort, mosquitto_port, victoria_url, postgres_dsn, receiver.url)
-    rigs = {name: PartitionRig(name, site, postgres_dsn) for name in COMMUNITIES}
+    rigs = {name: PartitionRig(name, site, postgres_dsn, victoria_url,
+                               set(map(str, cohort.registry.of_communities([community]).meter_ids)))
+            for name, community in COMMUNITIES.items()}
     gateways = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="failover-gateways", protocol=mqtt.MQTTv311)
     gateways.max_inflight_messages_set(200)
     try:
@@ -225,7 +233,7 @@ def test_standbys_take_over_sigkilled_partitions_losing_and_doubling_nothing(
     finally:
         gateways.loop_stop()
         gateways.disconnect()
-        killed = [victim for rig in rigs.values() for _, victim in rig.kills]
+        killed = [victim for rig in rigs.values() for _, victim, _ in rig.kills]
         codes = [instance.stop() for rig in rigs.values() for instance in rig.instances if instance not in killed]
         receiver.stop()
 
@@ -254,13 +262,16 @@ def test_standbys_take_over_sigkilled_partitions_losing_and_doubling_nothing(
     # each SIGKILL was followed by a takeover; the time it took, printed
     assert codes == [0] * len(codes), codes  # the survivors stopped cleanly on SIGTERM
     print(f"\nlease {LEASE_S} s; {len(expected):,} readings, {rewritten} rewritten samples; "
-          f"{len(orders)} orders; {len(receiver.accepted)} webhook deliveries")
-    print(f"{'partition':<10} {'kill':>4} {'kill to took over':>18} {'printed by the new holder'}")
+          f"{len(orders)} orders; {len(receiver.accepted)} webhook deliveries under {len(receiver.counts())} keys "
+          f"(orders opened hours after the silence began escalate at once)")
+    print(f"{'partition':<10} {'kill':>4} {'stored':>9} {'kill to took over':>18} {'printed by the new holder'}")
     for rig in rigs.values():
         assert len(rig.kills) == len(KILL_AFTER_ROUND[rig.name])
         takeovers = rig.takeovers()
-        for n, (killed_at, _victim) in enumerate(rig.kills, 1):
+        for n, (killed_at, _victim, stored) in enumerate(rig.kills, 1):
             after = [(at, line) for at, line in takeovers if at > killed_at]
             assert after, f"partition {rig.name}: nobody took over after kill {n}"
             at, line = after[0]
-            print(f"{rig.name:<10} {n:>4} {at - killed_at:>16.2f} s  {line.strip()}")
+            print(f"{rig.name:<10} {n:>4} {stored:>9,} {at - killed_at:>16.2f} s  {line.strip()}")
+            rebuilt = re.search(r"rebuilt ([\d,]+) readings", line)
+            assert rebuilt is not None and int(rebuilt.group(1).replace(",", "")) >= stored, (stored, line)

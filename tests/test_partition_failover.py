@@ -263,7 +263,7 @@ def test_standbys_take_over_sigkilled_partitions_losing_and_doubling_nothing(
     assert codes == [0] * len(codes), codes  # the survivors stopped cleanly on SIGTERM
     print(f"\nlease {LEASE_S} s; {len(expected):,} readings, {rewritten} rewritten samples; "
           f"{len(orders)} orders; {len(receiver.accepted)} webhook deliveries under {len(receiver.counts())} keys "
-          f"(orders opened hours after the silence began escalate at once)")
+          f"(orders open at their readings' event time, hours ago: they escalate at once)")
     print(f"{'partition':<10} {'kill':>4} {'stored':>9} {'kill to took over':>18} {'printed by the new holder'}")
     for rig in rigs.values():
         assert len(rig.kills) == len(KILL_AFTER_ROUND[rig.name])

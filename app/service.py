@@ -32,8 +32,8 @@ from app.ingest_wiring import (
     write_status,
 )
 from app.order_topics import OrderStatePublisher
-from app.routines_file import ROUTINES_FILE, load_routines, save_routines
 from app.partitions import PartitionSettings, choose_partition, partition_registry
+from app.routines_file import ROUTINES_FILE, load_routines, save_routines
 from app.site import (
     DispatchSettings,
     HistorySettings,

@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.commands.common import add_data_dir_options, site_and_data_dir, user, when
 from app.messages import Complaint, Messages
 from lifesign.clock import DEFAULT_TZ, WallClock
 
@@ -75,13 +75,11 @@ def window_state(start: float, end: float, now: float, say: Messages) -> str:
 
 
 def _absence(args: argparse.Namespace) -> int:
-    from app.dispatch_wiring import open_mute_store
+    from app.store_wiring import open_mutes_for
 
     say: Messages = args.say
-
-    folder = data_dir(args)
-    folder.mkdir(parents=True, exist_ok=True)
-    store = open_mute_store(folder)
+    store = open_mutes_for(*site_and_data_dir(args), create=True)
+    assert store is not None  # create=True: opened, or made
     now = WallClock().now()
     try:
         if args.absence_command == "add":

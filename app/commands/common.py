@@ -23,6 +23,15 @@ def data_dir(args: argparse.Namespace) -> Path:
     return SiteConfig.load(args.config).data_dir
 
 
+def site_and_data_dir(args: argparse.Namespace) -> tuple[SiteConfig | None, Path]:
+    """site.yaml (None with --data-dir alone) and the data folder: the stores a command opens
+    are the ones the service runs on (site.yaml's ``orders:``, PostgreSQL or SQLite)."""
+    if args.data_dir is not None:
+        return None, Path(args.data_dir)
+    site = SiteConfig.load(args.config)
+    return site, site.data_dir
+
+
 def user() -> str:
     try:
         return getpass.getuser()

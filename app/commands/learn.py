@@ -88,20 +88,23 @@ def _learn(args: argparse.Namespace) -> int:
 
 
 def _outcome_records(args: argparse.Namespace, since: float) -> dict[str, OutcomeRecord]:
-    from app.service import ORDERS_FILE
     from app.site import SiteConfig
+    from app.store_wiring import ORDERS_FILE, open_orders_for
     from dispatch.orderstores import SqliteWorkOrderStore
+    from dispatch.orderstores.base import DispatchStore
 
-    path = args.orders
-    if path is None and args.config is not None:
-        path = SiteConfig.load(args.config).data_dir / ORDERS_FILE
-        if not path.exists():
+    store: DispatchStore
+    if args.orders is not None:
+        if not args.orders.exists():
+            raise LookupError(f"--orders {args.orders} does not exist")
+        store = SqliteWorkOrderStore(args.orders)
+    elif args.config is not None:  # the orders the service keeps (PostgreSQL, or the data folder's file)
+        site = SiteConfig.load(args.config)
+        if site.orders.store != "postgres" and not (site.data_dir / ORDERS_FILE).exists():
             return {}
-    if path is None:
+        store = open_orders_for(site, site.data_dir)
+    else:
         return {}
-    if not path.exists():
-        raise Complaint("learn.no_orders", path=path)
-    store = SqliteWorkOrderStore(path)
     try:
         return outcome_records(store.outcomes(since))
     finally:

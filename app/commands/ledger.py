@@ -8,9 +8,8 @@ import sys
 from typing import Any
 
 from app.commands.absence import parse_when
-from app.commands.common import add_data_dir_options, data_dir
+from app.commands.common import add_data_dir_options, site_and_data_dir
 from app.ledger_csv import ledger_rows, write_ledger_csv
-from app.messages import Complaint
 from lifesign.clock import DEFAULT_TZ, WallClock
 
 
@@ -26,17 +25,18 @@ def register(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from app.dispatch_wiring import MUTES_FILE, open_mute_store
-    from app.service import ORDERS_FILE, open_orders_store
+    from app.store_wiring import open_mutes_for, open_orders_for
 
-    folder = data_dir(args)
+    site, folder = site_and_data_dir(args)
     now = WallClock().now()
     since = parse_when(args.since, now) if args.since else float("-inf")
     until = parse_when(args.until, now) if args.until else float("inf")
-    if not (folder / ORDERS_FILE).exists():
-        raise Complaint("orders.no_store", folder=folder, path=folder / ORDERS_FILE)
-    orders = open_orders_store(folder)
-    mutes = open_mute_store(folder) if (folder / MUTES_FILE).exists() else None
+    orders = open_orders_for(site, folder)
+    try:
+        mutes = open_mutes_for(site, folder, create=False)
+    except BaseException:
+        orders.close()
+        raise
     try:
         rows = ledger_rows(orders, mutes, since, until)
     finally:

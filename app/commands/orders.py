@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.commands.common import add_data_dir_options, site_and_data_dir, user, when
 from app.messages import Complaint, Messages
 from dispatch import actions
 from dispatch.actions import Actor, ActorKind
@@ -40,14 +40,13 @@ def register(sub: Any) -> None:
 
 
 def _held(args: argparse.Namespace) -> int:
-    from app.dispatch_wiring import MUTES_FILE, open_mute_store
+    from app.store_wiring import open_mutes_for
 
     say: Messages = args.say
-    folder = data_dir(args)
-    if not (folder / MUTES_FILE).exists():
+    store = open_mutes_for(*site_and_data_dir(args), create=False)
+    if store is None:
         print(say("orders.held_none"))
         return 0
-    store = open_mute_store(folder)
     try:
         waiting, storms = store.waiting(), store.storms()
         if not waiting and not storms:
@@ -66,13 +65,11 @@ def _held(args: argparse.Namespace) -> int:
 
 
 def _orders(args: argparse.Namespace) -> int:
-    from app.service import ORDERS_FILE, open_orders_store
+    from app.store_wiring import open_orders_for
 
     say: Messages = args.say
-    folder = data_dir(args)
-    if not (folder / ORDERS_FILE).exists():
-        raise Complaint("orders.no_store", folder=folder, path=folder / ORDERS_FILE)
-    store = open_orders_store(folder)
+    site, folder = site_and_data_dir(args)
+    store = open_orders_for(site, folder)
     now = WallClock().now()
     try:
         command = args.orders_command

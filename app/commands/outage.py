@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from app.commands.absence import add_window_options, window, window_state
-from app.commands.common import add_data_dir_options, data_dir, user, when
+from app.commands.common import add_data_dir_options, site_and_data_dir, user, when
 from app.messages import Messages
 from dispatch.absences import OutageScope
 from lifesign.clock import WallClock
@@ -35,13 +35,11 @@ def register(sub: Any) -> None:
 
 
 def _outage(args: argparse.Namespace) -> int:
-    from app.dispatch_wiring import open_mute_store
+    from app.store_wiring import open_mutes_for
 
     say: Messages = args.say
-
-    folder = data_dir(args)
-    folder.mkdir(parents=True, exist_ok=True)
-    store = open_mute_store(folder)
+    store = open_mutes_for(*site_and_data_dir(args), create=True)
+    assert store is not None  # create=True: opened, or made
     now = WallClock().now()
     try:
         if args.outage_command == "add":

@@ -109,29 +109,42 @@ class Standby:
                 return 0
             keeper = LeaseKeeper(self.leases, self.partition, self.holder)
             keeper.start(asked_at)
-            took = time.monotonic()
-            service = self._make_service()
-            service.status_extra = {"partition": {"name": self.partition.name, "holder": self.holder,
-                                                  "epoch": takeover.record.epoch}}
             try:
-                replayed = service.start()
-                self._say(f"took over partition {self.partition.name} (epoch {takeover.record.epoch}) "
-                          f"{_from_whom(takeover)}; rebuilt {replayed:,} readings and connected in "
-                          f"{time.monotonic() - took:.2f} s")
-                self._on_running(service)
-                while not stop.wait(0.1) and not keeper.expired():
-                    pass
-            finally:
-                if stop.is_set():
-                    service.stop()
-                else:
-                    log.error("partition %s: %s; stopping ingest and dispatch", self.partition.name, keeper.reason)
-                    _fence(service.stop, self.partition.lease_s)
+                self._hold(takeover, keeper, stop)
+            except BaseException:
+                # a holder that could not start (broker refused, store unreachable) lets go at
+                # once: a standby elsewhere may do better than waiting out the lease
                 keeper.stop()
+                self._release()
+                raise
+            keeper.stop()
             if stop.is_set():
                 self._release()
                 return 0
             self._say(self.say("standby.lost", partition=self.partition.name, reason=keeper.reason))
+
+    def _hold(self, takeover: Takeover, keeper: LeaseKeeper, stop: threading.Event) -> None:
+        """Build and run the service until ``stop`` or the lease is lost; then stop it."""
+        took = time.monotonic()
+        service = self._make_service()
+        service.status_extra = {"partition": {"name": self.partition.name, "holder": self.holder,
+                                              "epoch": takeover.record.epoch}}
+        try:
+            replayed = service.start()
+            self._say(self.say("standby.took_over", partition=self.partition.name, epoch=takeover.record.epoch,
+                               source=self._from_whom(takeover), readings=replayed,
+                               seconds=time.monotonic() - took))
+            self._on_running(service)
+            while not stop.wait(0.1) and not keeper.expired():
+                pass
+        except BaseException:
+            service.stop()
+            raise
+        if stop.is_set():
+            service.stop()
+        else:
+            log.error("partition %s: %s; stopping ingest and dispatch", self.partition.name, keeper.reason)
+            _fence(service.stop, self.partition.lease_s)
 
     def _wait_for_lease(self, stop: threading.Event) -> tuple[Takeover | None, float]:
         announced = False
@@ -145,7 +158,10 @@ class Standby:
             if takeover is not None:
                 return takeover, asked_at
             if not announced:
-                current = self.leases.get(self.partition.name)
+                try:
+                    current = self.leases.get(self.partition.name)
+                except UNREACHABLE:
+                    current = None
                 self._say(self.say("standby.waiting", partition=self.partition.name, state=self._held_text(current)))
                 self._write_standby_status(current)
                 announced = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.dispatch_wiring import MUTES_FILE, open_mute_store
+from app.messages import Complaint
 from app.site import OrdersSettings, SiteConfig
 from dispatch.mutes.base import MuteStore
 from dispatch.orderstores.base import DispatchStore
@@ -54,7 +55,7 @@ def open_orders_for(site: SiteConfig | None, data_dir: Path) -> DispatchStore:
     if site is not None and site.orders.store == "postgres":
         return open_order_store(site.orders, data_dir)
     if not (data_dir / ORDERS_FILE).exists():
-        raise LookupError(f"No work-order store in {data_dir} (expected {data_dir / ORDERS_FILE})")
+        raise Complaint("orders.no_store", folder=data_dir, path=data_dir / ORDERS_FILE)
     return SqliteWorkOrderStore(data_dir / ORDERS_FILE)
 
 

@@ -96,7 +96,7 @@ def _outcome_records(args: argparse.Namespace, since: float) -> dict[str, Outcom
     store: DispatchStore
     if args.orders is not None:
         if not args.orders.exists():
-            raise LookupError(f"--orders {args.orders} does not exist")
+            raise Complaint("learn.no_orders", path=args.orders)
         store = SqliteWorkOrderStore(args.orders)
     elif args.config is not None:  # the orders the service keeps (PostgreSQL, or the data folder's file)
         site = SiteConfig.load(args.config)

@@ -63,7 +63,8 @@ def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: Mu
     stage = MuteStage(mutes, [AbsenceMuter(mutes, tz), OutageMuter(mutes, tz)], guard)
     return Dispatcher(
         store, registry, roster, channels, clock, ack_deadlines_s(settings.ack_deadline_minutes),
-        tz=tz, retry_base_s=settings.retry_base_s, retry_max_s=settings.retry_max_s, mutes=stage,
+        tz=tz, retry_base_s=settings.retry_base_s, retry_max_s=settings.retry_max_s,
+        claim_lease_s=settings.claim_lease_s, mutes=stage,
         close_on_usage=settings.close_on_usage, emergency_contact_step=settings.emergency_contact,
         language=language,
     )

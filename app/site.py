@@ -57,7 +57,7 @@ from dispatch.config import (
     StormConfig,
     parse_dispatch_extras,
 )
-from dispatch.defaults import ACK_DEADLINE_MINUTES, RETRY_BASE_S, RETRY_MAX_S
+from dispatch.defaults import ACK_DEADLINE_MINUTES, CLAIM_LEASE_S, RETRY_BASE_S, RETRY_MAX_S
 from dispatch.ticket_text import LANGUAGES
 from ingest.deadletters import DeadLetterLimits
 from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
@@ -154,6 +154,7 @@ class DispatchSettings:
     emergency_contact: bool = True
     retry_base_s: float = RETRY_BASE_S
     retry_max_s: float = RETRY_MAX_S
+    claim_lease_s: float = CLAIM_LEASE_S
 
 
 @dataclass(frozen=True)

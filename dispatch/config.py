@@ -9,7 +9,7 @@ section (its ``_dispatch`` calls :func:`parse_dispatch_extras`).
       console: true
       emergency_contact: true        # last escalation step: the resident's emergency contact
       close_on_usage: {red: person, yellow: person, green: auto}
-      retry: {base_s: 10, max_s: 600}
+      retry: {base_s: 10, max_s: 600, claim_s: 120}   # claim_s: see DispatchExtras.claim_lease_s
       storm:
         min_homes: 3
         building_share: 0.5
@@ -29,7 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatch.defaults import CLOSE_ON_USAGE, CLOSE_POLICIES, RETRY_BASE_S, RETRY_MAX_S
+from dispatch.defaults import (
+    CLAIM_LEASE_S,
+    CLOSE_ON_USAGE,
+    CLOSE_POLICIES,
+    RETRY_BASE_S,
+    RETRY_MAX_S,
+)
 from lifesign.config.source import ConfigNode
 from lifesign.grid import Tier
 
@@ -67,6 +73,10 @@ class DispatchExtras:
     emergency_contact: bool = True
     retry_base_s: float = RETRY_BASE_S
     retry_max_s: float = RETRY_MAX_S
+    #: a delivery claimed by an instance that died mid-send is sent by another after this;
+    #: shorter is a quicker ticket after a takeover, at the risk of a second send (same key)
+    #: when sending a claimed batch takes longer
+    claim_lease_s: float = CLAIM_LEASE_S
 
 
 EXTRA_KEYS = ("channels", "storm", "close_on_usage", "emergency_contact", "retry")
@@ -79,11 +89,12 @@ def parse_dispatch_extras(d: dict[str, ConfigNode]) -> dict[str, Any]:
     if "close_on_usage" in d:
         for tier, value in d["close_on_usage"].mapping([t.value for t in Tier]).items():
             close[Tier(tier)] = value.choice(CLOSE_POLICIES)
-    retry_base, retry_max = base.retry_base_s, base.retry_max_s
+    retry_base, retry_max, claim = base.retry_base_s, base.retry_max_s, base.claim_lease_s
     if "retry" in d:
-        r = d["retry"].mapping(["base_s", "max_s"])
+        r = d["retry"].mapping(["base_s", "max_s", "claim_s"])
         retry_base = r["base_s"].number(gt=0) if "base_s" in r else retry_base
         retry_max = r["max_s"].number(gt=0) if "max_s" in r else retry_max
+        claim = r["claim_s"].number(ge=1) if "claim_s" in r else claim
         if retry_max < retry_base:
             raise d["retry"].error(f"max_s must be >= base_s, got {retry_max:g} < {retry_base:g}")
     return {
@@ -93,6 +104,7 @@ def parse_dispatch_extras(d: dict[str, ConfigNode]) -> dict[str, Any]:
         "emergency_contact": d["emergency_contact"].boolean() if "emergency_contact" in d else True,
         "retry_base_s": retry_base,
         "retry_max_s": retry_max,
+        "claim_lease_s": claim,
     }
 
 

@@ -140,7 +140,8 @@ def write_site(folder: Path, cohort: Cohort, broker_port: int, victoria: str, ds
         "schedule: {sweep_s: 5, escalation_s: 30, reload_s: 3600, status_s: 0.5}\n"
         f"history: {{kind: influx, influx: {{url: '{victoria}', bucket: lifesign}}}}\n"
         f"orders: {{store: postgres, dsn: '{dsn}', pool_size: 3}}\n"
-        f"dispatch: {{console: false, channels: [{{kind: webhook, url: '{webhook}/orders'}}]}}\n"
+        # a ticket claimed by a killed holder goes out again after 5 s, not the default 2 min
+        f"dispatch: {{console: false, retry: {{claim_s: 5}}, channels: [{{kind: webhook, url: '{webhook}/orders'}}]}}\n"
         f"partitions:\n{partitions}")
     return folder / "site.yaml"
 

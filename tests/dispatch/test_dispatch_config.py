@@ -25,7 +25,7 @@ FULL = HEAD + """  ack_deadline_minutes: {red: 10}
   console: false
   emergency_contact: false
   close_on_usage: {green: person}
-  retry: {base_s: 5, max_s: 300}
+  retry: {base_s: 5, max_s: 300, claim_s: 30}
   storm: {min_homes: 4, building_share: 0.6, hold_minutes: 60, rules: {no_usage: [warning, critical]}}
   channels:
     - {kind: wecom, url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K"}
@@ -42,6 +42,7 @@ def test_the_whole_section_is_read(tmp_path: Path, registry: Registry, roster: R
     d = parse(FULL).dispatch
     assert d.ack_deadline_minutes[Tier.RED] == 10 and d.ack_deadline_minutes[Tier.GREEN] == 240
     assert (d.console, d.emergency_contact, d.retry_base_s, d.retry_max_s) == (False, False, 5.0, 300.0)
+    assert d.claim_lease_s == 30.0 and parse(HEAD + "  console: true\n").dispatch.claim_lease_s == 120.0
     assert d.close_on_usage == {Tier.RED: "person", Tier.YELLOW: "person", Tier.GREEN: "person"}
     assert (d.storm.min_homes, d.storm.building_share, d.storm.hold_minutes, d.storm.grid_share) == (4, 0.6, 60, 0.5)
     assert d.storm.rules == {"no_usage": ("warning", "critical")}
@@ -55,6 +56,7 @@ def test_the_whole_section_is_read(tmp_path: Path, registry: Registry, roster: R
         assert dispatcher.mutes is not None and dispatcher.mutes.guard is not None
         assert dispatcher.mutes.guard.settings.hold_s == 3600.0
         assert dispatcher.assigner.emergency_contact_step is False
+        assert dispatcher.deliverer.claim_lease_s == 30.0
     finally:
         mutes.close()
 
@@ -72,6 +74,7 @@ def test_the_whole_section_is_read(tmp_path: Path, registry: Registry, roster: R
     ("  close_on_usage: {red: robot}\n",
      "site.yaml:6: dispatch.close_on_usage.red must be one of person, auto, got 'robot'"),
     ("  storm: {building_share: 1.5}\n", "site.yaml:6: dispatch.storm.building_share must be <= 1, got 1.5"),
+    ("  retry: {claim_s: 0.5}\n", "site.yaml:6: dispatch.retry.claim_s must be >= 1, got 0.5"),
     ("  storm: {rules: {no_usage: [fatal]}}\n",
      "site.yaml:6: dispatch.storm.rules.no_usage[0] must be one of warning, critical, got 'fatal'"),
     ("  retry: {base_s: 60, max_s: 10}\n", "site.yaml:6: dispatch.retry max_s must be >= base_s, got 10 < 60"),

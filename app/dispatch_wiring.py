@@ -19,6 +19,7 @@ from dispatch.config import ChannelSettings, StormConfig
 from dispatch.defaults import ack_deadlines_s
 from dispatch.dispatcher import Dispatcher
 from dispatch.mutes.base import MuteStore
+from dispatch.mutes.grace import MaintenanceGrace
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
 from dispatch.mutes.store import SqliteMuteStore
@@ -59,7 +60,7 @@ def build_dispatcher(settings: DispatchSettings, store: DispatchStore, mutes: Mu
     if settings.console:
         channels.append(ConsoleChannel(console))
     channels += [build_channel(c) for c in settings.channels]
-    guard = StormGuard(mutes, registry, storm_settings(settings.storm))
+    guard = StormGuard(mutes, registry, storm_settings(settings.storm), MaintenanceGrace(settings.maintenance_grace_s))
     stage = MuteStage(mutes, [AbsenceMuter(mutes, tz), OutageMuter(mutes, tz)], guard)
     return Dispatcher(
         store, registry, roster, channels, clock, ack_deadlines_s(settings.ack_deadline_minutes),

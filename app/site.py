@@ -57,7 +57,13 @@ from dispatch.config import (
     StormConfig,
     parse_dispatch_extras,
 )
-from dispatch.defaults import ACK_DEADLINE_MINUTES, CLAIM_LEASE_S, RETRY_BASE_S, RETRY_MAX_S
+from dispatch.defaults import (
+    ACK_DEADLINE_MINUTES,
+    CLAIM_LEASE_S,
+    MAINTENANCE_GRACE_S,
+    RETRY_BASE_S,
+    RETRY_MAX_S,
+)
 from dispatch.ticket_text import LANGUAGES
 from ingest.deadletters import DeadLetterLimits
 from ingest.plausible import MAX_REGISTER_VALUE, MaxRates
@@ -155,6 +161,7 @@ class DispatchSettings:
     retry_base_s: float = RETRY_BASE_S
     retry_max_s: float = RETRY_MAX_S
     claim_lease_s: float = CLAIM_LEASE_S
+    maintenance_grace_s: float = MAINTENANCE_GRACE_S
 
 
 @dataclass(frozen=True)

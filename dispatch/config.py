@@ -10,6 +10,7 @@ section (its ``_dispatch`` calls :func:`parse_dispatch_extras`).
       emergency_contact: true        # last escalation step: the resident's emergency contact
       close_on_usage: {red: person, yellow: person, green: auto}
       retry: {base_s: 10, max_s: 600, claim_s: 120}   # claim_s: see DispatchExtras.claim_lease_s
+      maintenance_grace_s: 300       # a meter fault must still be open this long to be an order
       storm:
         min_homes: 3
         building_share: 0.5
@@ -33,6 +34,7 @@ from dispatch.defaults import (
     CLAIM_LEASE_S,
     CLOSE_ON_USAGE,
     CLOSE_POLICIES,
+    MAINTENANCE_GRACE_S,
     RETRY_BASE_S,
     RETRY_MAX_S,
 )
@@ -77,9 +79,12 @@ class DispatchExtras:
     #: shorter is a quicker ticket after a takeover, at the risk of a second send (same key)
     #: when sending a claimed batch takes longer
     claim_lease_s: float = CLAIM_LEASE_S
+    #: a meter_offline or meter_stuck alert becomes an order (or counts towards a storm) only
+    #: if still open this long after dispatch saw it: a drained backlog clears them sooner
+    maintenance_grace_s: float = MAINTENANCE_GRACE_S
 
 
-EXTRA_KEYS = ("channels", "storm", "close_on_usage", "emergency_contact", "retry")
+EXTRA_KEYS = ("channels", "storm", "close_on_usage", "emergency_contact", "retry", "maintenance_grace_s")
 
 
 def parse_dispatch_extras(d: dict[str, ConfigNode]) -> dict[str, Any]:
@@ -105,6 +110,8 @@ def parse_dispatch_extras(d: dict[str, ConfigNode]) -> dict[str, Any]:
         "retry_base_s": retry_base,
         "retry_max_s": retry_max,
         "claim_lease_s": claim,
+        "maintenance_grace_s": (d["maintenance_grace_s"].number(ge=0) if "maintenance_grace_s" in d
+                                else base.maintenance_grace_s),
     }
 
 

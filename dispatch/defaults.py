@@ -17,6 +17,10 @@ DELIVERY_RETRY = Backoff(base_s=RETRY_BASE_S, max_s=RETRY_MAX_S)
 #: a claimed delivery is another dispatcher's to send again after this (its claimer died)
 CLAIM_LEASE_S = 120.0
 
+#: a maintenance alert (meter_offline, meter_stuck) becomes an order only if still open this
+#: long after dispatch first saw it: a gateway's drained backlog clears its alerts sooner
+MAINTENANCE_GRACE_S = 300.0
+
 #: who closes an order whose household's usage resumed: a person, or dispatch on its own
 CLOSE_BY_PERSON, CLOSE_AUTOMATICALLY = "person", "auto"
 CLOSE_POLICIES = (CLOSE_BY_PERSON, CLOSE_AUTOMATICALLY)
@@ -36,5 +40,5 @@ def ack_deadlines_s(minutes: dict[Tier, float] | None = None) -> dict[Tier, floa
 
 
 __all__ = ["ACK_DEADLINE_MINUTES", "CLAIM_LEASE_S", "CLOSE_AUTOMATICALLY", "CLOSE_BY_PERSON",
-           "CLOSE_ON_USAGE", "CLOSE_POLICIES", "DELIVERY_RETRY", "RETRY_BASE_S", "RETRY_MAX_S", "UNASSIGNED",
-           "ack_deadlines_s"]
+           "CLOSE_ON_USAGE", "CLOSE_POLICIES", "DELIVERY_RETRY", "MAINTENANCE_GRACE_S", "RETRY_BASE_S",
+           "RETRY_MAX_S", "UNASSIGNED", "ack_deadlines_s"]

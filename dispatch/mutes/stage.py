@@ -2,10 +2,12 @@
 
 Every new alert is remembered with its fate: ``ordered`` (straight on to dedup and
 assign), ``held`` (the storm guard waits ``hold_s`` to see whether its neighbours fall
-silent too) or ``muted`` (a muter gave a reason). Held and muted alerts are asked
+silent too; a maintenance alert waits out its grace, :mod:`dispatch.mutes.grace`) or
+``muted`` (a muter gave a reason). Held and muted alerts are asked
 again at every review; the first review that finds no reason releases them to become
 orders, so an absence that ends while the home is still silent yields the order then.
-Every hold, mute, release and clear is written to the append-only mute log.
+Every hold, mute, release and clear is written to the append-only mute log (a
+maintenance alert cleared within its grace as ``withdrawn``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from dispatch.mutes.base import MuteStore
+from dispatch.mutes.grace import MaintenanceGrace
 from dispatch.mutes.muters import Muter, StormMuter
 from dispatch.mutes.records import WAITING, AlertFate, TrackedAlert
 from dispatch.mutes.storm import StormGuard
@@ -27,9 +30,17 @@ class MuteStage:
     noted and go on to close their orders. :class:`~dispatch.mutes.review.ReleaseStage`
     lets the waiting ones go once their reason has gone."""
 
-    def __init__(self, store: MuteStore, muters: Sequence[Muter], guard: StormGuard | None = None) -> None:
+    def __init__(self, store: MuteStore, muters: Sequence[Muter], guard: StormGuard | None = None,
+                 grace: MaintenanceGrace | None = None) -> None:
+        """``grace``: by default the storm guard's (which counts no alert within it), else the
+        default; given with a guard, it must be the guard's."""
+        if grace is None:
+            grace = guard.grace if guard is not None else MaintenanceGrace()
+        elif guard is not None and grace != guard.grace:
+            raise ValueError(f"the mute stage's {grace} differs from the storm guard's {guard.grace}")
         self.store = store
         self.guard = guard
+        self.grace = grace
         self.muters = list(muters) + ([StormMuter(guard)] if guard is not None else [])
 
     def reason(self, alert: TrackedAlert, now: float) -> str:
@@ -40,7 +51,10 @@ class MuteStage:
         return ""
 
     def _holds(self, alert: TrackedAlert, now: float) -> bool:
-        # only a held alert waits out the hold: a muted one whose reason ended goes at once
+        # a maintenance alert never becomes an order within its grace, whatever waited it;
+        # otherwise only a held alert waits out the hold: a muted one whose reason ended goes at once
+        if self.grace.waiting(alert, now):
+            return True
         return (alert.fate is AlertFate.HELD and self.guard is not None and self.guard.eligible(alert)
                 and now < alert.first_seen + self.guard.settings.hold_s)
 
@@ -71,8 +85,13 @@ class MuteStage:
             candidate = replace(candidate, fate=AlertFate.MUTED, reason=why)
         elif self.guard is not None and self.guard.eligible(candidate):
             # even with hold_s = 0 it waits for this batch's review, which looks for storms first
-            candidate = replace(candidate, reason=f"storm guard: waiting {self.guard.settings.hold_s / 60:g} min "
-                                                  f"for other homes of building {a.building}")
+            hold_s = self.guard.settings.hold_s
+            why = f"storm guard: waiting {hold_s / 60:g} min for other homes of building {a.building}"
+            if self.grace.applies(candidate) and self.grace.grace_s > hold_s:
+                why += f"; {self.grace.describe()}"
+            candidate = replace(candidate, reason=why)
+        elif self.grace.applies(candidate):
+            candidate = replace(candidate, reason=self.grace.describe())
         else:
             candidate = replace(candidate, fate=AlertFate.ORDERED)
         stored, _ = self.store.track(candidate, now)
@@ -100,6 +119,12 @@ class MuteStage:
     def cleared(self, key: EpisodeKey, now: float) -> None:
         tracked = self.store.tracked(key)
         if tracked is None or tracked.fate is AlertFate.CLEARED:
+            return
+        if tracked.fate in WAITING and self.grace.waiting(tracked, now):
+            # e.g. a gateway's backlog arrived: the fault was never anyone's job
+            self.store.set_fate(key, AlertFate.CLEARED, f"cleared within the {self.grace.grace_s:g} s "
+                                "maintenance grace (the meter's readings arrived): no order", now,
+                                action="withdrawn")
             return
         # only a waiting alert's clearing is news for the mute log; an ordered one is in the ledger
         self.store.set_fate(key, AlertFate.CLEARED, "usage resumed" if tracked.fate in WAITING else "",

@@ -8,6 +8,8 @@ registered homes have an alert of the same signature that is not cleared, it ope
 one storm, and the dispatcher one infrastructure order for it. Only eligible alerts
 count and are muted (by default no_usage WARNING, i.e. one utility silent, and
 meter_offline): an all-utilities silence (no_usage CRITICAL) is never held back.
+A maintenance alert within its :class:`~dispatch.mutes.grace.MaintenanceGrace` does
+not count yet: a district draining a day's backlog is not a storm.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dispatch.mutes.base import MuteStore
+from dispatch.mutes.grace import MaintenanceGrace
 from dispatch.mutes.records import Storm, TrackedAlert
 from lifesign.registry import Registry
 
@@ -46,9 +49,11 @@ class StormSettings:
 
 
 class StormGuard:
-    def __init__(self, store: MuteStore, registry: Registry, settings: StormSettings) -> None:
+    def __init__(self, store: MuteStore, registry: Registry, settings: StormSettings,
+                 grace: MaintenanceGrace | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.grace = MaintenanceGrace() if grace is None else grace
         buildings, counts = np.unique(registry.building.astype(str), return_counts=True)
         self.homes_in_building = dict(zip(buildings.tolist(), counts.tolist(), strict=True))
         grids, counts = np.unique(registry.grid.astype(str), return_counts=True)
@@ -96,7 +101,8 @@ class StormGuard:
         # homes of a storm that ended (its order resolved) do not make the next one
         ended = self.store.last_storm_end(scope, area, rule, utilities)
         members = [a for a in self.store.open_in(scope, area, rule, utilities, since)
-                   if self.eligible(a) and (ended is None or a.first_seen > ended)]
+                   if self.eligible(a) and (ended is None or a.first_seen > ended)
+                   and not self.grace.waiting(a, now)]
         homes = len({a.key.household_id for a in members})
         if not self._storming(homes, total, self.settings.building_share if scope == "building"
                               else self.settings.grid_share):

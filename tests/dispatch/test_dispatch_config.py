@@ -26,6 +26,7 @@ FULL = HEAD + """  ack_deadline_minutes: {red: 10}
   emergency_contact: false
   close_on_usage: {green: person}
   retry: {base_s: 5, max_s: 300, claim_s: 30}
+  maintenance_grace_s: 90
   storm: {min_homes: 4, building_share: 0.6, hold_minutes: 60, rules: {no_usage: [warning, critical]}}
   channels:
     - {kind: wecom, url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K"}
@@ -43,6 +44,7 @@ def test_the_whole_section_is_read(tmp_path: Path, registry: Registry, roster: R
     assert d.ack_deadline_minutes[Tier.RED] == 10 and d.ack_deadline_minutes[Tier.GREEN] == 240
     assert (d.console, d.emergency_contact, d.retry_base_s, d.retry_max_s) == (False, False, 5.0, 300.0)
     assert d.claim_lease_s == 30.0 and parse(HEAD + "  console: true\n").dispatch.claim_lease_s == 120.0
+    assert d.maintenance_grace_s == 90.0 and parse(HEAD + "  console: true\n").dispatch.maintenance_grace_s == 300.0
     assert d.close_on_usage == {Tier.RED: "person", Tier.YELLOW: "person", Tier.GREEN: "person"}
     assert (d.storm.min_homes, d.storm.building_share, d.storm.hold_minutes, d.storm.grid_share) == (4, 0.6, 60, 0.5)
     assert d.storm.rules == {"no_usage": ("warning", "critical")}
@@ -55,6 +57,7 @@ def test_the_whole_section_is_read(tmp_path: Path, registry: Registry, roster: R
         assert list(dispatcher.channels) == ["wecom", "dingtalk", "sms"]
         assert dispatcher.mutes is not None and dispatcher.mutes.guard is not None
         assert dispatcher.mutes.guard.settings.hold_s == 3600.0
+        assert dispatcher.mutes.grace.grace_s == dispatcher.mutes.guard.grace.grace_s == 90.0
         assert dispatcher.assigner.emergency_contact_step is False
         assert dispatcher.deliverer.claim_lease_s == 30.0
     finally:
@@ -75,6 +78,9 @@ def test_the_whole_section_is_read(tmp_path: Path, registry: Registry, roster: R
      "site.yaml:6: dispatch.close_on_usage.red must be one of person, auto, got 'robot'"),
     ("  storm: {building_share: 1.5}\n", "site.yaml:6: dispatch.storm.building_share must be <= 1, got 1.5"),
     ("  retry: {claim_s: 0.5}\n", "site.yaml:6: dispatch.retry.claim_s must be >= 1, got 0.5"),
+    ("  maintenance_grace_s: -5\n", "site.yaml:6: dispatch.maintenance_grace_s must be >= 0, got -5"),
+    ("  maintenance_grace_minutes: 5\n",
+     "site.yaml:6: dispatch.maintenance_grace_minutes is not a known key (did you mean 'maintenance_grace_s'?)"),
     ("  storm: {rules: {no_usage: [fatal]}}\n",
      "site.yaml:6: dispatch.storm.rules.no_usage[0] must be one of warning, critical, got 'fatal'"),
     ("  retry: {base_s: 60, max_s: 10}\n", "site.yaml:6: dispatch.retry max_s must be >= base_s, got 10 < 60"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.channels import RecordingChannel
+from dispatch.defaults import MAINTENANCE_GRACE_S
 from dispatch.dispatcher import Dispatcher
 from dispatch.mutes.muters import AbsenceMuter, OutageMuter
 from dispatch.mutes.stage import MuteStage
@@ -195,9 +196,13 @@ def test_a_grid_wide_cut_is_one_grid_order(make: Callable[[], Dispatcher], clock
 def test_meter_offline_storms_go_to_maintenance(make: Callable[[], Dispatcher], clock: ManualClock) -> None:
     d = make()
     cut = [h for h, b in HOMES if b == "B001"]
-    d.handle([Alert(EpisodeKey(h, "meter_offline", T0 - 7200), AlertState.OPENED, T0, {},
-                    Severity.WARNING, ("electricity", "water")) for h in cut])
-    (infra,) = d.store.list()
+    assert d.handle([Alert(EpisodeKey(h, "meter_offline", T0 - 7200), AlertState.OPENED, T0, {},
+                           Severity.WARNING, ("electricity", "water")) for h in cut]) == []
+    # a meter fault counts towards a storm only once it outlasted the maintenance grace
+    clock.advance_to(T0 + MAINTENANCE_GRACE_S - 1)
+    assert d.review() == []
+    clock.advance_to(T0 + MAINTENANCE_GRACE_S)
+    (infra,) = d.review()
     assert (infra.household_id, infra.assignee) == ("building:B001", "mt-1")
     assert infra.rule == "infrastructure:meter_offline:electricity+water"
 
@@ -213,3 +218,27 @@ def test_a_held_water_silence_that_spreads_to_every_utility_goes_at_once(
                   ("electricity", "water"))
     (order,) = d.handle([worse])
     assert (order.household_id, order.tier) == ("HB00100", "yellow")
+
+
+def test_a_meter_fault_becomes_an_order_only_if_it_outlasts_the_grace_across_a_restart(
+    make: Callable[[], Dispatcher], clock: ManualClock
+) -> None:
+    d = make()
+    stuck = Alert(EpisodeKey("HB00100", "meter_stuck", T0 - 7200), AlertState.OPENED, T0, {},
+                  Severity.WARNING, ("water",))
+    brief = Alert(EpisodeKey("HB00101", "meter_stuck", T0 - 3600), AlertState.OPENED, T0, {},
+                  Severity.WARNING, ("water",))
+    assert d.handle([stuck, brief]) == []
+    clock.advance_to(T0 + 60)
+    # back within the grace (e.g. a gateway's backlog arrived): withdrawn, never an order
+    assert d.handle([Alert(brief.key, AlertState.CLEARED, T0 + 60, {"varies_again": T0 + 50},
+                           Severity.WARNING, ("water",))]) == []
+    clock.advance_to(T0 + MAINTENANCE_GRACE_S - 1)
+    d = make()  # the grace is in the mute store: a restart neither forgets nor restarts it
+    assert d.review() == []
+    clock.advance_to(T0 + MAINTENANCE_GRACE_S)
+    (order,) = make().review()
+    assert (order.household_id, order.rule, order.assignee) == ("HB00100", "meter_stuck", "mt-1")
+    assert [(e.household_id, e.action) for e in mute_store(d).mute_log() if e.household_id == "HB00101"] == [
+        ("HB00101", "held"), ("HB00101", "withdrawn")]
+    assert make().review() == [] and len(d.store.list()) == 1

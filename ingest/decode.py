@@ -1,6 +1,6 @@
 """Ingest's reading decoder: a payload from one gateway's topic (the shapes of
-:mod:`lifesign.wire`) into a columnar batch plus rejections, and the batch builder
-that joins the good readings of many messages.
+:mod:`lifesign.wire`) into a columnar batch plus rejections. Small messages that pass
+whole skip it (:mod:`ingest.fastpath`); it takes apart every other one.
 
 Decoding never raises: every reading that fails a check becomes a :class:`Rejection`
 with a reason, and the good readings of the same message are kept.
@@ -100,9 +100,8 @@ class ReadingDecoder:
         self.registry = registry
         self.policy = policy or DecodePolicy()
 
-    def decode(self, payload: bytes, gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
-        """The readings of one message and its rejections. With ``into``, the good
-        readings go there instead (in arrival order) and ``Decoded.batch`` is empty."""
+    def decode(self, payload: bytes, gateway_id: str, now: float) -> Decoded:
+        """The readings of one message and its rejections."""
         policy = self.policy
         if len(payload) > policy.max_payload_bytes:
             return _refused(Reason.TOO_LARGE, f"payload of {len(payload)} bytes, expected at most "
@@ -124,16 +123,16 @@ class ReadingDecoder:
                 detail = str(exc) if isinstance(lenient, RecursionError) else str(lenient)
                 return _refused(Reason.MALFORMED_JSON, detail, excerpt(payload))
         if isinstance(doc, dict) and "meters" in doc:
-            return self._columnar(doc, gateway_id, now, into)
+            return self._columnar(doc, gateway_id, now)
         if isinstance(doc, dict) and "readings" in doc:
             rows = doc["readings"]
             if not isinstance(rows, list):
                 return _refused(Reason.BAD_SHAPE, "'readings' must be a list", excerpt(payload))
             if len(rows) > policy.max_readings:
                 return self._too_many(len(rows))
-            return self._rows(rows, gateway_id, now, into)
+            return self._rows(rows, gateway_id, now)
         if isinstance(doc, dict) and "meter" in doc:
-            return self._rows([doc], gateway_id, now, into)
+            return self._rows([doc], gateway_id, now)
         return _refused(Reason.BAD_SHAPE, "expected a reading, {'readings': [...]} or "
                         "{'meters': [...], 'ts': ..., 'values': [...]}", excerpt(payload))
 
@@ -141,7 +140,7 @@ class ReadingDecoder:
         return _refused(Reason.TOO_LARGE, f"{n} readings in one message, expected at most "
                         f"{self.policy.max_readings}", n=n)
 
-    def _rows(self, rows: list[Any], gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
+    def _rows(self, rows: list[Any], gateway_id: str, now: float) -> Decoded:
         meters: list[Any] = []
         times: list[Any] = []
         values: list[Any] = []
@@ -155,13 +154,13 @@ class ReadingDecoder:
                 shapeless.add(Rejection(Reason.BAD_SHAPE, "a reading must be an object", row))
             else:
                 shapeless.count(Reason.BAD_SHAPE, 1)
-        decoded = self._checked(meters, times, values, gateway_id, now, into)
+        decoded = self._checked(meters, times, values, gateway_id, now)
         if shapeless.counts:
             shapeless.merge(decoded.tally)
             decoded.tally = shapeless
         return decoded
 
-    def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float, into: BatchBuilder | None = None) -> Decoded:
+    def _columnar(self, doc: dict[str, Any], gateway_id: str, now: float) -> Decoded:
         meters, ts, values = doc.get("meters"), doc.get("ts"), doc.get("values")
         if not isinstance(meters, list) or not isinstance(values, list) or len(meters) != len(values):
             return _refused(Reason.BAD_SHAPE, "'meters' and 'values' must be lists of one length", _outline(doc))
@@ -171,10 +170,10 @@ class ReadingDecoder:
             return self._too_many(len(meters))
         if not isinstance(ts, list) and len(meters) <= _SCALAR_MAX:
             ts = [ts] * len(meters)
-        return self._checked(meters, ts, values, gateway_id, now, into)
+        return self._checked(meters, ts, values, gateway_id, now)
 
     def _checked(self, meters: list[Any], times: list[Any] | Any, values: list[Any], gateway_id: str,
-                 now: float, into: BatchBuilder | None = None) -> Decoded:
+                 now: float) -> Decoded:
         """Check readings column by column (numpy); only the bad ones become objects,
         and of those only the first few (the rest are counted by reason, in numpy).
         ``times`` is a list, or one time for every reading (a columnar round)."""
@@ -182,7 +181,7 @@ class ReadingDecoder:
         if n == 0:
             return Decoded(ReadingBatch.empty())
         if n <= _SCALAR_MAX:
-            return self._checked_scalar(meters, times, values, gateway_id, now, into)
+            return self._checked_scalar(meters, times, values, gateway_id, now)
         try:  # every meter known (the usual case): one C-level pass
             index = np.array(list(map(self.registry.meter_index.__getitem__, meters)), dtype=np.int64)
         except (KeyError, TypeError):  # an unknown or unhashable meter: item by item
@@ -201,9 +200,6 @@ class ReadingDecoder:
         value_ok = ~np.isnan(value)
         good = known & bound & ts_ok & not_future & not_past & value_ok
         batch = ReadingBatch(index[good].astype(np.int32), ts[good], value[good])
-        if into is not None:
-            into.add_batch(batch)
-            batch = ReadingBatch.empty()
         if good.all():
             return Decoded(batch)
         tally = RejectionTally()
@@ -270,7 +266,7 @@ class ReadingDecoder:
         return out
 
     def _checked_scalar(self, meters: list[Any], times: list[Any], values: list[Any], gateway_id: str,
-                        now: float, into: BatchBuilder | None = None) -> Decoded:
+                        now: float) -> Decoded:
         """The same checks in plain Python: for a message of a few readings, numpy's
         per-call cost would be most of the work (one-reading messages are common)."""
         lookup = self.registry.meter_index.get
@@ -293,44 +289,9 @@ class ReadingDecoder:
             good_m.append(index)
             good_t.append(ts)
             good_v.append(value)
-        if into is not None:
-            into.add_rows(good_m, good_t, good_v)
-            batch = ReadingBatch.empty()
-        else:
-            batch = ReadingBatch(np.array(good_m, dtype=np.int32), np.array(good_t, dtype=np.float64),
-                                 np.array(good_v, dtype=np.float64))
+        batch = ReadingBatch(np.array(good_m, dtype=np.int32), np.array(good_t, dtype=np.float64),
+                             np.array(good_v, dtype=np.float64))
         return Decoded(batch, tally)
-
-
-class BatchBuilder:
-    """The good readings of many messages as one batch, in arrival order. Small messages
-    arrive as Python lists and become arrays once for all of them: numpy's per-call
-    cost would be most of the work for a one-reading message."""
-
-    def __init__(self) -> None:
-        self._parts: list[ReadingBatch] = []
-        self._meter: list[int] = []
-        self._ts: list[float] = []
-        self._value: list[float] = []
-
-    def add_rows(self, meter: list[int], ts: list[float], value: list[float]) -> None:
-        self._meter += meter
-        self._ts += ts
-        self._value += value
-
-    def add_batch(self, batch: ReadingBatch) -> None:
-        self._flush()
-        self._parts.append(batch)
-
-    def _flush(self) -> None:
-        if self._meter:
-            self._parts.append(ReadingBatch(np.array(self._meter, dtype=np.int32), np.array(self._ts, dtype=np.float64),
-                                            np.array(self._value, dtype=np.float64)))
-            self._meter, self._ts, self._value = [], [], []
-
-    def build(self) -> ReadingBatch:
-        self._flush()
-        return ReadingBatch.concat(self._parts)
 
 
 #: messages with at most this many readings are checked without numpy

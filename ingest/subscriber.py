@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,8 +29,9 @@ import paho.mqtt.client as mqtt
 
 from ingest.counters import IngestCounters
 from ingest.deadletters import DeadLetterLimits, DeadLetterOffice
-from ingest.decode import BatchBuilder, ReadingDecoder
-from ingest.deliveries import Delivery, decode_messages, too_fast_reports
+from ingest.decode import ReadingDecoder
+from ingest.deliveries import decode_messages, too_fast_reports
+from ingest.fastpath import FastPass
 from ingest.faults import fault_point_from
 from ingest.heap import give_back_memory
 from ingest.keeper import Keeper
@@ -37,7 +39,7 @@ from ingest.seen import SeenReadings
 from ingest.spool import Spool
 from ingest.window import DurabilityWindow
 from lifesign.clock import Clock
-from lifesign.mqttclient import BrokerSettings, connect_and_wait, make_client
+from lifesign.mqttclient import BrokerSettings, ack_qos1, connect_and_wait, make_client
 from lifesign.readings import ReadingBatch, ReadingSink
 from lifesign.retry import Backoff
 from lifesign.stores import HistoryStore
@@ -47,8 +49,10 @@ log = logging.getLogger(__name__)
 
 #: wait between attempts to store a failed batch (wall seconds, not event time)
 _STORE_RETRY = Backoff(base_s=0.2, max_s=30.0)
-#: how long the worker waits for a fuller batch (wall seconds): throughput for a little latency
-_LINGER_S = 0.005
+#: how long the worker waits for a fuller batch (wall seconds): throughput for a little latency.
+#: It waits in steps while messages keep coming, and stops at the first step that brings none.
+_LINGER_STEP_S = 0.0025
+_LINGER_MAX_S = 0.020
 #: register resets listed in one flagged message (the count is always complete)
 _MAX_FLAGS_PER_MESSAGE = 1000
 #: payload bytes in one batch, at most (one message more if it alone is larger)
@@ -62,6 +66,13 @@ MAX_PENDING_BYTES = 64 * 1024 * 1024
 _TRIM_AFTER_BYTES = 4 * 1024 * 1024
 #: how long start() waits for the broker's CONNACK
 _CONNACK_TIMEOUT_S = 10.0
+
+#: a received message: (topic, payload, mid, qos, connection), the connection it arrived
+#: on because a message id means nothing on another one. A plain tuple of plain values:
+#: the least paho's thread can build per message, and nothing for the garbage collector
+#: to follow (holding paho's message objects instead, a Condition each, tripled the
+#: full collections while messages wait)
+Delivery = tuple[str, bytes | bytearray, int, int, int]
 
 class MqttIngestor:
     """Subscribes to every gateway's readings topic and feeds the store and the sinks.
@@ -107,6 +118,7 @@ class MqttIngestor:
         self._broker = broker
         self._topics = tuple(topics)
         self._decoder = decoder
+        self._fast = FastPass(decoder)
         self._sinks = tuple(sinks)
         self._clock = clock
         self._max_batch = max_batch_messages
@@ -131,10 +143,11 @@ class MqttIngestor:
         self.dead_letters = DeadLetterOffice(self._publish_dead_letter, self.counters, registry.gateway_index,
                                              dead_letter_limits)
 
-        lock = threading.Lock()
-        self._work_ready = threading.Condition(lock)
-        self._idle = threading.Condition(lock)
-        self._room = threading.Condition(lock)
+        # One lock under three conditions; paho's thread takes the bare lock (cheaper) per message.
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)
+        self._idle = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
         self._pending: list[Delivery] = []
         self._pending_max = 0
         self._pending_bytes = 0
@@ -263,36 +276,35 @@ class MqttIngestor:
         self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        payload = message.payload  # bytes from paho; no copy
-        delivery = Delivery(message.topic, payload if type(payload) is bytes else bytes(payload), message.mid,
-                             message.qos, self._connection)
-        with self._work_ready:
-            if not self._has_room():
+        # Runs once per message in paho's thread, which the worker waits on for the GIL:
+        # every line here costs ingest throughput, so the checks are inline.
+        with self._lock:
+            pending = self._pending
+            if pending and (len(pending) >= self._max_pending or self._pending_bytes >= self._max_pending_bytes):
                 # Full: hold paho's network thread here, so it reads no more from the socket
                 # and the broker keeps the rest. The worker frees room batch by batch.
                 self._room.wait_for(lambda: self._has_room() or self._stopping)
                 if self._stopping:
                     return  # unacked: the broker sends it again next time
-            self._pending.append(delivery)
-            self._pending_bytes += len(delivery.payload)
-            if len(self._pending) == 1:  # the worker waits only on an empty list
+            pending.append((message.topic, message.payload, message.mid, message.qos, self._connection))
+            self._pending_bytes += len(message.payload)
+            if len(pending) == 1 or len(pending) == self._max_batch:  # the worker waits for the first, lingers for a full batch
                 self._work_ready.notify()
-            self._pending_max = max(self._pending_max, len(self._pending))
-
 
     def _has_room(self) -> bool:
         # an empty list always takes one message, however large (the broker bounds its size)
         return not self._pending or (len(self._pending) < self.max_pending_messages
                                      and self._pending_bytes < self.max_pending_bytes)
 
-    def _batch_size(self) -> int:
-        """Messages the worker takes: up to max_batch, and about _MAX_BATCH_BYTES of payload."""
+    def _batch_size(self) -> tuple[int, int]:
+        """(messages, payload bytes) the worker takes: up to max_batch, and about _MAX_BATCH_BYTES of payload."""
         total = 0
         for n, delivery in enumerate(self._pending[: self._max_batch]):
-            total += len(delivery.payload)
-            if total > _MAX_BATCH_BYTES:
-                return max(1, n)
-        return min(len(self._pending), self._max_batch)
+            size = len(delivery[1])
+            if total + size > _MAX_BATCH_BYTES and n:
+                return n, total
+            total += size
+        return min(len(self._pending), self._max_batch), total
 
     # -- worker -------------------------------------------------------------
     def _run(self) -> None:
@@ -301,15 +313,14 @@ class MqttIngestor:
                 if not self._pending and not self._stopping:
                     self._work_ready.wait(timeout=self.keeper.drain_wait())
                 if 0 < len(self._pending) < self._max_batch and not self._stopping:
-                    # Linger a moment for more: a batch costs a store write and a state
-                    # update whatever its size, so one-message batches would halve throughput.
-                    self._work_ready.wait(timeout=_LINGER_S)
+                    self._linger()
                 if self._stopping:
                     return
-                n = self._batch_size()
+                # the list only grows between takes, so its longest is now
+                self._pending_max = max(self._pending_max, len(self._pending))
+                n, taken_bytes = self._batch_size()
                 taken = self._pending[:n]
                 del self._pending[:n]
-                taken_bytes = sum(len(d.payload) for d in taken)
                 self._pending_bytes -= taken_bytes
                 self._room.notify()
                 self._in_process = len(taken)
@@ -330,11 +341,25 @@ class MqttIngestor:
                     self._in_process = 0
                     self._idle.notify_all()
 
+    def _linger(self) -> None:
+        """Wait (holding the lock) for more messages: a batch costs a store write and a state
+        update whatever its size, and paho's thread waits for the GIL while the worker runs,
+        so small batches under a stream cost a third of the throughput. A lone message waits
+        one step; a stream, until a full batch or _LINGER_MAX_S; a pause in the stream (a
+        full in-flight window at the broker, the end of a burst) ends the wait at once."""
+        deadline = time.monotonic() + _LINGER_MAX_S
+        waiting = len(self._pending)
+        while True:
+            self._work_ready.wait(timeout=_LINGER_STEP_S)
+            now_waiting = len(self._pending)
+            if (self._stopping or now_waiting == waiting or now_waiting >= self._max_batch
+                    or time.monotonic() >= deadline):
+                return
+            waiting = now_waiting
+
     def _process(self, taken: list[Delivery]) -> None:
-        builder = BatchBuilder()
         now = self._clock.now()
-        refused = decode_messages(self._decoder, taken, builder, now)
-        batch = builder.build()
+        batch, refused = decode_messages(self._fast, [d[0] for d in taken], [d[1] for d in taken], now)
         sorted_ = self.seen.sort(batch)
         new = sorted_.new
         if len(sorted_.implausible):
@@ -397,15 +422,14 @@ class MqttIngestor:
         self._client.publish(topic, payload, qos=1)
 
     def _ack(self, taken: list[Delivery]) -> None:
-        acked = 0
         with self._connection_lock:
-            for delivery in taken:
-                # A message from an earlier connection is being delivered again on
-                # this one (persistent session); its old id may now name another
-                # message, so acking it could ack readings we have not stored.
-                if delivery.connection != self._connection or delivery.qos == 0:
-                    continue
-                self._client.ack(delivery.mid, delivery.qos)
-                acked += 1
-        self.counters.add(messages_acked=acked)
-
+            # A message from an earlier connection is being delivered again on this one
+            # (persistent session); its old id may now name another message, so acking
+            # it could ack readings we have not stored.
+            connection = self._connection
+            mids = [mid for _, _, mid, qos, on in taken if qos == 1 and on == connection]
+            ack_qos1(self._client, mids)
+            others = [(mid, qos) for _, _, mid, qos, on in taken if qos > 1 and on == connection]
+            for mid, qos in others:
+                self._client.ack(mid, qos)
+        self.counters.add(messages_acked=len(mids) + len(others))

@@ -37,22 +37,25 @@ def test_garbage_that_is_not_json_at_all_is_one_rejection() -> None:
     assert [r.reason for r in decoded.rejections] == [Reason.MALFORMED_JSON]
 
 
-def test_a_batch_built_from_small_and_large_messages_keeps_arrival_order() -> None:
+def test_a_batch_of_fast_small_and_large_messages_keeps_arrival_order() -> None:
     import orjson
 
-    from ingest.decode import BatchBuilder
+    from ingest.deliveries import decode_messages
+    from ingest.fastpath import FastPass
+    from lifesign.wire import readings_topic
 
     meters = [Meter(f"W{i:02d}", "H1", Utility.WATER, "GW") for i in range(20)]
     registry = Registry.from_records([Household("H1", Address("C", "G", "B", "U", "1"), Resident("R", 80, "1", "2"),
                                                  Tier.RED)], meters)
-    decoder, builder, now = ReadingDecoder(registry), BatchBuilder(), 1_763_700_000.0
-    small = orjson.dumps({"meter": "W00", "ts": now - 30, "value": 1.0})  # the scalar path
-    large = orjson.dumps({"meters": [m.meter_id for m in meters], "ts": now - 20, "values": [2.0] * 20})  # numpy path
-    for payload in (small, large, small.replace(b"W00", b"W01")):
-        assert decoder.decode(payload, "GW", now, builder).batch.meter.size == 0  # the readings went to the builder
-    batch = builder.build()
-    assert batch.meter.tolist() == [0, *range(20), 1]
-    assert batch.ts.tolist() == [now - 30] + [now - 20] * 20 + [now - 30]
+    now = 1_763_700_000.0
+    small = orjson.dumps({"meter": "W00", "ts": now - 30, "value": 1.0})  # the fast pass
+    rfc3339 = b'{"meter": "W02", "ts": "2025-11-21T04:39:00+00:00", "value": 3.0}'  # the decoder, small
+    large = orjson.dumps({"meters": [m.meter_id for m in meters], "ts": now - 20, "values": [2.0] * 20})  # numpy
+    payloads = (small, large, rfc3339, small.replace(b"W00", b"W01"))
+    batch, refused = decode_messages(FastPass(ReadingDecoder(registry)), [readings_topic("GW")] * 4, list(payloads), now)
+    assert refused == []
+    assert batch.meter.tolist() == [0, *range(20), 2, 1]
+    assert batch.ts.tolist() == [now - 30] + [now - 20] * 20 + [now - 60, now - 30]  # 04:39 UTC is now - 60
 
 
 def test_a_gateway_not_in_the_registry_is_unknown_gateway_not_wrong_gateway() -> None:

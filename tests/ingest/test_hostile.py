@@ -153,10 +153,10 @@ def test_hostile_burst_costs_only_the_bad_messages_and_memory_comes_back(
 
 def test_a_message_that_makes_the_decoder_raise_is_dead_lettered_and_the_rest_go_on(tmp_path: Path) -> None:
     class Exploding(ReadingDecoder):
-        def decode(self, payload, gateway_id, now, into=None):  # type: ignore[no-untyped-def]
+        def decode(self, payload, gateway_id, now):  # type: ignore[no-untyped-def]
             if payload.startswith(b'{"boom"'):
                 raise RecursionError("maximum recursion depth exceeded")
-            return super().decode(payload, gateway_id, now, into)
+            return super().decode(payload, gateway_id, now)
 
     port = free_port()
     with run_mosquitto(port, tmp_path / "broker"):

@@ -1,10 +1,11 @@
 """MQTT → history store → sinks, with the broker ack sent only after the durable write.
 
-The paho network thread does as little as possible: ``on_message`` appends the
-message to a list (a per-message queue hand-off halves paho's throughput). One
-worker thread takes the whole list, decodes every message, writes the good
-readings of all of them as one columnar batch, hands the batch to the sinks
-(the detector state), and only then acks the messages to the broker. A crash
+The paho network thread does as little as possible: ``on_message`` puts the message
+in the :class:`Inbox` (a plain tuple on a list; a per-message queue hand-off halved
+paho's throughput). One worker thread takes a batch from it, decodes every message
+(the small ones in one pass, :mod:`ingest.fastpath`), writes the good readings of
+all of them as one columnar batch, hands the batch to the sinks (the detector
+state), and only then acks the messages to the broker, every PUBACK in one write. A crash
 anywhere before the ack leaves the messages unacked in our persistent session,
 so the broker delivers them again: at-least-once. :class:`SeenReadings` filters
 what was stored before, so a redelivery writes nothing twice and is counted.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +34,7 @@ from ingest.deliveries import decode_messages, too_fast_reports
 from ingest.fastpath import FastPass
 from ingest.faults import fault_point_from
 from ingest.heap import give_back_memory
+from ingest.inbox import Delivery, Inbox
 from ingest.keeper import Keeper
 from ingest.seen import SeenReadings
 from ingest.spool import Spool
@@ -49,10 +50,6 @@ log = logging.getLogger(__name__)
 
 #: wait between attempts to store a failed batch (wall seconds, not event time)
 _STORE_RETRY = Backoff(base_s=0.2, max_s=30.0)
-#: how long the worker waits for a fuller batch (wall seconds): throughput for a little latency.
-#: It waits in steps while messages keep coming, and stops at the first step that brings none.
-_LINGER_STEP_S = 0.0025
-_LINGER_MAX_S = 0.020
 #: register resets listed in one flagged message (the count is always complete)
 _MAX_FLAGS_PER_MESSAGE = 1000
 #: payload bytes in one batch, at most (one message more if it alone is larger)
@@ -66,13 +63,6 @@ MAX_PENDING_BYTES = 64 * 1024 * 1024
 _TRIM_AFTER_BYTES = 4 * 1024 * 1024
 #: how long start() waits for the broker's CONNACK
 _CONNACK_TIMEOUT_S = 10.0
-
-#: a received message: (topic, payload, mid, qos, connection), the connection it arrived
-#: on because a message id means nothing on another one. A plain tuple of plain values:
-#: the least paho's thread can build per message, and nothing for the garbage collector
-#: to follow (holding paho's message objects instead, a Condition each, tripled the
-#: full collections while messages wait)
-Delivery = tuple[str, bytes | bytearray, int, int, int]
 
 class MqttIngestor:
     """Subscribes to every gateway's readings topic and feeds the store and the sinks.
@@ -110,18 +100,13 @@ class MqttIngestor:
         """``topics``: the readings topic filters to subscribe to (a partition's gateways)."""
         if not topics:
             raise ValueError("topics must name at least one readings topic filter")
-        if max_batch_messages < 1:
-            raise ValueError(f"max_batch_messages must be >= 1, got {max_batch_messages}")
-        if max_pending_messages < max_batch_messages:
-            raise ValueError(f"max_pending_messages must be >= max_batch_messages ({max_batch_messages}), "
-                             f"got {max_pending_messages}")
+        self._inbox = Inbox(max_batch_messages, max_pending_messages, max_pending_bytes, _MAX_BATCH_BYTES)
         self._broker = broker
         self._topics = tuple(topics)
         self._decoder = decoder
         self._fast = FastPass(decoder)
         self._sinks = tuple(sinks)
         self._clock = clock
-        self._max_batch = max_batch_messages
         #: the caps it runs with (site.yaml: ingest.max_pending_messages, ingest.max_pending_mb)
         self.max_pending_messages = max_pending_messages
         self.max_pending_bytes = max_pending_bytes
@@ -143,16 +128,6 @@ class MqttIngestor:
         self.dead_letters = DeadLetterOffice(self._publish_dead_letter, self.counters, registry.gateway_index,
                                              dead_letter_limits)
 
-        # One lock under three conditions; paho's thread takes the bare lock (cheaper) per message.
-        self._lock = threading.Lock()
-        self._work_ready = threading.Condition(self._lock)
-        self._idle = threading.Condition(self._lock)
-        self._room = threading.Condition(self._lock)
-        self._pending: list[Delivery] = []
-        self._pending_max = 0
-        self._pending_bytes = 0
-        self._in_process = 0
-        self._stopping = False
         self._worker: threading.Thread | None = None
         self._subscribed = threading.Event()
         # Guards the connection number against on_disconnect while the worker acks.
@@ -202,8 +177,7 @@ class MqttIngestor:
         through the broker does not count. To wait for N published messages,
         watch ``counters.messages_acked``.
         """
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._pending and self._in_process == 0, timeout)
+        return self._inbox.wait_idle(timeout)
 
     def stop(self) -> None:
         """Finish the batch in hand, then disconnect.
@@ -215,20 +189,11 @@ class MqttIngestor:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _stop_requested_within(self, seconds: float) -> bool:
-        with self._work_ready:
-            return self._work_ready.wait_for(lambda: self._stopping, seconds)
-
     def _stop_worker(self) -> None:
-        with self._work_ready:
-            self._stopping = True
-            self._work_ready.notify_all()
-            self._room.notify_all()
+        self._inbox.stop()
         if self._worker is not None:
             self._worker.join()
-        with self._idle:
-            self._pending.clear()
-            self._idle.notify_all()
+        self._inbox.clear()
 
     # -- paho callbacks (network thread): keep them trivial ------------------
     def _on_connect(
@@ -276,55 +241,17 @@ class MqttIngestor:
         self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # Runs once per message in paho's thread, which the worker waits on for the GIL:
-        # every line here costs ingest throughput, so the checks are inline.
-        with self._lock:
-            pending = self._pending
-            if pending and (len(pending) >= self._max_pending or self._pending_bytes >= self._max_pending_bytes):
-                # Full: hold paho's network thread here, so it reads no more from the socket
-                # and the broker keeps the rest. The worker frees room batch by batch.
-                self._room.wait_for(lambda: self._has_room() or self._stopping)
-                if self._stopping:
-                    return  # unacked: the broker sends it again next time
-            pending.append((message.topic, message.payload, message.mid, message.qos, self._connection))
-            self._pending_bytes += len(message.payload)
-            if len(pending) == 1 or len(pending) == self._max_batch:  # the worker waits for the first, lingers for a full batch
-                self._work_ready.notify()
-
-    def _has_room(self) -> bool:
-        # an empty list always takes one message, however large (the broker bounds its size)
-        return not self._pending or (len(self._pending) < self.max_pending_messages
-                                     and self._pending_bytes < self.max_pending_bytes)
-
-    def _batch_size(self) -> tuple[int, int]:
-        """(messages, payload bytes) the worker takes: up to max_batch, and about _MAX_BATCH_BYTES of payload."""
-        total = 0
-        for n, delivery in enumerate(self._pending[: self._max_batch]):
-            size = len(delivery[1])
-            if total + size > _MAX_BATCH_BYTES and n:
-                return n, total
-            total += size
-        return min(len(self._pending), self._max_batch), total
+        self._inbox.put((message.topic, message.payload, message.mid, message.qos, self._connection))
 
     # -- worker -------------------------------------------------------------
     def _run(self) -> None:
+        inbox = self._inbox
         while True:
-            with self._work_ready:
-                if not self._pending and not self._stopping:
-                    self._work_ready.wait(timeout=self.keeper.drain_wait())
-                if 0 < len(self._pending) < self._max_batch and not self._stopping:
-                    self._linger()
-                if self._stopping:
-                    return
-                # the list only grows between takes, so its longest is now
-                self._pending_max = max(self._pending_max, len(self._pending))
-                n, taken_bytes = self._batch_size()
-                taken = self._pending[:n]
-                del self._pending[:n]
-                self._pending_bytes -= taken_bytes
-                self._room.notify()
-                self._in_process = len(taken)
-                self.counters.set(pending_messages=len(self._pending), pending_max=self._pending_max)
+            took = inbox.take(self.keeper.drain_wait())
+            if took is None:
+                return
+            taken, taken_bytes = took
+            self.counters.set(pending_messages=len(inbox), pending_max=inbox.longest)
             try:
                 if taken:
                     self._process(taken)
@@ -337,25 +264,7 @@ class MqttIngestor:
                     "ingest worker failed on a batch of %d messages; they stay unacked", len(taken)
                 )
             finally:
-                with self._idle:
-                    self._in_process = 0
-                    self._idle.notify_all()
-
-    def _linger(self) -> None:
-        """Wait (holding the lock) for more messages: a batch costs a store write and a state
-        update whatever its size, and paho's thread waits for the GIL while the worker runs,
-        so small batches under a stream cost a third of the throughput. A lone message waits
-        one step; a stream, until a full batch or _LINGER_MAX_S; a pause in the stream (a
-        full in-flight window at the broker, the end of a burst) ends the wait at once."""
-        deadline = time.monotonic() + _LINGER_MAX_S
-        waiting = len(self._pending)
-        while True:
-            self._work_ready.wait(timeout=_LINGER_STEP_S)
-            now_waiting = len(self._pending)
-            if (self._stopping or now_waiting == waiting or now_waiting >= self._max_batch
-                    or time.monotonic() >= deadline):
-                return
-            waiting = now_waiting
+                inbox.done()
 
     def _process(self, taken: list[Delivery]) -> None:
         now = self._clock.now()
@@ -387,7 +296,7 @@ class MqttIngestor:
                     len(new), attempt, len(taken),
                 )
                 self.counters.add(failed_batches=1)
-                if self._stop_requested_within(_STORE_RETRY.delay(attempt)):
+                if self._inbox.stop_requested_within(_STORE_RETRY.delay(attempt)):
                     return
         self.seen.commit(new)
         self.counters.add(

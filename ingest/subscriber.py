@@ -5,9 +5,9 @@ in the :class:`Inbox` (a plain tuple on a list; a per-message queue hand-off hal
 paho's throughput). One worker thread takes a batch from it, decodes every message
 (the small ones in one pass, :mod:`ingest.fastpath`), writes the good readings of
 all of them as one columnar batch, hands the batch to the sinks (the detector
-state), and only then acks the messages to the broker, every PUBACK in one write. A crash
-anywhere before the ack leaves the messages unacked in our persistent session,
-so the broker delivers them again: at-least-once. :class:`SeenReadings` filters
+state), and only then acks the messages to the broker, every PUBACK in one write.
+A crash anywhere before the ack leaves the messages unacked in our persistent
+session, so the broker delivers them again: at-least-once. :class:`SeenReadings` filters
 what was stored before, so a redelivery writes nothing twice and is counted.
 
 When the history store is unreachable, batches go to the on-disk :class:`Spool`

@@ -148,19 +148,15 @@ def ack_qos1(client: mqtt.Client, mids: Sequence[int]) -> None:
     """Acknowledge QoS 1 messages received with ``manual_ack``: every PUBACK in one write.
 
     paho's ``ack()`` queues one packet per message and wakes its network thread for
-    each (a write to its socket pair); a thousand one-reading messages cost more in
-    those acks than in decoding and storing them. The bytes are exactly the PUBACKs
-    ``ack()`` would send, queued as one packet on paho's own outgoing queue, from any
-    thread as ``ack()`` is. A paho without that queue gets them one by one.
+    each (a write to its socket pair); for a thousand one-reading messages those acks
+    cost more than decoding and storing them. These are exactly the PUBACKs ``ack()``
+    would send, queued as one packet on paho's own outgoing queue, from any thread as
+    ``ack()`` is. That queue is paho 2's internal ``_packet_queue`` (pyproject keeps
+    paho below 3); tests/lifesign/test_mqtt_acks.py holds it to a real mosquitto.
     """
-    if not mids:
-        return
-    queue = getattr(client, "_packet_queue", None)
-    if queue is None:
-        for mid in mids:
-            client.ack(mid, 1)
-        return
-    queue(_PUBACK, struct.pack(f"!{len(mids)}I", *[_PUBACK_WORD | mid for mid in mids]), 0, 0)
+    if mids:
+        packet = struct.pack(f"!{len(mids)}I", *[_PUBACK_WORD | mid for mid in mids])
+        client._packet_queue(_PUBACK, packet, 0, 0)
 
 
 def _client_id(client: mqtt.Client) -> str:

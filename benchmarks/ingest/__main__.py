@@ -9,6 +9,8 @@ connect until the last message is processed, so the publisher's speed does not
 limit what is measured. The bare loop only counts messages (paho acks QoS 1 itself).
 lifesign decodes and validates, filters duplicates, writes the embedded history
 store and updates the detector state, then acks (manual_ack): the full ingest path.
+Both ends are signalled, not polled: the bare loop's last message sets an Event, and
+so does a sink after lifesign's detector (then the counters confirm the ack).
 """
 
 from __future__ import annotations
@@ -170,8 +172,8 @@ def main() -> int:
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     cases = [  # name, readings per message, messages, qos, target
-        ("1 reading/message, QoS 0", 1, int(100_000 * scale), 0, ">= 50% of bare paho"),
-        ("1 reading/message, QoS 1", 1, int(60_000 * scale), 1, ">= 50% of bare paho"),
+        ("1 reading/message, QoS 0", 1, int(100_000 * scale), 0, ">= 70% of bare paho"),
+        ("1 reading/message, QoS 1", 1, int(60_000 * scale), 1, ">= 70% of bare paho"),
         ("500 readings/message, QoS 1", 500, int(4_000 * scale), 1, ">= 500,000 readings/s"),
     ]
     reg = registry(gateways=20, meters_per_gateway=500)  # 10,000 meters

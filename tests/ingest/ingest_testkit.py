@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import errno
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+from brokers import free_port, run_mosquitto
 from probes import MqttProbe, eventually  # noqa: F401  (re-exported for the ingest tests)
 
+from ingest.decode import ReadingDecoder
+from ingest.seen import SeenReadings
+from ingest.subscriber import MqttIngestor
+from lifesign.clock import ManualClock
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
+from lifesign.mqttclient import BrokerSettings
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 
@@ -113,3 +123,25 @@ def default_thresholds() -> object:
 
     text = resources.files("app").joinpath("defaults/thresholds.yaml").read_text(encoding="utf-8")
     return Thresholds.parse(text, "app/defaults/thresholds.yaml")
+
+
+@contextmanager
+def hostile_rig(folder: Path, name: str, registry: Registry, store: Any) -> Iterator[tuple[Any, MqttProbe, MqttProbe]]:
+    """A real mosquitto, an ingestor into ``store`` and two clients: (ingestor, gateway, the
+    dead-letter topic's reader). Its valid readings need no rate check (hostile payloads are
+    about decoding: test_plausible covers rates); everything is stopped on the way out."""
+    port = free_port()
+    with run_mosquitto(port, folder / "broker"):
+        broker = BrokerSettings(port=port, client_id=f"{name}-ingest-{port}", keepalive_s=10)
+        ingestor = MqttIngestor(broker, ReadingDecoder(registry), store, [RecordingSink()], ManualClock(NOW),
+                                seen=SeenReadings(registry.n_meters, interval=registry.meter_interval))
+        ingestor.start()
+        assert ingestor.wait_subscribed(60)
+        letters = MqttProbe(port, f"{name}-dead-letters", subscribe="lifesign/v1/_rejected/#")
+        gateway = MqttProbe(port, f"{name}-gateway")
+        try:
+            yield ingestor, gateway, letters
+        finally:
+            gateway.close()
+            letters.close()
+            ingestor.stop()

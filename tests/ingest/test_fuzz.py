@@ -20,17 +20,13 @@ from typing import Any
 
 import orjson
 import pytest
-from brokers import free_port, run_mosquitto
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_testkit import NOW, MqttProbe, RecordingSink, eventually, make_registry
+from ingest_testkit import NOW, MqttProbe, eventually, hostile_rig, make_registry
 
 from ingest.decode import ReadingDecoder, Reason
 from ingest.historystores.segments import SegmentHistoryStore
-from ingest.seen import SeenReadings
 from ingest.subscriber import MqttIngestor
-from lifesign.clock import ManualClock
-from lifesign.mqttclient import BrokerSettings
 from lifesign.wire import readings_topic
 
 REASONS = {v for k, v in vars(Reason).items() if k.isupper()}
@@ -118,25 +114,14 @@ def test_decoder_keeps_valid_readings_and_gives_every_rejection_a_reason(msg: tu
 @pytest.fixture(scope="module")
 def fuzz_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MqttIngestor, SegmentHistoryStore, MqttProbe, MqttProbe]]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    with run_mosquitto(port, tmp / "broker"):
-        store = SegmentHistoryStore(tmp / "history", list(REGISTRY.meter_ids))
-        broker = BrokerSettings(port=port, client_id=f"fuzz-ingest-{port}", keepalive_s=10)
-        # the valid readings here are random values, not a meter's rising register: this test is
-        # about decoding hostile payloads, so no rate check (test_plausible covers rates)
-        ingestor = MqttIngestor(broker, ReadingDecoder(REGISTRY), store, [RecordingSink()], ManualClock(NOW),
-                                seen=SeenReadings(REGISTRY.n_meters, interval=REGISTRY.meter_interval))
-        ingestor.start()
-        assert ingestor.wait_subscribed(60)
-        letters = MqttProbe(port, "fuzz-dead-letters", subscribe="lifesign/v1/_rejected/#")
-        gateway = MqttProbe(port, "fuzz-gateway")
-        try:
+    # the valid readings here are random values, not a meter's rising register: this test is
+    # about decoding hostile payloads, so no rate check (test_plausible covers rates)
+    store = SegmentHistoryStore(tmp / "history", list(REGISTRY.meter_ids))
+    try:
+        with hostile_rig(tmp, "fuzz", REGISTRY, store) as (ingestor, gateway, letters):
             yield ingestor, store, gateway, letters
-        finally:
-            gateway.close()
-            letters.close()
-            ingestor.stop()
-            store.close()
+    finally:
+        store.close()
 
 
 class HostileStream:

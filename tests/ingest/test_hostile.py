@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 from brokers import free_port, run_mosquitto
-from ingest_testkit import NOW, MqttProbe, RecordingSink, eventually, make_registry
+from ingest_testkit import NOW, MqttProbe, eventually, hostile_rig, make_registry
 from test_fuzz import HostileStream
 
 from ingest.decode import ReadingDecoder
@@ -69,23 +69,10 @@ def hostile_payloads() -> dict[str, bytes]:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[tuple[MqttIngestor, MemoryHistoryStore, MqttProbe, MqttProbe]]:
-    port = free_port()
-    with run_mosquitto(port, tmp_path / "broker"):
-        store = MemoryHistoryStore()
-        broker = BrokerSettings(port=port, client_id=f"hostile-ingest-{port}", keepalive_s=10)
-        # valid readings here are flat registers at distinct times: no rate check needed
-        ingestor = MqttIngestor(broker, ReadingDecoder(REGISTRY), store, [RecordingSink()], ManualClock(NOW),
-                                seen=SeenReadings(REGISTRY.n_meters, interval=REGISTRY.meter_interval))
-        ingestor.start()
-        assert ingestor.wait_subscribed(60)
-        letters = MqttProbe(port, "hostile-dead-letters", subscribe="lifesign/v1/_rejected/#")
-        gateway = MqttProbe(port, "hostile-gateway")
-        try:
-            yield ingestor, store, gateway, letters
-        finally:
-            gateway.close()
-            letters.close()
-            ingestor.stop()
+    # valid readings here are flat registers at distinct times: no rate check needed
+    store = MemoryHistoryStore()
+    with hostile_rig(tmp_path, "hostile", REGISTRY, store) as (ingestor, gateway, letters):
+        yield ingestor, store, gateway, letters
 
 
 def test_hostile_burst_costs_only_the_bad_messages_and_memory_comes_back(

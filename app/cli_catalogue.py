@@ -125,6 +125,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "evidence.offline_for_s": {"en": "offline_for_s", "zh-CN": "已离线"},
     "evidence.flowing_for_s": {"en": "flowing_for_s", "zh-CN": "已持续用水"},
     "evidence.flow_since": {"en": "flow_since", "zh-CN": "持续用水起始"},
+    "evidence.configured_threshold_s": {"en": "configured_threshold_s", "zh-CN": "配置阈值"},
+    "evidence.left_on_s": {"en": "left_on_s", "zh-CN": "电器未关时长"},
+    "evidence.power_w": {"en": "power_w", "zh-CN": "当前功率(瓦)"},
+    "evidence.quiet_w": {"en": "quiet_w", "zh-CN": "静息功率(瓦)"},
+    "evidence.left_on_threshold_s": {"en": "left_on_threshold_s", "zh-CN": "电器未关阈值"},
+    "evidence.threshold_deadline": {"en": "threshold_deadline", "zh-CN": "常规阈值时间"},
     # the words of an order's fields (rule, status, tier, outcome); English shows the id itself
     "rule.no_usage": {"en": "no_usage", "zh-CN": "无用量"},
     "rule.meter_offline": {"en": "meter_offline", "zh-CN": "表计离线"},

@@ -66,6 +66,7 @@ class _ActivityModel:
     stuck_min_steps: float
     min_change_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     volume_quantum: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
+    left_on_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
 
 
 class Detector:
@@ -90,7 +91,8 @@ class Detector:
         table, rows = resolve_settings(self.registry, thresholds)
         step = activity_steps(thresholds.activity)
         activity = _ActivityModel(thresholds.activity.water_base_flow_after_minutes * 60.0,
-                                  thresholds.activity.stuck_min_steps, self._min_change_w, self._volume_quantum)
+                                  thresholds.activity.stuck_min_steps, self._min_change_w, self._volume_quantum,
+                                  self._left_on_w)
         with self._lock:
             previous = self._volume_by_household() if hasattr(self, "table") else None
             self.table, self._step, self._activity = table, step, activity
@@ -148,6 +150,10 @@ class Detector:
     def _min_change_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         rows = self.households.settings_row[self.registry.meter_household[meters]]
         return self.table.min_change_w[rows]
+
+    def _left_on_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        rows = self.households.settings_row[self.registry.meter_household[meters]]
+        return self.table.left_on_w[rows]
 
     # -- sweep -----------------------------------------------------------------
     def due(self, now: float) -> npt.NDArray[np.intp]:

@@ -43,6 +43,9 @@ class SettingsTable:
         # day (a reviewed `lifesign learn` file): its thresholds stay as written.
         self.adapt_s = np.array([0.0 if lay.windows else lay.adapt_max_hours or 0.0 for lay in layers],
                                 dtype=np.float64) * h
+        # left_on: off (inf) where hours is 0; the level is per meter, read while observing
+        self.left_on_s = np.array([(lay.left_on_hours or 0.0) * h or np.inf for lay in layers], dtype=np.float64)
+        self.left_on_w = np.array([lay.left_on_w if lay.left_on_hours else np.inf for lay in layers], dtype=np.float64)
         # low_volume: off (inf / NaN) unless a layer set both; the quantum is the window state's step
         on = [bool(lay.volume_max_m3) and bool(lay.volume_hours) for lay in layers]
         self.volume_s = np.array([lay.volume_hours * h if ok else np.inf for lay, ok in zip(layers, on, strict=True)],  # type: ignore[operator]
@@ -74,7 +77,7 @@ class SettingsTable:
     @property
     def nbytes(self) -> int:
         arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
-                  self.min_change_w, self.stuck_s, self.adapt_s, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
+                  self.min_change_w, self.stuck_s, self.adapt_s, self.left_on_s, self.left_on_w, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
 
     @property

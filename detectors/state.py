@@ -3,7 +3,8 @@
 Per meter (struct of arrays, 41 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
 reading, the last two intervals' rates, how long its usage has repeated exactly,
-today's usage and the running daily norm; plus 4 bytes laying meters out
+today's usage and the running daily norm, the quiet level of today and yesterday
+and how long a load has been left on; plus 4 bytes laying meters out
 household by household. Per household (49 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
@@ -25,6 +26,18 @@ sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 
 Both are pure functions of a meter's readings (no recursive estimate), so a replay
 in any batch sizes gives the same activity and the same episode keys.
+
+A load *left on* is not life, but it is evidence. Per electricity meter the state keeps
+its quiet level (the lowest interval power of the local day so far and of the day
+before: what its fridge, freezer and standby draw when they rest) and how long every
+interval has stayed at least ``no_usage.left_on.above_quiet_w`` above it. A lamp, TV or
+heater that someone switched on and nobody switched off keeps that run going; cold
+appliances rest within the hour, and sleep or an outing leaves the lights off, so the run
+breaks. The no_usage rule brings the alarm forward when a silence has had a load left on
+for ``left_on.hours`` (see rules/no_usage.py). Only intervals of at most 30 minutes
+count: an hour's mean spreads a fridge's cycles and a heater's thermostat into levels a
+lamp can't be told from (on real hourly homes a 40 W rise held for hours in half their
+quiet spells), so hourly meters never report a load left on.
 
 A meter whose interval usage repeats exactly (at least ``stuck_min_steps``
 register steps, the same every interval: a filled gap or a stuck pulse counter)
@@ -81,6 +94,14 @@ RAMP_MIN_INTERVAL_S = 1800.0
 CHANGE_MAX_INTERVAL_S = 3 * 3600.0
 #: a change must exceed this many register steps of power (quantisation alone moves one step)
 CHANGE_MIN_STEPS = 1.5
+#: the quiet level's stored unit (one byte: 0 to 2032 W; a home quieter than that at rest)
+QUIET_UNIT_W = 8.0
+#: a quiet level not measured yet (or above 2032 W: nothing is judged against it)
+QUIET_NONE = 255
+#: only intervals this short show a load left on (see the module docstring)
+LEFT_ON_MAX_INTERVAL_S = 1800.0
+#: the left-on run's stored unit: minutes, up to 45 days
+LEFT_ON_MAX_MIN = 65535
 
 
 def activity_steps(activity: ActivitySettings) -> F8:
@@ -115,6 +136,8 @@ class ActivityModel(Protocol):
     def stuck_min_steps(self) -> float: ...
 
     def min_change_w(self, meters: I4) -> F8: ...
+
+    def left_on_w(self, meters: I4) -> F8: ...
 
     def volume_quantum(self, meters: I4) -> F8: ...
 
@@ -156,8 +179,9 @@ class MeterState:
         self._any_interval = bool(self.interval.any())  # most cities have none: skip the where
         self.last_ts = np.full(n, np.nan)
         self.last_value = np.full(n, np.nan)
-        #: last interval with activity (NaN: none seen)
-        self.last_usage_ts = np.full(n, np.nan)
+        #: last interval with activity, whole epoch seconds (NEVER: none seen; read it with
+        #: :meth:`last_usage`: 4 bytes where a float64 took 8)
+        self.last_usage_s = np.full(n, NEVER, dtype=np.uint32)
         #: water flowing in every interval for this long, up to last_ts (0: last interval dry)
         self.flow_run_s = np.zeros(n, dtype=np.float32)
         #: the last two intervals' rates, register units per hour (kW for electricity; NaN: unknown)
@@ -173,6 +197,12 @@ class MeterState:
         self.norm_total = np.zeros(n, dtype=np.uint32)
         #: (at most NORM_MAX_DAYS: then both halve, so the norm keeps a long but finite memory)
         self.norm_days = np.zeros(n, dtype=np.uint8)
+        #: electricity: the lowest interval power (QUIET_UNIT_W steps, rounded down) of the local
+        #: day of last_ts so far and of the day before (QUIET_NONE: none)
+        self.quiet_today = np.full(n, QUIET_NONE, dtype=np.uint8)
+        self.quiet_yesterday = np.full(n, QUIET_NONE, dtype=np.uint8)
+        #: minutes every interval up to last_ts has stayed left_on_w above the quiet level
+        self.left_on_min = np.zeros(n, dtype=np.uint16)
         #: newest reading time seen from any meter (bounds the detector's "now")
         self.newest_ts = float("-inf")
         self.late_readings = 0
@@ -186,9 +216,24 @@ class MeterState:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_ts, self.flow_run_s,
-                                      self.rate, self.rate_before, self.stuck_h, self.day_usage, self.norm_total, self.norm_days)) \
+        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_s, self.flow_run_s,
+                                      self.rate, self.rate_before, self.stuck_h, self.day_usage, self.norm_total,
+                                      self.norm_days, self.quiet_today, self.quiet_yesterday, self.left_on_min)) \
             + (self.volume.nbytes if self.volume is not None else 0)
+
+    def last_usage(self, meters: npt.NDArray[np.integer]) -> F8:
+        """Each meter's last activity, epoch seconds (NaN: none seen)."""
+        raw = self.last_usage_s[meters]
+        return np.where(raw == NEVER, np.nan, raw.astype(np.float64))
+
+    def quiet_w(self, meters: npt.NDArray[np.integer]) -> F8:
+        """Each meter's quiet level in W (NaN: not measured)."""
+        q = np.minimum(self.quiet_today[meters], self.quiet_yesterday[meters])
+        return np.where(q == QUIET_NONE, np.nan, q.astype(np.float64) * QUIET_UNIT_W)
+
+    def left_on_s(self, meters: npt.NDArray[np.integer]) -> F8:
+        """How long a load has been left on at each meter, up to its last reading (0: none)."""
+        return self.left_on_min[meters].astype(np.float64) * 60.0
 
     def observe(self, batch: ReadingBatch, step: F8, activity: ActivityModel, tz: tzinfo) -> tuple[I4, I4, F8]:
         """Apply a batch. ``step`` is one register step per utility code (:func:`activity_steps`),
@@ -262,7 +307,12 @@ class MeterState:
         # at the boundary between them, not at the end of the quiet interval
         seen_at = np.where(switched_off, prev_ts, ts)
         self._stuck(m, dt, rate, prev_rate, delta, step[utility], first, last, activity)
-        self._days(m, ts, prev_ts, used, first, last, tz)
+        day = local_day(tz, ts)
+        prev_day = np.empty_like(day)
+        prev_day[1:] = day[:-1]
+        prev_day[first] = local_day(tz, self.last_ts[m[first]])
+        self._left_on(m, dt, rate, electric, day, prev_day, first, last, activity)
+        self._days(m, used, day, prev_day, first, last)
 
         touched = m[last]
         self.last_ts[touched] = ts[last]
@@ -273,9 +323,13 @@ class MeterState:
         # each active meter's last activity before this batch (what a household's silence
         # ended from; m is sorted, so a meter's readings are one run)
         heads = m[active][np.r_[True, m[active][1:] != m[active][:-1]]] if active.any() else empty
-        self.activity_before = (heads, self.last_usage_ts[heads])
+        self.activity_before = (heads, self.last_usage(heads))
         if active.any():
-            np.fmax.at(self.last_usage_ts, m[active], seen_at[active])
+            # a meter's seen_at never decreases along its rows: its last active row is its newest
+            am, at = m[active], seen_at[active]
+            tail = np.r_[am[1:] != am[:-1], True]
+            newest = np.clip(np.floor(at[tail]), 0, NEVER - 1)
+            self.last_usage_s[am[tail]] = np.fmax(self.last_usage(am[tail]), newest).astype(np.uint32)
         return touched, new_meters, new_first_ts
 
     def _active(self, m: I4, delta: F8, dt: F8, rate: F8, prev_rate: F8, before: F8, run: F8, wet: B,
@@ -305,6 +359,49 @@ class MeterState:
         run = _runs(same, dt, first, self.stuck_h[m].astype(np.float64) * 3600.0)
         self.stuck_h[m[last]] = np.minimum(run[last] / 3600.0, 60000.0).astype(np.float16)
 
+    def _left_on(self, m: I4, dt: F8, rate: F8, electric: B, day: F8, prev_day: F8, first: B, last: B,
+                 activity: ActivityModel) -> None:
+        """The quiet level of today and yesterday, and the run of intervals a load has been
+        left on, carried across batches (see the module docstring)."""
+        with np.errstate(invalid="ignore"):
+            valid = electric & (dt <= LEFT_ON_MAX_INTERVAL_S) & np.isfinite(rate)
+            level = np.where(valid, np.clip(np.floor(rate * 1000.0 / QUIET_UNIT_W), 0, QUIET_NONE - 1),
+                             QUIET_NONE).astype(np.float64)
+        # segments: one per (meter, local day) run in this batch
+        begins = first | (day != prev_day)  # NaN (never seen) compares unequal: a new day
+        seg = np.cumsum(begins) - 1
+        heads = np.flatnonzero(begins)
+        continues = first[heads] & (day[heads] == prev_day[heads])  # the state's day goes on
+        state_today = self.quiet_today[m[heads]].astype(np.float64)
+        state_yesterday = self.quiet_yesterday[m[heads]].astype(np.float64)
+        opening = np.where(continues, state_today, QUIET_NONE)  # the day's quietest before the segment
+        whole = np.minimum(opening, np.minimum.reduceat(level, heads))  # the day's quietest by its end
+        # the day before each segment: the state's (its day, or the one before it) for a meter's
+        # first segment, else the previous segment's day if it is the day before
+        yesterday = np.full(len(heads), float(QUIET_NONE))
+        at_first = first[heads]
+        state_day_before = at_first & (prev_day[heads] == day[heads] - 1)
+        yesterday[at_first & continues] = state_yesterday[at_first & continues]
+        yesterday[state_day_before] = state_today[state_day_before]
+        later = np.flatnonzero(~at_first)
+        adjacent = later[day[heads[later]] - 1 == day[heads[later - 1]]]
+        yesterday[adjacent] = whole[adjacent - 1]
+        # each reading's quiet level: the day before, and the day so far before this reading
+        # (an exclusive running min per segment: the offset keeps segments apart)
+        offset = seg * 1024.0
+        running = np.minimum.accumulate(level - offset) + offset
+        before = np.empty_like(running)
+        before[1:] = running[:-1]
+        before[heads] = QUIET_NONE
+        quiet = np.minimum(np.minimum(before, opening[seg]), yesterday[seg])
+        with np.errstate(invalid="ignore"):
+            on = valid & (quiet < QUIET_NONE) & (rate * 1000.0 >= quiet * QUIET_UNIT_W + activity.left_on_w(m))
+        run = _runs(on, dt, first, self.left_on_min[m].astype(np.float64) * 60.0)
+        self.left_on_min[m[last]] = np.minimum(np.floor(run[last] / 60.0), LEFT_ON_MAX_MIN).astype(np.uint16)
+        ends = seg[last]
+        self.quiet_today[m[last]] = whole[ends].astype(np.uint8)
+        self.quiet_yesterday[m[last]] = yesterday[ends].astype(np.uint8)
+
     def _flow(self, m: I4, ts: F8, prev_ts: F8, dt: F8, flowing: B, first: B, last: B) -> F8:
         """Runs of intervals that all show water, carried across batches; the run at each row."""
         flowing = flowing & (dt <= FLOW_MAX_INTERVAL_S)
@@ -320,13 +417,10 @@ class MeterState:
         self.flow_run_s[m[last]] = run[last].astype(np.float32)
         return run
 
-    def _days(self, m: I4, ts: F8, prev_ts: F8, used: npt.NDArray[np.int64], first: npt.NDArray[np.bool_],
-              last: npt.NDArray[np.bool_], tz: tzinfo) -> None:
-        """Usage per local day; each completed day adds to the meter's norm."""
-        day = local_day(tz, ts)
-        prev_day = np.empty_like(day)
-        prev_day[1:] = day[:-1]
-        prev_day[first] = local_day(tz, self.last_ts[m[first]])
+    def _days(self, m: I4, used: npt.NDArray[np.int64], day: F8, prev_day: F8, first: npt.NDArray[np.bool_],
+              last: npt.NDArray[np.bool_]) -> None:
+        """Usage per local day (``day``, and the day of each row's previous reading); each
+        completed day adds to the meter's norm."""
         new_day = day != prev_day  # NaN (never seen) compares unequal: a new day
         # segments: one per (meter, day) run in this batch
         seg_begin = first | new_day
@@ -432,7 +526,7 @@ class HouseholdState:
     def activity_before(self, meters: MeterState, households: npt.NDArray[np.integer]) -> F8:
         """Each household's last activity before the batch ``meters`` last observed (NaN: none)."""
         picked, _, offsets = self.gather(households)
-        usage = meters.last_usage_ts[picked]
+        usage = meters.last_usage(picked)
         heads, before = meters.activity_before
         if len(heads) and len(picked):
             at = np.minimum(np.searchsorted(heads, picked), len(heads) - 1)

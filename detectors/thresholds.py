@@ -120,6 +120,10 @@ class Layer:
     stuck_hours: float | None = None
     #: a silence's threshold may rise to the home's usual silence up to this (0: never raised)
     adapt_max_hours: float | None = None
+    #: a load left on through a silence (a lamp burning after a fall) brings the alarm forward to
+    #: this many hours of it (0: off), if it stays at least left_on_w above the meter's quiet level
+    left_on_hours: float | None = None
+    left_on_w: float | None = None
 
     def over(self, below: Layer) -> Layer:
         """This layer on top of ``below``: every field this layer sets wins."""
@@ -138,7 +142,7 @@ class Layer:
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
     offline_hours=6.0, flow_hours=2.0, high_factor=4.0, high_min_m3=0.5, min_change_w=300.0,
-    stuck_hours=6.0, adapt_max_hours=24.0,
+    stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0,
 )
 
 
@@ -277,7 +281,7 @@ def _layer(node: ConfigNode) -> Layer:
     rules = node.mapping(_LAYER_KEYS)
     kwargs: dict[str, object] = {}
     if "no_usage" in rules:
-        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities", "adapt"])
+        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities", "adapt", "left_on"])
         if "hours" in nu:
             kwargs["no_usage_hours"] = nu["hours"].number(gt=0, le=MAX_HOURS)
         if "windows" in nu:
@@ -288,6 +292,16 @@ def _layer(node: ConfigNode) -> Layer:
             # `adapt: ~` keeps this layer's thresholds as written, whatever the home's routine
             kwargs["adapt_max_hours"] = 0.0 if nu["adapt"].is_null() else \
                 nu["adapt"].mapping(["max_hours"], required=["max_hours"])["max_hours"].number(gt=0, le=MAX_HOURS)
+        if "left_on" in nu:
+            # `left_on: ~` waits for the whole threshold whatever burns (a heater on a timer)
+            if nu["left_on"].is_null():
+                kwargs["left_on_hours"] = 0.0
+            else:
+                left_on = nu["left_on"].mapping(["hours", "above_quiet_w"])
+                if "hours" in left_on:
+                    kwargs["left_on_hours"] = left_on["hours"].number(gt=0, le=MAX_HOURS)
+                if "above_quiet_w" in left_on:
+                    kwargs["left_on_w"] = left_on["above_quiet_w"].number(gt=0, le=100000)
         if "utilities" in nu:
             per = nu["utilities"].mapping([u.value for u in Utility])
             kwargs["utility_hours"] = tuple(

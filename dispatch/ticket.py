@@ -130,6 +130,13 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         # confirmed = what the readings prove; so far = until now (the latest readings may lag)
         silence_text += f", {w['so_far']} {hours_minutes(so_far_s)}" if zh else f", {hours_minutes(so_far_s)} so far"
 
+    # a lamp or TV left on brought the alarm forward: say so, or "6 h of 12" reads as a mistake
+    left_on_s, power_w, quiet_w = evidence.get("left_on_s"), evidence.get("power_w"), evidence.get("quiet_w")
+    left_on, left_on_lines = None, []
+    if left_on_s is not None and power_w is not None and quiet_w is not None:
+        left_on = {"hours": round(left_on_s / 3600.0, 2), "above_quiet_w": round(power_w - quiet_w)}
+        left_on_lines = [f"{w['left_on']} " + w["left_on_text"].format(w=power_w - quiet_w, hm=hours_minutes(left_on_s))]
+
     tier_name = TIER_NAMES_ZH[tier.value] if zh else tier.value.upper()
     title = (
         f"[{tier_name}] {rule_title}: {resident.name} ({resident.age}), "
@@ -152,6 +159,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         f"{w['contact']} {resident.emergency_contact}",
         f"{w['rule']} {order.rule} ({rule_title})",
         f"{w['silence']} {silence_text}",
+        *left_on_lines,
         f"{w['last_activity']} ({local.label}):",
         *activity_lines,
         f"{w['opened']} {opened_local} ({local.label})",
@@ -192,6 +200,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         "confirmed_silence_h": None if silence_h is None else round(silence_h, 2),
         "threshold_h": None if threshold_h is None else round(threshold_h, 2),
         "silence_so_far_h": None if so_far_h is None else round(so_far_h, 2),
+        "left_on": left_on,
         "suggested_action": action,
         "link": link,
         "language": language,

@@ -19,6 +19,8 @@ LABELS: dict[str, dict[str, str]] = {
         "confirmed": "h:min confirmed silence", "threshold": "threshold", "so_far": "so far",
         "not_given": "not given", "for": "For", "homes_silent": "Homes silent", "of": "of", "do": "Do",
         "order": "order",
+        "left_on": "Left on:       ",
+        "left_on_text": "a load {w:.0f} W above the home's quiet level for {hm}, nothing else in the home moved",
         "water": "water", "electricity": "electricity", "gas": "gas",
     },
     "zh-CN": {
@@ -29,6 +31,8 @@ LABELS: dict[str, dict[str, str]] = {
         "confirmed": "（时:分）已确认无用量", "threshold": "阈值", "so_far": "至今",
         "not_given": "未提供", "for": "接收人", "homes_silent": "无用量住户", "of": "/", "do": "处置",
         "order": "工单",
+        "left_on": "电器未关：",
+        "left_on_text": "比家中静息用电高 {w:.0f} 瓦的电器（灯、电视等）已连续开着 {hm}，期间家中无其他动静",
         "water": "水", "electricity": "电", "gas": "燃气",
     },
 }

@@ -111,6 +111,10 @@ def render_order(request: Request, desk: Desk, order: WorkOrder, caller: Caller,
         "order": row, "household": household, "activity": activity, "chart": chart, "todo": todo,
         "silence_h": _h(evidence.get("confirmed_silence_s")), "threshold_h": _h(evidence.get("threshold_s")),
         "so_far_h": _h(evidence.get("silence_so_far_s")),
+        # a lamp or TV left on brought the order forward (dispatch.ticket says the same)
+        "left_on": None if evidence.get("left_on_s") is None or evidence.get("power_w") is None
+        or evidence.get("quiet_w") is None else
+        (f"{evidence['power_w'] - evidence['quiet_w']:.0f}", _h(evidence["left_on_s"])),
         "contact_phone": contact_phone(household.resident.emergency_contact) if household else "",
         "next": NEXT[order.status], "fields": caller.form_fields, "query": caller.query,
         "outcomes": [(o.value, t(f"outcome.{o.value}")) for o in Outcome], "ledger": ledger_rows(desk, order),

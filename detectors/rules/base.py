@@ -54,7 +54,10 @@ class HouseholdView:
         self.offsets = offsets
         self.m_utility = meters.utility[picked].astype(np.intp)
         self.m_last_ts = meters.last_ts[picked]
-        self.m_last_usage = meters.last_usage_ts[picked]
+        self.m_last_usage = meters.last_usage(picked)
+        #: how long a load has been left on at each meter, up to its last reading (0: none)
+        self.m_left_on_s = meters.left_on_s(picked)
+        self.m_quiet_w = meters.quiet_w(picked)
         self.m_flow_run = meters.flow_run_s[picked].astype(np.float64)
         self.m_rate = meters.rate[picked].astype(np.float64)
         self.m_stuck_h = meters.stuck_h[picked].astype(np.float64)
@@ -109,9 +112,38 @@ class HouseholdView:
         return range(lo, hi)
 
     @cached_property
-    def home_deadline(self) -> F8:
+    def threshold_deadline(self) -> F8:
         """When the whole home's silence reaches its threshold (weighted by local time)."""
         return self.table.deadline(self.row, self.anchor, self.home_threshold_s)
+
+    @cached_property
+    def m_left_on_deadline(self) -> F8:
+        """Per meter, when the load left on there has burned through the silence for the home's
+        ``left_on`` hours (real hours: a lamp burns as long by night as by day); NaN where
+        none burns, or where the meter's readings stopped before that time."""
+        with np.errstate(invalid="ignore"):
+            # a flat line is a source's filled gap or a stuck counter, not a lamp: a real load
+            # left on wobbles with the rest of the home (meter_stuck reports the flat line)
+            burning = (self.m_left_on_s > 0) & (self.m_stuck_h * 3600.0 < 0.5 * self.m_left_on_s)
+            since = np.where(burning, self.m_last_ts - self.m_left_on_s, np.nan)
+            deadline = np.maximum(since, self.anchor[self.owner]) + self.table.left_on_s[self.m_row]  # NaN stays NaN
+            current = (deadline > self.now) | (self.m_last_ts >= deadline - self.table.lag_s[self.m_row])
+            return np.where(current & np.isfinite(deadline), deadline, np.nan)
+
+    @cached_property
+    def left_on_deadline(self) -> F8:
+        """Per household, the earliest of its meters' left-on deadlines (inf: none)."""
+        if not len(self.meter):
+            return np.zeros(0)
+        with np.errstate(invalid="ignore"):
+            earliest = np.fmin.reduceat(self.m_left_on_deadline, self.offsets)
+        return np.where(np.isnan(earliest), np.inf, earliest)
+
+    @cached_property
+    def home_deadline(self) -> F8:
+        """When the whole home's silence becomes an alarm: its threshold, or sooner a load
+        left on through it."""
+        return np.fmin(self.threshold_deadline, self.left_on_deadline)
 
     @cached_property
     def home_silent(self) -> B:

@@ -3,7 +3,11 @@
 Two slots share the rule name:
 
 * the whole home (every live meter) silent past ``no_usage.hours``: CRITICAL, a welfare
-  visit. Silence is weighted by local-time windows (night hours may count half).
+  visit. Silence is weighted by local-time windows (night hours may count half). Sooner
+  when a load has been left on through the silence for ``no_usage.left_on.hours``
+  (real hours): a lamp or TV that someone switched on and nobody switched off, while
+  nothing else in the home moves, is how a fall in the evening looks; sleep and outings
+  switch the lights off (state.py keeps the quiet level and the run).
 * one utility silent past its own, longer ``no_usage.utilities.<utility>.hours`` while
   the home is otherwise alive: a WARNING with ``utilities=("water",)``. A building
   water cut shows up as many of these in one building (dispatch's storm guard groups
@@ -53,6 +57,14 @@ class NoUsageRule:
         if evidence["threshold_s"] > configured:
             # the home's routine raised it: say so beside the configured one
             evidence["configured_threshold_s"] = configured
+        if view.left_on_deadline[i] < view.threshold_deadline[i]:
+            # brought forward by a load nobody switched off: which, how long, how far above quiet
+            k = min(view.meters_of(i), key=lambda j: np.nan_to_num(view.m_left_on_deadline[j], nan=np.inf))
+            evidence["left_on_s"] = float(view.m_left_on_s[k])
+            evidence["power_w"] = float(view.m_rate[k]) * 1000.0
+            evidence["quiet_w"] = float(view.m_quiet_w[k])
+            evidence["left_on_threshold_s"] = float(view.table.left_on_s[view.row[i]])
+            evidence["threshold_deadline"] = float(view.threshold_deadline[i])
         evidence.update(last_per_utility(view, i, view.m_last_usage, "last_usage_"))
         return evidence
 

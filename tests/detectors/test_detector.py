@@ -146,7 +146,7 @@ def test_a_register_going_backwards_rebaselines_without_counting_as_usage() -> N
     w1 = registry.meter_index["W1"]
     detector.observe(ReadingBatch.of([w1, w1, w1], [T0, T0 + 900, T0 + 1800], [500.0, 0.0, 0.0]))
     assert detector.meters.rebaselines == 1
-    assert np.isnan(detector.meters.last_usage_ts[w1])
+    assert np.isnan(detector.meters.last_usage(np.array([w1]))[0])
     assert detector.meters.last_value[w1] == 0.0
 
 
@@ -164,7 +164,8 @@ def test_same_results_whatever_the_meter_order_and_batch_split() -> None:
     order = np.argsort(ts, kind="stable")  # time order across meters, in small batches
     for chunk in np.array_split(order, 37):
         shuffled.observe(ReadingBatch.of(meters[chunk], ts[chunk], values[chunk]))
-    for field in ("last_ts", "last_value", "last_usage_ts", "flow_run_s", "day_usage", "norm_total", "norm_days"):
+    for field in ("last_ts", "last_value", "last_usage_s", "flow_run_s", "day_usage", "norm_total", "norm_days",
+                  "quiet_today", "quiet_yesterday", "left_on_min"):
         np.testing.assert_array_equal(getattr(reference.meters, field), getattr(shuffled.meters, field))
     end = T0 + n * 900
     assert [a.key for a in reference.sweep(end)] == [a.key for a in shuffled.sweep(end)]
@@ -208,5 +209,5 @@ def test_interval_usage_meters_count_their_values_as_usage_not_register_steps() 
             [0.004 * (k % 2), 0.15 if k % 2 else 0.025, 0.0, 0.0125]))  # 600/100 W and a 50 W fridge
     assert [(a.household_id, a.rule) for a in detector.sweep(t)] == [("H2", "no_usage")]
     assert detector.meters.rebaselines == 0
-    assert detector.meters.last_usage_ts[registry.meter_index["W1"]] == t
-    assert detector.meters.last_usage_ts[registry.meter_index["E1"]] == t
+    assert detector.meters.last_usage(np.array([registry.meter_index["W1"]]))[0] == t
+    assert detector.meters.last_usage(np.array([registry.meter_index["E1"]]))[0] == t

@@ -117,11 +117,15 @@ def test_the_shipped_files_parse() -> None:
     assert DAY == 24 * H
 
 
-def test_adapt_is_on_by_default_off_per_layer_and_never_for_windows() -> None:
+def three_homes(utility: Utility) -> Registry:
+    """Homes A, B and C, one meter each."""
     homes = [Household(h, Address("C1", "G1", "B1", "1", "1"), Resident("R", 80, "p", "e"), Tier.GREEN)
              for h in ("A", "B", "C")]
-    reg = Registry.from_records(homes, [Meter(f"w{h.household_id}", h.household_id, Utility.WATER, "GW")
-                                        for h in homes])
+    return Registry.from_records(homes, [Meter(f"m{h.household_id}", h.household_id, utility, "GW") for h in homes])
+
+
+def test_adapt_is_on_by_default_off_per_layer_and_never_for_windows() -> None:
+    reg = three_homes(Utility.WATER)
     th = Thresholds.parse("""
 defaults: {no_usage: {hours: 12}}
 households:
@@ -132,3 +136,20 @@ households:
     assert list(table.adapt_s[rows] / H) == [24.0, 0.0, 0.0]
     with pytest.raises(ConfigError, match="max_hour"):
         Thresholds.parse("defaults: {no_usage: {adapt: {max_hour: 20}}}")
+
+
+def test_left_on_is_on_by_default_set_per_layer_and_off_with_null() -> None:
+    reg = three_homes(Utility.ELECTRICITY)
+    th = Thresholds.parse("""
+defaults: {no_usage: {hours: 12}}
+households:
+  B: {no_usage: {left_on: {hours: 3}}}
+  C: {no_usage: {left_on: ~}}
+""")
+    table, rows = resolve_settings(reg, th)
+    assert list(table.left_on_s[rows] / H) == [6.0, 3.0, float("inf")]
+    assert list(table.left_on_w[rows]) == [40.0, 40.0, float("inf")]  # B keeps the level it didn't set
+    with pytest.raises(ConfigError, match="above_quiet"):
+        Thresholds.parse("defaults: {no_usage: {left_on: {above_quiet: 20}}}")
+    with pytest.raises(ConfigError, match="left_on.hours"):
+        Thresholds.parse("defaults: {no_usage: {left_on: {hours: -1}}}")

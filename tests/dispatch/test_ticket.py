@@ -228,3 +228,21 @@ def test_the_site_chooses_the_language_and_refuses_an_unknown_one(tmp_path) -> N
     with pytest.raises(ConfigError) as err:
         SiteConfig.parse(base + "language: fr\n", tmp_path, "site.yaml")
     assert str(err.value) == "site.yaml:5: language must be one of en, zh-CN, got 'fr'"
+
+
+def test_a_lamp_left_on_says_why_the_order_came_before_the_threshold(registry: Registry) -> None:
+    order = _order(last_usage_electricity=ELEC_AT, confirmed_silence_s=6.25 * 3600, threshold_s=12 * 3600,
+                   left_on_s=6.5 * 3600, power_w=100.0, quiet_w=16.0, left_on_threshold_s=6 * 3600)
+    household = registry.household_by_id("H0001")
+    english = render_ticket(order, household)
+    assert "6:15 h:min confirmed silence (threshold 12:00)" in english.text
+    assert "Left on:        a load 84 W above the home's quiet level for 6:30, nothing else in the home moved" in english.text
+    chinese = render_ticket(order, household, language="zh-CN")
+    assert "电器未关： 比家中静息用电高 84 瓦的电器（灯、电视等）已连续开着 6:30，期间家中无其他动静" in chinese.text
+    payload = english.as_dict()
+    assert payload["left_on"] == {"hours": 6.5, "above_quiet_w": 84}
+    worker = Worker("gw-zhang", "Zhang Wei", Role.GRID_WORKER, "+86 139 0000 0000")
+    assert "**Left on:** 84 W above quiet for 6:30, nothing else moved" in ticket_markdown(payload, worker)
+    # an ordinary order has no such line
+    plain = render_ticket(_order(confirmed_silence_s=12.5 * 3600, threshold_s=12 * 3600), household)
+    assert "Left on" not in plain.text and plain.as_dict()["left_on"] is None

@@ -50,10 +50,10 @@ def write_site(folder: Path, broker_port: int, web_port: int) -> Path:
     return folder / "site.yaml"
 
 
-def open_order(desk: DeskRig, household: str = "H00001") -> WorkOrder:
+def open_order(desk: DeskRig, household: str = "H00001", **evidence: float) -> WorkOrder:
     """An order for a home silent 11 h, delivered (gw-001 covers building B001)."""
     alert = Alert(EpisodeKey(household, "no_usage", T0 - 11 * 3600), AlertState.OPENED, T0,
-                  {"confirmed_silence_s": 11 * 3600.0, "threshold_s": 10 * 3600.0})
+                  {"confirmed_silence_s": 11 * 3600.0, "threshold_s": 10 * 3600.0, **evidence})
     (order,) = desk.service.dispatcher.handle([alert])
     desk.service.dispatcher.deliver_pending()
     return desk.service.orders.get(order.order_id)
@@ -71,3 +71,11 @@ def login(desk: DeskRig, client: httpx.Client, name: str, role: StaffRole, area:
     token = re.search(r"lifesign_session=([^;]+)", cookie)
     assert token is not None
     return httpx.Client(base_url=desk.url, headers={"Cookie": f"lifesign_session={token.group(1)}"}), answer.json()["csrf"]
+
+
+def link_parts(desk: DeskRig, order_id: int, worker: str, expires: int | None = None) -> dict[str, str]:
+    """The query of a worker's signed link to an order."""
+    assert desk.service.web is not None
+    links = desk.service.web.links
+    query = dict(pair.split("=", 1) for pair in links.query(order_id, worker, expires).split("&"))
+    return {k: httpx.QueryParams(f"{k}={v}")[k] for k, v in query.items()}

@@ -10,7 +10,7 @@ import logging
 
 import httpx
 import pytest
-from deskrig import T0, DeskRig, login, open_order
+from deskrig import T0, DeskRig, link_parts, login, open_order
 from prometheus_client import CollectorRegistry, generate_latest
 
 from app.dispatch_metrics import DispatchCollector
@@ -82,3 +82,13 @@ def test_absences_outages_board_ledger_and_metrics(desk: DeskRig, caplog: pytest
     household = desk.service.parts.registry.household_by_id("H00001")
     assert household.resident.phone not in logged and household.resident.name not in logged
     assert "+86" not in logged and "sig=" not in logged
+
+
+def test_the_workers_page_says_a_lamp_left_on_brought_the_order_forward(desk: DeskRig) -> None:
+    order = open_order(desk, left_on_s=6.5 * 3600, power_w=100.0, quiet_w=16.0, left_on_threshold_s=6 * 3600)
+    plain = open_order(desk, "H00002")
+    with desk.client() as client:
+        page = client.get(f"/o/{order.order_id}", params=link_parts(desk, order.order_id, "gw-001")).text
+        assert "电器未关：比静息用电高 84 瓦，已连续开着 6.5 小时，期间家中无其他动静" in page
+        other = client.get(f"/o/{plain.order_id}", params=link_parts(desk, plain.order_id, "gw-001")).text
+        assert 'id="left-on"' not in other and 'id="silence"' in other

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from deskrig import PASSWORD, T0, DeskRig, login, open_order
+from deskrig import PASSWORD, T0, DeskRig, link_parts, login, open_order
 
 from app.cli import main as cli
 from app.web.staff import StaffRole
@@ -29,13 +29,6 @@ def unchanged(desk: DeskRig, before: WorkOrder) -> bool:
 def client(desk: DeskRig) -> Iterator[httpx.Client]:
     with desk.client() as c:
         yield c
-
-
-def link_parts(desk: DeskRig, order_id: int, worker: str, expires: int | None = None) -> dict[str, str]:
-    assert desk.service.web is not None
-    links = desk.service.web.links
-    query = dict(pair.split("=", 1) for pair in links.query(order_id, worker, expires).split("&"))
-    return {k: httpx.QueryParams(f"{k}={v}")[k] for k, v in query.items()}
 
 
 def form_token(desk: DeskRig, parts: dict[str, str], order_id: int) -> str:

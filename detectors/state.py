@@ -28,9 +28,10 @@ Both are pure functions of a meter's readings (no recursive estimate), so a repl
 in any batch sizes gives the same activity and the same episode keys.
 
 A load *left on* is not life, but it is evidence. Per electricity meter the state keeps
-its quiet level (the lowest interval power of the local day so far and of the day
-before: what its fridge, freezer and standby draw when they rest) and how long every
-interval has stayed at least ``no_usage.left_on.above_quiet_w`` above it. A lamp, TV or
+its quiet level (the lowest power of the local day so far and of the day before: what its
+fridge, freezer and standby draw when they rest) and how long the power has stayed at
+least ``no_usage.left_on.above_quiet_w`` above it, both read as the mean of the last two
+intervals. A lamp, TV or
 heater that someone switched on and nobody switched off keeps that run going; cold
 appliances rest within the hour, and sleep or an outing leaves the lights off, so the run
 breaks. The no_usage rule brings the alarm forward when a silence has had a load left on
@@ -311,7 +312,7 @@ class MeterState:
         prev_day = np.empty_like(day)
         prev_day[1:] = day[:-1]
         prev_day[first] = local_day(tz, self.last_ts[m[first]])
-        self._left_on(m, dt, rate, electric, day, prev_day, first, last, activity)
+        self._left_on(m, dt, rate, prev_rate, electric, day, prev_day, first, last, activity)
         self._days(m, used, day, prev_day, first, last)
 
         touched = m[last]
@@ -359,13 +360,17 @@ class MeterState:
         run = _runs(same, dt, first, self.stuck_h[m].astype(np.float64) * 3600.0)
         self.stuck_h[m[last]] = np.minimum(run[last] / 3600.0, 60000.0).astype(np.float16)
 
-    def _left_on(self, m: I4, dt: F8, rate: F8, electric: B, day: F8, prev_day: F8, first: B, last: B,
-                 activity: ActivityModel) -> None:
+    def _left_on(self, m: I4, dt: F8, rate: F8, prev_rate: F8, electric: B, day: F8, prev_day: F8, first: B,
+                 last: B, activity: ActivityModel) -> None:
         """The quiet level of today and yesterday, and the run of intervals a load has been
-        left on, carried across batches (see the module docstring)."""
+        left on, carried across batches (see the module docstring). Both read the mean of
+        the last two intervals: one register step is 40 W at 0.01 kWh per 15 minutes, and a
+        single interval that rounds down a step (a 40 W base read as 0 once) would set a quiet
+        level the base then stands a step above all night."""
         with np.errstate(invalid="ignore"):
-            valid = electric & (dt <= LEFT_ON_MAX_INTERVAL_S) & np.isfinite(rate)
-            level = np.where(valid, np.clip(np.floor(rate * 1000.0 / QUIET_UNIT_W), 0, QUIET_NONE - 1),
+            power_w = (rate + prev_rate) * 500.0
+            valid = electric & (dt <= LEFT_ON_MAX_INTERVAL_S) & np.isfinite(power_w)
+            level = np.where(valid, np.clip(np.floor(power_w / QUIET_UNIT_W), 0, QUIET_NONE - 1),
                              QUIET_NONE).astype(np.float64)
         # segments: one per (meter, local day) run in this batch
         begins = first | (day != prev_day)  # NaN (never seen) compares unequal: a new day
@@ -395,7 +400,7 @@ class MeterState:
         before[heads] = QUIET_NONE
         quiet = np.minimum(np.minimum(before, opening[seg]), yesterday[seg])
         with np.errstate(invalid="ignore"):
-            on = valid & (quiet < QUIET_NONE) & (rate * 1000.0 >= quiet * QUIET_UNIT_W + activity.left_on_w(m))
+            on = valid & (quiet < QUIET_NONE) & (power_w >= quiet * QUIET_UNIT_W + activity.left_on_w(m))
         run = _runs(on, dt, first, self.left_on_min[m].astype(np.float64) * 60.0)
         self.left_on_min[m[last]] = np.minimum(np.floor(run[last] / 60.0), LEFT_ON_MAX_MIN).astype(np.uint16)
         ends = seg[last]

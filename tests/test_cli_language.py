@@ -105,11 +105,12 @@ def test_status(language: str, tmp_path: Path, capsys: pytest.CaptureFixture[str
 ORDERS = {"en": {"list": "#1     H00001     no_usage   open         assignee=gw-001 tier=red level=0 silent-since=",
                  "show": ["  acknowledge by: 1970-01-13 08:01 (15 min for tier red; escalates to the next level then)",
                           "  confirmed_silence_s: 10.0 h", "  threshold crossed: 1970-01-13 07:46",
-                          "  last_water: 1970-01-12 21:30"],
+                          "  last_water: 1970-01-12 21:30", "  power_w: 100 W", "  quiet_w: 16 W"],
                  "resolved": " outcome=false_alarm", "none": "no open work orders"},
           "zh-CN": {"list": "#1     H00001     无用量      待派送    处理人=gw-001 风险等级=红 升级层级=0 静默起始=",
                     "show": ["  接单期限：1970-01-13 08:01（红色等级 15 分钟；逾期升级到下一层级）", "  已确认静默：10.0 小时",
-                             "  越过阈值时间：1970-01-13 07:46", "  最后用水：1970-01-12 21:30"],
+                             "  越过阈值时间：1970-01-13 07:46", "  最后用水：1970-01-12 21:30",
+                             "  当前功率(瓦)：100 W", "  静息功率(瓦)：16 W"],
                     "resolved": " 处置结果=误报", "none": "没有未结工单"}}
 
 
@@ -119,7 +120,8 @@ def test_orders_list_show_and_resolve(language: str, tmp_path: Path, capsys: pyt
     store = open_orders_store(tmp_path / "var")
     try:  # times in the site's zone (Asia/Shanghai): opened 1970-01-13 07:46, red acknowledges within 15 min
         store.open_order(EpisodeKey("H00001", "no_usage", 1_000_000.0), "gw-001", "red", 1_036_000.0,
-                         {"deadline": 1_036_000.0, "confirmed_silence_s": 36_000.0, "last_water": 999_000.0})
+                         {"deadline": 1_036_000.0, "confirmed_silence_s": 36_000.0, "last_water": 999_000.0,
+                          "power_w": 100.0, "quiet_w": 16.0})
     finally:
         store.close()
     expected = ORDERS[language]

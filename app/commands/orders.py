@@ -85,8 +85,9 @@ def _orders(args: argparse.Namespace) -> int:
             print(order_line(order, say))
             print(f"  {_acknowledgement(order, store, args)}")
             for key, value in sorted(order.evidence.items()):
-                # durations are stored in seconds, instants as epoch seconds, counts as counts
+                # durations are stored in seconds, power in watts, instants as epoch seconds, counts as counts
                 shown = (say("orders.hours", hours=value / 3600) if key.endswith("_s") else
+                         f"{value:.0f} W" if key.endswith("_w") else
                          f"{value:g}" if key in _PLAIN_NUMBERS else when(value))
                 print(say("orders.evidence", label=say.word("evidence", key), value=shown))
             for entry in store.ledger(order.order_id):

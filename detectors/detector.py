@@ -120,7 +120,7 @@ class Detector:
                 once = distinct(homes)
                 before = self.households.activity_before(self.meters, once)[np.searchsorted(once, homes)]
                 self.households.usual.learn(homes, at, before, self.table.adapt_s[self.households.settings_row[homes]],
-                                            self.table.tz)
+                                            self.table.tz, self.meters.last_activity_interval)
             self.households.refresh(self.meters, touched, self.table)
 
     def activity_in(self, history: ReadingBatch) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:

@@ -212,6 +212,8 @@ class MeterState:
         self.volume: VolumeWindow | None = None
         #: the (meters, times) that showed activity in the last observed batch (for learning)
         self.last_activity: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
+        #: the reading interval (s) each of those activities was seen in (routine learning's resolution)
+        self.last_activity_interval: F8 = np.empty(0)
         #: the meters with activity in the last batch (sorted) and their last activity before it
         self.activity_before: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
 
@@ -243,6 +245,9 @@ class MeterState:
         Returns the meters whose state changed, the meters seen for the first time, and
         their first reading times."""
         empty = np.empty(0, dtype=np.int32)
+        # a batch with nothing new shows no activity: its learning must not see the last batch's again
+        self.last_activity, self.last_activity_interval = (empty, np.empty(0)), np.empty(0)
+        self.activity_before = (empty, np.empty(0))
         if not len(batch):
             return empty, empty, np.empty(0)
         batch = batch.sorted_by_meter_time()
@@ -321,6 +326,7 @@ class MeterState:
         self.rate_before[touched] = prev_rate[last]
         self.rate[touched] = rate[last]
         self.last_activity = (m[active], seen_at[active])
+        self.last_activity_interval = dt[active]
         # each active meter's last activity before this batch (what a household's silence
         # ended from; m is sorted, so a meter's readings are one run)
         heads = m[active][np.r_[True, m[active][1:] != m[active][:-1]]] if active.any() else empty

@@ -16,6 +16,7 @@ import pytest
 from detectors.backtest import replay, windows
 from detectors.detector import Detector
 from detectors.thresholds import Thresholds
+from detectors.usual import UsualSilences
 from lifesign.alerts import AlertState, Rule, Severity
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.readings import ReadingBatch
@@ -158,3 +159,72 @@ def test_a_restart_keeps_the_routine_and_does_not_learn_the_rebuilt_days_twice()
     forgetful = Detector(reg, thresholds())
     forgetful.observe(rebuilt)
     assert [s for s, _, _ in welfare_alarms(forgetful, after)] == [local(20, 14.0), local(21, 14.0)]
+
+
+# -- hourly readings: a silence is measured to the hour at both ends -------------------------
+
+def hourly_home() -> Registry:
+    home = Household("H1", Address("C1", "G1", "B1", "1", "101"), Resident("R", 80, "p", "e"), Tier.GREEN)
+    return Registry.from_records([home], [Meter("E1", "H1", Utility.ELECTRICITY, "GW1")])
+
+
+def hourly_power(reg: Registry, up_hours: list[tuple[float, float]], end: float) -> ReadingBatch:
+    """An hourly kWh register: 30 W standby, 430 W during each (start, end) of ``up_hours``
+    (whole local hours)."""
+    ts = np.arange(local(0, 0), end + H / 2, H)
+    watts = np.full(len(ts) - 1, 30.0)
+    for a, b in up_hours:
+        watts[(ts[:-1] >= a) & (ts[:-1] < b)] = 430.0
+    register = 100.0 + np.r_[0.0, np.cumsum(watts / 1000.0)]
+    return ReadingBatch(np.full(len(ts), reg.meter_index["E1"], dtype=np.int32), ts, register)
+
+
+def test_an_hourly_routine_is_learned_to_the_reading_interval() -> None:
+    """Up 19:00-23:00 every evening, nothing else. On hourly means the switch-on shows at the
+    20:00 reading and the last change at 00:00 (the 23:00-24:00 mean, read against 21:00-22:00
+    two intervals back: a switch-off is seen at the start of the quieter interval), so the
+    routine measures 20 h (00:00 -> 20:00), known to an hour at each end. 14 days move the
+    usual silence a third of the way each toward 20 h + one interval (0.66^14 x 21 h < 0.1 h
+    left; quarter-hour rounding stops at most 3/8 h short): at least 20.75 h, a threshold of
+    at least 21.75 h. On day 14 the resident gets up at 21:00: the 21:00 reading confirms 21 h
+    of silence, under the threshold (learned toward 20 h alone, 19.75 + 1 h, it would alarm),
+    and the 22:00 reading shows the switch-on."""
+    reg = hourly_home()
+    days = 14
+    evenings = [(local(d, 19.0), local(d, 23.0)) for d in range(days)] + [(local(days, 21.0), local(days, 23.0))]
+    batch = hourly_power(reg, evenings, local(days + 1, 12.0))
+    alarms = welfare_alarms(Detector(reg, thresholds()), batch)
+    # learning starts from nothing: the first nights (the watch starts at day 0's 00:00) alarm
+    # at the configured 12 h
+    assert [s for s, _, _ in alarms[:3]] == [local(0, 0.0), local(1, 0.0), local(2, 0.0)]
+    assert all(at - s == pytest.approx(12 * H, abs=STEP) for s, at, _ in alarms[:3])
+    assert [s for s, _, _ in alarms if s >= local(days, 0.0)] == []
+
+
+def test_silences_read_on_hourly_readings_are_learned_one_interval_longer() -> None:
+    """One 19 h silence in an empty slot moves the usual a third of the way toward it: seen
+    on 15-minute readings that is 19 x 0.34 = 6.46 h (6.5 h in quarter hours); on hourly
+    readings toward 19 + 2 x 1 - 1 = 20 h: 6.8 h (6.75 h). Readings 10 h apart are a gap,
+    not a resolution: taken as hourly."""
+    tz = ZoneInfo("Asia/Shanghai")
+    start = local(0, 0.0)
+    learned = []
+    for interval in (None, 900.0, 3600.0, 36000.0):
+        usual = UsualSilences(1)
+        usual.learn(np.array([0]), np.array([start + 19 * H]), np.array([start]), np.array([24 * H]), tz,
+                    None if interval is None else np.array([interval]))
+        learned.append(float(usual.usual[0].max()) * 0.25)
+    assert learned == [6.5, 6.5, 6.75, 6.75]
+
+
+def test_a_batch_of_only_repeated_readings_teaches_nothing_again() -> None:
+    """A retransmitted batch (every reading already seen) shows no activity: the silence the
+    first copy ended is learned once (19 h x 0.34 = 6.5 h), not twice (10.75 h)."""
+    reg = registry()
+    batch = readings(reg, [local(0, 9.0), local(0, 14.0), local(1, 9.0)], local(1, 10.0))
+    detector = Detector(reg, thresholds())
+    detector.observe(batch.take(np.flatnonzero(batch.ts < local(1, 9.0))))
+    ending = batch.take(np.flatnonzero(batch.ts >= local(1, 9.0)))
+    detector.observe(ending)
+    detector.observe(ending)
+    assert float(detector.households.usual.usual[0].max()) * 0.25 == 6.5

@@ -5,7 +5,7 @@ the last activity, how long water has flowed in every interval up to the last
 reading, the last two intervals' rates, how long its usage has repeated exactly,
 today's usage and the running daily norm, the quiet level of today and yesterday
 and how long a load has been left on; plus 4 bytes laying meters out
-household by household. Per household (49 bytes): its settings row, the time up to
+household by household. Per household (45 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 
@@ -474,8 +474,9 @@ class HouseholdState:
         self.seg = np.zeros(n + 1, dtype=np.int32)
         self.seg[1:] = np.cumsum(counts)
         self.settings_row = np.zeros(n, dtype=np.int32)
-        #: every live meter has readings up to here (min of their last readings)
-        self.confirmed_until = np.full(n, np.nan)
+        #: every live meter has readings up to here (min of their last readings), whole epoch
+        #: seconds rounded down (NEVER: none); read it with :meth:`confirmed`
+        self.confirmed_until_s = np.full(n, NEVER, dtype=np.uint32)
         #: the first reading of any meter, whole epoch seconds (NEVER: none yet): a silence
         #: can't be older than our watch
         self.first_seen_s = np.full(n, NEVER, dtype=np.uint32)
@@ -488,7 +489,7 @@ class HouseholdState:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.order, self.seg, self.settings_row, self.confirmed_until,
+        arrays = (self.order, self.seg, self.settings_row, self.confirmed_until_s,
                   self.first_seen_s, self.next_check, self.open_bits)
         return sum(a.nbytes for a in arrays) + self.usual.nbytes
 
@@ -518,8 +519,15 @@ class HouseholdState:
             rows = self.settings_row[households]
             live = (last_ts >= (newest - settings.offline_s[rows])[owner]) \
                 & (meters.stuck_h[picked].astype(np.float64) * 3600.0 < settings.stuck_s[rows][owner])
-            self.confirmed_until[households] = np.fmin.reduceat(np.where(live, last_ts, np.nan), offsets)
+            confirmed = np.floor(np.fmin.reduceat(np.where(live, last_ts, np.nan), offsets))
+            self.confirmed_until_s[households] = np.where(np.isnan(confirmed), NEVER,
+                                                          np.clip(confirmed, 0, NEVER - 1)).astype(np.uint32)
         self.next_check[households] = -np.inf
+
+    def confirmed(self, households: npt.NDArray[np.integer]) -> F8:
+        """Up to when each household's live meters confirm a silence (NaN: none)."""
+        raw = self.confirmed_until_s[households]
+        return np.where(raw == NEVER, np.nan, raw.astype(np.float64))
 
     def saw_first(self, meters: I4, first_ts: F8) -> None:
         if len(meters):

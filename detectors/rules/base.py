@@ -46,7 +46,7 @@ class HouseholdView:
         self.now = now
         self.table = table
         self.row = homes.settings_row[households].astype(np.intp)
-        self.confirmed = homes.confirmed_until[households]
+        self.confirmed = homes.confirmed(households)
         self.first_seen = homes.first_seen(households)
         picked, owner, offsets = homes.gather(households)
         self.meter = picked

@@ -181,22 +181,23 @@ def hourly_power(reg: Registry, up_hours: list[tuple[float, float]], end: float)
 
 def test_an_hourly_routine_is_learned_to_the_reading_interval() -> None:
     """Up 19:00-23:00 every evening, nothing else. On hourly means the switch-on shows at the
-    20:00 reading and the last change at 00:00 (the 23:00-24:00 mean, read against 21:00-22:00
-    two intervals back: a switch-off is seen at the start of the quieter interval), so the
-    routine measures 20 h (00:00 -> 20:00), known to an hour at each end. 14 days move the
-    usual silence a third of the way each toward 20 h + one interval (0.66^14 x 21 h < 0.1 h
-    left; quarter-hour rounding stops at most 3/8 h short): at least 20.75 h, a threshold of
-    at least 21.75 h. On day 14 the resident gets up at 21:00: the 21:00 reading confirms 21 h
-    of silence, under the threshold (learned toward 20 h alone, 19.75 + 1 h, it would alarm),
-    and the 22:00 reading shows the switch-on."""
+    20:00 reading; the switch-off shows at 00:00 against the interval before, and at 01:00 and
+    02:00 against two and three intervals back (a ramp), each dated at the start of the quieter
+    interval read: the last sign of life is 01:00. So the routine measures 19 h (01:00 ->
+    20:00), known to an hour at each end. 14 days move the usual silence a third of the way
+    each toward 19 h + one interval (0.66^14 x 20 h < 0.1 h left; quarter-hour rounding stops
+    at most 3/8 h short): at least 19.5 h, a threshold of at least 20.5 h. On day 14 the
+    resident gets up at 21:00: the 21:00 reading confirms 20 h of silence, and a deadline must
+    lie within the 20-minute data lag of it to alarm (learned toward 19 h alone, 18.75 + 1 h,
+    it would), and the 22:00 reading shows the switch-on."""
     reg = hourly_home()
     days = 14
     evenings = [(local(d, 19.0), local(d, 23.0)) for d in range(days)] + [(local(days, 21.0), local(days, 23.0))]
     batch = hourly_power(reg, evenings, local(days + 1, 12.0))
     alarms = welfare_alarms(Detector(reg, thresholds()), batch)
-    # learning starts from nothing: the first nights (the watch starts at day 0's 00:00) alarm
-    # at the configured 12 h
-    assert [s for s, _, _ in alarms[:3]] == [local(0, 0.0), local(1, 0.0), local(2, 0.0)]
+    # learning starts from nothing: the first nights alarm at the configured 12 h (the watch
+    # starts at day 0's 00:00; then from 01:00, the evening's last sign of life)
+    assert [s for s, _, _ in alarms[:3]] == [local(0, 0.0), local(1, 1.0), local(2, 1.0)]
     assert all(at - s == pytest.approx(12 * H, abs=STEP) for s, at, _ in alarms[:3])
     assert [s for s, _, _ in alarms if s >= local(days, 0.0)] == []
 

@@ -6,8 +6,8 @@
 One table per dataset:
 
 * our simulator on held-out seeds (a seeded cohort with incapacitations, falls with the tap
-  running, illness, leaks, absences, meter outages and building cuts, after 60 days without
-  incidents to learn from);
+  running, half of them with a load left on, illness, leaks, absences, meter outages and
+  building cuts, after 60 days without incidents to learn from);
 * real homes (``real/electricity``: 9 homes, hourly, 2016; ``real/water``: 3 homes,
   minutely, March 2015), where the absences are those the readings show;
 * the independent single-resident cohort (``independent/A`` and ``B``), with incapacitations

@@ -114,13 +114,13 @@ class Detector:
         with self._lock:
             touched, new_meters, first_ts = self.meters.observe(batch, self._step, self._activity, self.table.tz)
             self.households.saw_first(new_meters, first_ts)
-            active, at = self.meters.last_activity
+            active, at, interval = self.meters.last_activity
             if len(active):
                 homes = self.registry.meter_household[active]
                 once = distinct(homes)
                 before = self.households.activity_before(self.meters, once)[np.searchsorted(once, homes)]
                 self.households.usual.learn(homes, at, before, self.table.adapt_s[self.households.settings_row[homes]],
-                                            self.table.tz, self.meters.last_activity_interval)
+                                            self.table.tz, interval)
             self.households.refresh(self.meters, touched, self.table)
 
     def activity_in(self, history: ReadingBatch) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
@@ -128,7 +128,8 @@ class Detector:
         detector's state (use a fresh detector: learning and backtests, not the service)."""
         with self._lock:
             self.meters.observe(history, self._step, self._activity, self.table.tz)
-            return self.meters.last_activity
+            active, at, _ = self.meters.last_activity
+            return active, at
 
     def change_threshold_w(self, meter: int, interval_s: float) -> float:
         """The change of mean power (W) between two readings ``interval_s`` apart that shows

@@ -237,10 +237,10 @@ class MeterState:
         self.rebaselines = 0
         #: the low_volume rule's state, only while some thresholds enable it
         self.volume: VolumeWindow | None = None
-        #: the (meters, times) that showed activity in the last observed batch (for learning)
-        self.last_activity: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
-        #: the reading interval (s) each of those activities was seen in (routine learning's resolution)
-        self.last_activity_interval: F8 = np.empty(0)
+        #: the (meters, times, intervals) that showed activity in the last observed batch (for learning):
+        #: the interval (s) each was seen in is routine learning's resolution. Scratch
+        #: of one batch, not state (a replay in other batches leaves other values here)
+        self.last_activity: tuple[I4, F8, F8] = (np.empty(0, dtype=np.int32), np.empty(0), np.empty(0))
         #: the meters with activity in the last batch (sorted) and their last activity before it
         self.activity_before: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
 
@@ -273,7 +273,7 @@ class MeterState:
         their first reading times."""
         empty = np.empty(0, dtype=np.int32)
         # a batch with nothing new shows no activity: its learning must not see the last batch's again
-        self.last_activity, self.last_activity_interval = (empty, np.empty(0)), np.empty(0)
+        self.last_activity = (empty, np.empty(0), np.empty(0))
         self.activity_before = (empty, np.empty(0))
         if not len(batch):
             return empty, empty, np.empty(0)
@@ -365,8 +365,7 @@ class MeterState:
         self.rate_oldest[touched] = oldest_code(before[last], prev_rate[last])
         self.rate_before[touched] = prev_rate[last]
         self.rate[touched] = rate[last]
-        self.last_activity = (m[active], seen_at[active])
-        self.last_activity_interval = dt[active]
+        self.last_activity = (m[active], seen_at[active], dt[active])
         # each active meter's last activity before this batch (what a household's silence
         # ended from; m is sorted, so a meter's readings are one run)
         heads = m[active][np.r_[True, m[active][1:] != m[active][:-1]]] if active.any() else empty

@@ -25,7 +25,7 @@ from lifesign.registry import Registry
 from simulators.absences import draw_absences
 from simulators.cohort import Cohort, make_cohort
 from simulators.dataset import ground_truth_rows
-from simulators.incidents import draw_incident
+from simulators.incidents import draw_incident, leave_loads_on
 from simulators.lifestyle import Lifestyle
 from simulators.scenario import Scenario, pick_incidents
 
@@ -51,6 +51,7 @@ __all__ = [
     "draw_incident",
     "ground_truth_rows",
     "learn",
+    "leave_loads_on",
     "make_cohort",
     "pick_incidents",
     "replay",

@@ -23,6 +23,7 @@ from quality.project import (
     draw_absences,
     draw_incident,
     ground_truth_rows,
+    leave_loads_on,
     make_cohort,
     pick_incidents,
 )
@@ -31,6 +32,8 @@ DAY = 86400.0
 H = 3600.0
 START = 20412 * DAY - 8 * H  # a local (UTC+8) midnight
 WELFARE_KINDS = ("incapacitated", "fall_tap_running")
+#: the share of residents who stop with a load left on (the independent cohort: half)
+LEFT_ON_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ def build(homes: int, days: float, train_days: float, seed: int, incidents_per_1
     incap = pick_incidents(cohort, n_incap, START, days, seed, avoid=absences)
     falls = pick_incidents(cohort, n_fall, START, days, seed + 7, kind="fall_tap_running", avoid=absences,
                            exclude=frozenset(i.household_id for i in incap))
+    # half the residents who stop leave a load on (a light, the TV, in winter a heater), as in
+    # the independent cohort: the lamp rule (no_usage.left_on) is judged on our data too
+    stopping = leave_loads_on(incap + falls, LEFT_ON_SHARE, seed)
     rng = np.random.default_rng(seed)
     taken = {i.household_id for i in incap + falls}
     free = [k for k, h in enumerate(cohort.registry.household_ids) if h not in taken]
@@ -69,7 +75,7 @@ def build(homes: int, days: float, train_days: float, seed: int, incidents_per_1
             household = free.pop() if kind in ("leak", "illness") else int(rng.integers(homes))
             extra.append(draw_incident(cohort, kind, at, rng, household=household))
     run = Scenario(cohort, START, days, seed=seed + 1, lifestyle=lifestyle, absences=absences,
-                   incidents=tuple(sorted(incap + falls + tuple(extra), key=lambda i: (i.start, i.household_id, i.kind))))
+                   incidents=tuple(sorted(stopping + tuple(extra), key=lambda i: (i.start, i.household_id, i.kind))))
     truth = pd.DataFrame(ground_truth_rows(run))
     truth["start"] = pd.to_numeric(truth["start"]).astype(float)
     truth["end"] = pd.to_numeric(truth["end"], errors="coerce").fillna(np.inf).astype(float)
@@ -101,11 +107,15 @@ def as_dataset(c: Cohorts, name: str) -> Dataset:
     def pick(mask: pd.Series) -> pd.DataFrame:
         return rows.loc[mask, WINDOW_COLUMNS].reset_index(drop=True) if mask.any() else empty_windows()
 
+    incidents = pick(welfare)
+    if welfare.any():  # which ones left a load on (the light on/off split of the tables)
+        incidents["light_on"] = (rows.loc[welfare, "left_on"].fillna("").astype(str) != "").to_numpy()
+
     return Dataset(
         name=name, registry=registry,
         readings=ReadingBatch.concat([readings(c.train), readings(c.run)]),
         test_start=c.run.start, test_end=c.run.end, timezone="Asia/Shanghai",
-        incidents=pick(welfare), absences=pick(absence), leaks=pick(leak),
+        incidents=incidents, absences=pick(absence), leaks=pick(leak),
         explained=pick(~welfare & ~leak & ~absence & ~condition),
         train_note=f"trained on {(c.run.start - c.train.start) / DAY:g} simulated days before the test")
 

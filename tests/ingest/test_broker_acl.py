@@ -148,7 +148,7 @@ def test_lifesign_run_exits_non_zero_with_the_brokers_reason_on_wrong_credential
     for name in ("registry", "roster.yaml", "thresholds.yaml"):
         (shutil.copytree if name == "registry" else shutil.copy)(CONFIGS / name, tmp_path / name)
     site = (CONFIGS / "site.yaml").read_text().replace("port: 1883", f"port: {service_port}")
-    site = site.replace("data_dir: ../var", "data_dir: var")
+    site = site.replace("data_dir: ../var", "data_dir: var").replace("port: 8080", "port: 0")  # a free web port
     site = site.replace("  # username: lifesign ", "  username: lifesign  ").replace("  # password: ...", "  password: guess")
     (tmp_path / "site.yaml").write_text(site)
     run = subprocess.run([LIFESIGN, "run", "-c", str(tmp_path / "site.yaml")], check=False, capture_output=True, text=True,

@@ -28,6 +28,7 @@ def site_for(folder: Path, port: int) -> SiteConfig:
         (shutil.copytree if name == "registry" else shutil.copy)(CONFIGS / name, folder / name)
     text = (CONFIGS / "site.yaml").read_text().replace("port: 1883", f"port: {port}")
     text = text.replace("data_dir: ../var", "data_dir: var").replace("client_id: lifesign-ingest", "client_id: pii")
+    text = text.replace("port: 8080", "port: 0")  # the web desk on a free port, never a fixed one
     assert "console: true" in text
     (folder / "site.yaml").write_text(text)
     return SiteConfig.load(folder / "site.yaml")

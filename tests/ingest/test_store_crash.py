@@ -39,6 +39,7 @@ def write_site(folder: Path, port: int, victoria_url: str) -> Path:
     site = site.replace("sweep_s: 10", "sweep_s: 0.2").replace("status_s: 5", "status_s: 0.2")
     site = site.replace("client_id: lifesign-ingest", f"client_id: lifesign-crash-{port}")
     site = site.replace("console: true", "console: false")
+    site = site.replace("port: 8080", "port: 0")  # the web desk on a free port, never a fixed one
     site = site.replace("  kind: embedded ", f"  kind: influx\n  influx: {{url: '{victoria_url}', bucket: lifesign}}\n  #")
     (folder / "site.yaml").write_text(site)
     return folder / "site.yaml"

@@ -57,7 +57,7 @@ class HouseholdView:
         self.m_last_usage = meters.last_usage(picked)
         #: how long a load has been left on at each meter, up to its last reading (0: none)
         self.m_left_on_s = meters.left_on_s(picked)
-        self.m_quiet_w = meters.quiet_w(picked)
+        self._meters = meters  # for what only evidence reads (the quiet level), not every sweep
         self.m_flow_run = meters.flow_run_s[picked].astype(np.float64)
         self.m_rate = meters.rate[picked].astype(np.float64)
         self.m_stuck_h = meters.stuck_h[picked].astype(np.float64)
@@ -110,6 +110,10 @@ class HouseholdView:
         lo = int(self.offsets[position])
         hi = int(self.offsets[position + 1]) if position + 1 < len(self.offsets) else len(self.meter)
         return range(lo, hi)
+
+    def quiet_w(self, k: int) -> float:
+        """The quiet level (W) of the meter at flat view position ``k`` (NaN: not measured)."""
+        return float(self._meters.quiet_w(self.meter[k:k + 1])[0])
 
     @cached_property
     def threshold_deadline(self) -> F8:

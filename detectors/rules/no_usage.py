@@ -62,7 +62,7 @@ class NoUsageRule:
             k = min(view.meters_of(i), key=lambda j: np.nan_to_num(view.m_left_on_deadline[j], nan=np.inf))
             evidence["left_on_s"] = float(view.m_left_on_s[k])
             evidence["power_w"] = float(view.m_rate[k]) * 1000.0
-            evidence["quiet_w"] = float(view.m_quiet_w[k])
+            evidence["quiet_w"] = view.quiet_w(k)
             evidence["left_on_threshold_s"] = float(view.table.left_on_s[view.row[i]])
             evidence["threshold_deadline"] = float(view.threshold_deadline[i])
         evidence.update(last_per_utility(view, i, view.m_last_usage, "last_usage_"))

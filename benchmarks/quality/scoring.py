@@ -21,7 +21,8 @@ Definitions:
   explained window (illness, building cut, meter outage, a source artefact) of the
   home; a welfare alarm that opens there is a *false alarm*, and the rate is false
   alarms / home-months of normal living (a month is 30 days);
-* an absence *got an alarm* if a welfare alarm of its home opens in [start, end];
+* an absence *got an alarm* if a welfare alarm of its home opens in [start, end] or opened
+  before and is still open at its start; such an alarm is the absence's, never a false alarm;
 * a welfare alarm inside an explained window counts under that window's cause;
 * ``continuous_flow`` alarms on normal living are counted per home-month apart;
 * a leak is caught by a ``continuous_flow`` or ``abnormal_high`` alarm opened in its window.
@@ -194,6 +195,11 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
         w_mine = welfare[(welfare["household_id"] == household) & ~welfare.index.isin(used)]
         t = w_mine["opened_at"].to_numpy()
         in_inc, in_ab, in_ex, in_lk = (inside(n, t) for n in ("inc", "ab", "ex", "lk"))
+        # an alarm still open when an absence begins is that absence's alarm (below it counts
+        # as the absence's): the silence it opened on is the absence's start, seen before the
+        # absence finder's rules (36 h, a 40 W rise) let it begin; never also a false alarm
+        closed = w_mine["closed_at"].to_numpy() if "closed_at" in w_mine else np.full(len(t), np.nan)
+        in_ab |= _open_into(t, closed, spans["ab"])
         if spans["ex"] is not None:
             ex_w = spans["ex"]
             for k in np.flatnonzero(~in_inc & ~in_ab & in_ex):
@@ -232,6 +238,16 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
     normal_s = sum((end - start) - covered_s(grouped.get(h, []), start, end) for h in homes)
     result.normal_home_months = normal_s / MONTH_S
     return result
+
+
+def _open_into(opened: np.ndarray, closed: np.ndarray, absences: pd.DataFrame | None) -> np.ndarray:
+    """For each alarm, whether it opened before an absence began and was still open then (a
+    NaN close, not known, never is)."""
+    if absences is None or not len(opened):
+        return np.zeros(len(opened), dtype=bool)
+    begin = absences["start"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        return np.asarray(((opened[:, None] < begin[None, :]) & (closed[:, None] > begin[None, :])).any(axis=1))
 
 
 def _truthy(value: object) -> bool:

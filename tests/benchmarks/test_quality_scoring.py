@@ -162,3 +162,6 @@ def test_an_alarm_still_open_when_an_absence_begins_counts_for_it() -> None:
               ("C", 4 * DAY, "no_usage")]                    # when it cleared is not known
     s = score(alarms, households=["A", "B", "C"], start=0.0, end=30 * DAY, absences=absences)
     assert (s.absences_alarmed, s.absences) == (1, 3)
+    # A's alarm is the absence's (its silence is the absence, begun before the finder let it
+    # start); B's cleared on activity before the absence and C's may have: both false alarms
+    assert s.false_alarms == 2

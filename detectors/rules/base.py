@@ -72,9 +72,14 @@ class HouseholdView:
             #: the home's last activity over all its meters, else its first reading
             self.last_usage = np.fmax.reduceat(self.m_last_usage, offsets) if len(picked) else np.zeros(0)
         self.anchor = np.where(np.isnan(self.last_usage), self.first_seen, self.last_usage)
-        #: the whole home's threshold for this silence: raised by its routine (detectors.usual)
-        self.home_threshold_s = homes.usual.threshold_s(households, self.anchor, table.home_s[self.row],
-                                                        table.adapt_s[self.row], table.tz)
+        #: the threshold this home's routine sets for this silence, in real seconds (0: none
+        #: learned, or adapt off; detectors.usual), apart from the configured one, which
+        #: windows may count in weighted hours
+        self.routine_s = homes.usual.threshold_s(households, self.anchor, np.zeros(len(households)),
+                                                 table.adapt_s[self.row], table.tz)
+        #: the whole home's threshold for this silence (for evidence; weighted hours where the
+        #: home has windows and its routine does not raise it)
+        self.home_threshold_s = np.maximum(table.home_s[self.row], self.routine_s)
         self._open = open_starts
 
     def __len__(self) -> int:
@@ -117,8 +122,10 @@ class HouseholdView:
 
     @cached_property
     def threshold_deadline(self) -> F8:
-        """When the whole home's silence reaches its threshold (weighted by local time)."""
-        return self.table.deadline(self.row, self.anchor, self.home_threshold_s)
+        """When the whole home's silence reaches its threshold: the configured one (weighted by
+        local time where the home has windows), or the routine's in real hours if later."""
+        return np.fmax(self.table.deadline(self.row, self.anchor, self.table.home_s[self.row]),
+                       self.anchor + self.routine_s)
 
     @cached_property
     def m_left_on_deadline(self) -> F8:

@@ -113,6 +113,10 @@ def test_a_learned_file_passes_config_check_as_written(tmp_path: Path, capsys: p
     # --method overrides the file's learn.method; --hours is the rhythm method's only
     assert cli([*learn, "--method", "rhythm"]) == 0
     assert "held out" not in capsys.readouterr().out and "held-out" not in out.read_text()
+    # rhythm's windows are fitted to be soonest: its homes keep them as written (`adapt: ~`)
+    (with_rhythm := tmp_path / "with_rhythm.yaml").write_text(thresholds.read_text() + "include: [learned.yaml]\n")
+    rhythm = Thresholds.load(with_rhythm)
+    assert len(rhythm.households) == 12 and all(lay.adapt_max_hours == 0.0 for lay in rhythm.households.values())
     assert cli([*learn, "--hours", "3"]) == 2
     assert "--hours and --margin are the rhythm method's" in capsys.readouterr().err
     assert cli(learn) == 0
@@ -122,6 +126,8 @@ def test_a_learned_file_passes_config_check_as_written(tmp_path: Path, capsys: p
     assert "ok (included households, 12 overrides)" in capsys.readouterr().out
     lines = [line for line in out.read_text().splitlines() if line.startswith("  H")]
     assert len(lines) == 12 and all("held-out" in line and "prior-weighted (n=" in line for line in lines)
+    # calibrated homes keep learning their routine online (adapt inherited, not written)
+    assert all("adapt" not in line for line in lines)
     thresholds.write_text(thresholds.read_text() + "include: [learned.yaml]\n")
     assert cli(["config", "check", str(thresholds)]) == 0
     assert len(Thresholds.load(thresholds).households) == 12

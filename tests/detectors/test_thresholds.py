@@ -124,7 +124,7 @@ def three_homes(utility: Utility) -> Registry:
     return Registry.from_records(homes, [Meter(f"m{h.household_id}", h.household_id, utility, "GW") for h in homes])
 
 
-def test_adapt_is_on_by_default_off_per_layer_and_never_for_windows() -> None:
+def test_adapt_is_on_by_default_off_per_layer_and_set_for_windows_too() -> None:
     reg = three_homes(Utility.WATER)
     th = Thresholds.parse("""
 defaults: {no_usage: {hours: 12}}
@@ -133,7 +133,8 @@ households:
   C: {no_usage: {windows: [{from: "22:00", to: "06:00", weight: 0.5}], adapt: {max_hours: 20}}}
 """)
     table, rows = resolve_settings(reg, th)
-    assert list(table.adapt_s[rows] / H) == [24.0, 0.0, 0.0]
+    # windows raise to the routine in real hours (tests/detectors/test_usual_silences.py)
+    assert list(table.adapt_s[rows] / H) == [24.0, 0.0, 20.0]
     with pytest.raises(ConfigError, match="max_hour"):
         Thresholds.parse("defaults: {no_usage: {adapt: {max_hour: 20}}}")
 

@@ -229,3 +229,30 @@ def test_a_batch_of_only_repeated_readings_teaches_nothing_again() -> None:
     detector.observe(ending)
     detector.observe(ending)
     assert float(detector.households.usual.usual[0].max()) * 0.25 == 6.5
+
+
+def windowed(adapt: str = "") -> Thresholds:
+    """The routine's home with windows (as `lifesign learn` writes them): the night counts half."""
+    extra = f", adapt: {adapt}" if adapt else ""
+    return Thresholds.parse(f"""
+timezone: Asia/Shanghai
+defaults:
+  no_usage: {{hours: 12, max_data_lag_minutes: 20, adapt: {{max_hours: 24}}}}
+households:
+  H1: {{no_usage: {{hours: 12, windows: [{{from: "22:00", to: "06:00", weight: 0.5}}]{extra}}}}}
+""")
+
+
+def test_a_home_with_windows_learns_its_routine_too_unless_adapt_is_off() -> None:
+    # 14:00 -> 09:00 silences: by the windows 8 h count to 22:00 and the other 4 weighted hours
+    # take 8 real hours of night, so the configured deadline is 06:00, 16 h on
+    reg = registry()
+    batch = readings(reg, routine(21), local(21, 0))
+    learning = welfare_alarms(Detector(reg, windowed()), batch)
+    assert [s for s, _, _ in learning[:2]] == [local(0, 14.0), local(1, 14.0)]
+    assert [at - s for s, at, _ in learning[:2]] == [pytest.approx(16 * H, abs=STEP)] * 2
+    # the routine raises the deadline past 09:00 within days, as for a home without windows
+    assert learning and all(s < local(14, 0) for s, _, _ in learning)
+    # `adapt: ~` (what `lifesign learn --method rhythm` writes) keeps the windows as written
+    fixed = welfare_alarms(Detector(reg, windowed("~")), batch)
+    assert [(s, at) for s, at, _ in fixed] == [(local(d, 14.0), local(d + 1, 6.0)) for d in range(20)]

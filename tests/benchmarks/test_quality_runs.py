@@ -11,15 +11,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from quality.runs import RULE_SETS, run_dataset
+from quality.runs import DEFAULTS, RULE_SETS, run_dataset
 from quality.simulated import as_dataset, build
 
 
 def test_chosen_rule_sets_score_as_in_the_full_run() -> None:
-    ds = as_dataset(build(30, 6, 8, seed=4, incidents_per_1000=100), "seed 4")
+    ds = as_dataset(build(20, 4, 6, seed=4, incidents_per_1000=100), "seed 4")
     full = run_dataset(ds)
     assert list(full) == list(RULE_SETS)  # the default still runs every rule set, in table order
-    chosen = (RULE_SETS[0], RULE_SETS[-1])
+    chosen = ("fixed 12 h < 0.01 m³", DEFAULTS, "lifesign learned (rhythm)")  # what test_detect_quality reads
     some = run_dataset(ds, rule_sets=chosen)
     assert list(some) == list(chosen)
     for name in chosen:

@@ -176,8 +176,8 @@ def _publish(scenario: Scenario, clock: ManualClock, pace_s: float, out: TextIO,
             print(file=out)
         return published
     finally:
+        client.disconnect()  # first: it wakes the network thread, which then ends at once
         client.loop_stop()
-        client.disconnect()
 
 
 def print_report(result: DemoResult, out: TextIO = sys.stdout) -> None:

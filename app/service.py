@@ -343,8 +343,10 @@ class Service:
             log.error("routines not saved (%s): homes relearn them after the restart", failed)
         if self.metrics is not None:
             self.metrics.stop()
-        self._publisher.loop_stop()
+        # disconnect first: it wakes the network thread, which then ends at once (stopped
+        # first, the thread sleeps out its 1 s select before it looks)
         self._publisher.disconnect()
+        self._publisher.loop_stop()
         self.history.close()
         for local in (self.spool, self.window):
             if local is not None:

@@ -23,7 +23,7 @@ from lifesign.stores import HistoryStore
 log = logging.getLogger("ingest.subscriber")
 
 #: how often a spool backlog probes a store that is down (wall seconds)
-_DRAIN_RETRY = Backoff(base_s=0.2, max_s=5.0)
+DRAIN_RETRY = Backoff(base_s=0.2, max_s=5.0)
 
 
 class Keeper:
@@ -134,4 +134,4 @@ class Keeper:
         self.store_up = False
         self.counters.set(store_up=0)
         self._drain_failures += 1
-        self._drain_at = time.monotonic() + _DRAIN_RETRY.delay(self._drain_failures)
+        self._drain_at = time.monotonic() + DRAIN_RETRY.delay(self._drain_failures)

@@ -138,5 +138,5 @@ def _publish(args: argparse.Namespace, spec: Any, scenario: Any) -> dict[str, ob
         report["seconds"] = round(time.monotonic() - started, 3)
         return report
     finally:
+        client.disconnect()  # first: it wakes the network thread, which then ends at once
         client.loop_stop()
-        client.disconnect()

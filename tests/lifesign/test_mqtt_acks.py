@@ -22,8 +22,11 @@ class Subscriber:
         self.received: list[tuple[int, bytes]] = []
         self._lock = threading.Lock()
         self.client = make_client(BrokerSettings(port=port), "acks-subscriber", persistent=True, manual_ack=True)
+        #: set on the broker's SUBACK: messages published before it never reach this client
+        self.subscribed = threading.Event()
         self.client.on_message = self._on_message
         self.client.on_connect = lambda client, *args: client.subscribe(TOPIC, qos=1)
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
         connect_and_wait(self.client, BrokerSettings(port=port), persistent=True)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -51,7 +54,9 @@ def test_puback_for_many_messages_in_one_write_is_taken_and_only_the_rest_come_a
     first = Subscriber(mosquitto_port)
     gateway = MqttProbe(mosquitto_port, "acks-gateway")
     try:
-        eventually(lambda: first.client.is_connected(), "the subscriber connected")
+        # connected is not enough: the subscription is sent after the CONNACK (on_connect),
+        # and on a busy machine the gateway's first messages could reach the broker before it
+        eventually(first.subscribed.is_set, "the subscriber's subscription taken")
         sent = [str(i).encode() for i in range(300)]
         for body in sent:
             gateway.publish(TOPIC, body, qos=1)

@@ -33,6 +33,7 @@ from detectors.learning.common import (  # noqa: F401  (the front re-exports the
     outcome_records,
     outcome_scale,
 )
+from detectors.settings import resolve_settings
 from detectors.thresholds import LEARN_METHODS, Layer, Thresholds, Window
 from detectors.timeweights import QUARTERS
 from lifesign.readings import ReadingBatch
@@ -71,17 +72,23 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     act_h, act_t = activity(registry, history.sorted_by_meter_time(), thresholds)
     seen = History(act_h, act_t, first, last, thresholds.tz(),
                    np.array([r.false_alarms for r in found], dtype=float))
-    # calibrated homes keep learning their routine online (`adapt`, inherited): the budget is
-    # checked on held-out days of the history, and a season later the home lives another
-    # routine (real hourly homes, fitted Jan-Mar and replayed Apr-Dec: 5.65 -> 2.45 false
-    # alarms a home-month). rhythm's windows are fitted to be soonest, and routines on top
-    # slow them (simulator seed 3: median 3.51 -> 6.01 h): it writes `adapt: ~`.
-    adapt = None if method == "calibrated" else 0.0
+    # calibrated homes keep learning their routine online (the home's `adapt`, written beside
+    # the windows, which otherwise turn it off): the budget is checked on held-out days of the
+    # history, and a season later the home lives another routine (real hourly homes, fitted
+    # Jan-Mar and replayed Apr-Dec: 5.65 -> 2.45 false alarms a home-month). rhythm's windows
+    # are fitted to be soonest, and routines on top slow them (simulator seed 3: median
+    # 3.51 -> 6.01 h): it writes `adapt: ~`.
+    if method == "calibrated":
+        table, rows = resolve_settings(registry, thresholds)
+        adapt_h = table.adapt_s[rows] / 3600.0
+    else:
+        adapt_h = np.zeros(n)
     suggestions = []
     for home in fit(seen, settings, settings.budget or thresholds.learn):
         away = found[home.household].away
         reason = home.reason + (f", found away {away} time(s): ask that absences be reported" if away else "")
-        layer = Layer(no_usage_hours=home.hours, windows=windows(home.weights), adapt_max_hours=adapt)
+        layer = Layer(no_usage_hours=home.hours, windows=windows(home.weights),
+                      adapt_max_hours=float(adapt_h[home.household]))
         suggestions.append(Suggestion(ids[home.household], layer, reason))
     return suggestions
 
@@ -134,8 +141,8 @@ def to_yaml(suggestions: list[Suggestion], source: str, days: float) -> str:
             ws = ", ".join(f'{{from: "{_hhmm(w.start_min)}", to: "{_hhmm(w.end_min)}", weight: {w.weight:g}}}'
                            for w in s.layer.windows)
             parts.append(f"windows: [{ws}]")
-        if s.layer.adapt_max_hours == 0.0:
-            parts.append("adapt: ~")
+        if s.layer.adapt_max_hours is not None:
+            parts.append(f"adapt: {{max_hours: {s.layer.adapt_max_hours:g}}}" if s.layer.adapt_max_hours else "adapt: ~")
         extra = f", activity: {{electricity: {{min_change_w: {s.layer.min_change_w:g}}}}}" if s.layer.min_change_w else ""
         lines.append(f"  {s.household_id}: {{no_usage: {{{', '.join(parts)}}}{extra}}}  # {s.reason}")
     return "\n".join(lines) + "\n"

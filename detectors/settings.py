@@ -39,9 +39,8 @@ class SettingsTable:
         self.min_change_w = np.array([lay.min_change_w for lay in layers], dtype=np.float64)
         self.stuck_s = np.array([lay.stuck_hours for lay in layers], dtype=np.float64) * h
         #: how far a home's usual silence may raise its threshold (0: not at all). Rows with
-        #: windows too: their weighted deadline is raised to the routine's in real hours (see
-        #: HouseholdView.threshold_deadline); `lifesign learn --method rhythm` writes `adapt: ~`
-        #: because its windows are fitted to be soonest and already hold the home's day.
+        #: windows too, where the layer with the windows sets it (Layer.over): their weighted
+        #: deadline is raised to the routine's in real hours (HouseholdView.threshold_deadline).
         self.adapt_s = np.array([lay.adapt_max_hours or 0.0 for lay in layers], dtype=np.float64) * h
         # left_on: off (inf) where hours is 0; the level is per meter, read while observing
         self.left_on_s = np.array([(lay.left_on_hours or 0.0) * h or np.inf for lay in layers], dtype=np.float64)

@@ -131,6 +131,11 @@ class Layer:
         for f in fields(self):
             mine = getattr(self, f.name)
             kwargs[f.name] = mine if mine is not None else getattr(below, f.name)
+        if self.windows and self.adapt_max_hours is None:
+            # windows model the home's day (a reviewed `lifesign learn` file): routines raise
+            # them only where the same layer says so (`adapt: {max_hours: N}` beside them, as
+            # `learn --method calibrated` writes), so files written before keep their behaviour
+            kwargs["adapt_max_hours"] = 0.0
         if self.utility_hours is not None and below.utility_hours is not None:
             merged = dict(below.utility_hours)
             merged.update(dict(self.utility_hours))

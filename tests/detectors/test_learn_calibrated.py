@@ -126,11 +126,13 @@ def test_a_learned_file_passes_config_check_as_written(tmp_path: Path, capsys: p
     assert "ok (included households, 12 overrides)" in capsys.readouterr().out
     lines = [line for line in out.read_text().splitlines() if line.startswith("  H")]
     assert len(lines) == 12 and all("held-out" in line and "prior-weighted (n=" in line for line in lines)
-    # calibrated homes keep learning their routine online (adapt inherited, not written)
-    assert all("adapt" not in line for line in lines)
+    # calibrated homes keep learning their routine online: the home's adapt (the built-in
+    # 24 h here), written beside the windows, which alone would turn it off
+    assert all("adapt: {max_hours: 24}" in line for line in lines)
     thresholds.write_text(thresholds.read_text() + "include: [learned.yaml]\n")
     assert cli(["config", "check", str(thresholds)]) == 0
     assert len(Thresholds.load(thresholds).households) == 12
+    assert all(lay.adapt_max_hours == 24.0 for lay in Thresholds.load(thresholds).households.values())
 
 
 def test_the_learn_section_is_parsed_strictly() -> None:

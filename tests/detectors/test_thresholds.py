@@ -133,8 +133,19 @@ households:
   C: {no_usage: {windows: [{from: "22:00", to: "06:00", weight: 0.5}], adapt: {max_hours: 20}}}
 """)
     table, rows = resolve_settings(reg, th)
-    # windows raise to the routine in real hours (tests/detectors/test_usual_silences.py)
+    # windows raise to the routine in real hours where their layer says so
+    # (tests/detectors/test_usual_silences.py); windows alone keep it off, as before
     assert list(table.adapt_s[rows] / H) == [24.0, 0.0, 20.0]
+    alone = Thresholds.parse("""
+defaults: {no_usage: {hours: 12, adapt: {max_hours: 30}}}
+communities:
+  C1: {no_usage: {windows: [{from: "22:00", to: "06:00", weight: 0.5}]}}
+households:
+  B: {no_usage: {hours: 10}}
+  C: {no_usage: {adapt: {max_hours: 20}}}
+""")
+    table, rows = resolve_settings(reg, alone)
+    assert list(table.adapt_s[rows] / H) == [0.0, 0.0, 20.0]  # a more specific layer may turn it on
     with pytest.raises(ConfigError, match="max_hour"):
         Thresholds.parse("defaults: {no_usage: {adapt: {max_hour: 20}}}")
 

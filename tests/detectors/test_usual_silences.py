@@ -243,16 +243,20 @@ households:
 """)
 
 
-def test_a_home_with_windows_learns_its_routine_too_unless_adapt_is_off() -> None:
+def test_a_home_with_windows_learns_its_routine_where_its_windows_say_so() -> None:
     # 14:00 -> 09:00 silences: by the windows 8 h count to 22:00 and the other 4 weighted hours
     # take 8 real hours of night, so the configured deadline is 06:00, 16 h on
     reg = registry()
     batch = readings(reg, routine(21), local(21, 0))
-    learning = welfare_alarms(Detector(reg, windowed()), batch)
+    # `adapt` beside the windows (what `lifesign learn --method calibrated` writes)
+    learning = welfare_alarms(Detector(reg, windowed("{max_hours: 24}")), batch)
     assert [s for s, _, _ in learning[:2]] == [local(0, 14.0), local(1, 14.0)]
     assert [at - s for s, at, _ in learning[:2]] == [pytest.approx(16 * H, abs=STEP)] * 2
     # the routine raises the deadline past 09:00 within days, as for a home without windows
     assert learning and all(s < local(14, 0) for s, _, _ in learning)
-    # `adapt: ~` (what `lifesign learn --method rhythm` writes) keeps the windows as written
-    fixed = welfare_alarms(Detector(reg, windowed("~")), batch)
-    assert [(s, at) for s, at, _ in fixed] == [(local(d, 14.0), local(d + 1, 6.0)) for d in range(20)]
+    # windows alone (a file learned before) or `adapt: ~` (rhythm's) keep them as written,
+    # whatever the defaults say
+    every_night = [(local(d, 14.0), local(d + 1, 6.0)) for d in range(20)]
+    for adapt in ("", "~"):
+        fixed = welfare_alarms(Detector(reg, windowed(adapt)), batch)
+        assert [(s, at) for s, at, _ in fixed] == every_night

@@ -140,15 +140,15 @@ class UsualSilences:
         moved = np.where(hours > now, now + (hours - now) * RAISE, now - (now - hours) * LOWER)
         self.usual[h, slot] = np.clip(np.round(moved / UNIT_H), 0, 255).astype(np.uint8)
 
-    def threshold_s(self, h: npt.NDArray[np.intp], start: F8, configured_s: F8, cap_s: F8,
-                    tz: tzinfo | float) -> F8:
-        """The threshold of silences starting at ``start``: the configured one, raised to
-        the usual silence of their slot plus the margin, never above ``cap_s``."""
+    def threshold_s(self, h: npt.NDArray[np.intp], start: F8, cap_s: F8, tz: tzinfo | float) -> F8:
+        """The threshold this home's routine sets for silences starting at ``start``, in real
+        seconds: the usual silence of their slot plus the margin, never above ``cap_s``; 0 where
+        nothing is learned (the configured threshold holds, and may count weighted hours)."""
         if not len(h):
-            return np.asarray(configured_s, dtype=np.float64)
+            return np.zeros(0)
         usual = self.usual[h, slot_of(np.nan_to_num(start), tz)].astype(np.float64) * UNIT_H
         raised = np.where(usual > 0, (usual + MARGIN_H) * H, 0.0)
-        return np.maximum(configured_s, np.minimum(raised, cap_s))
+        return np.minimum(raised, cap_s)
 
 
 @dataclass(frozen=True)

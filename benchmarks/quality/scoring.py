@@ -198,8 +198,8 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
         # an alarm still open when an absence begins is that absence's alarm (below it counts
         # as the absence's): the silence it opened on is the absence's start, seen before the
         # absence finder's rules (36 h, a 40 W rise) let it begin; never also a false alarm
-        closed = w_mine["closed_at"].to_numpy() if "closed_at" in w_mine else np.full(len(t), np.nan)
-        in_ab |= _open_into(t, closed, spans["ab"])
+        if spans["ab"] is not None:
+            in_ab |= _open_when(t, _closed(w_mine), spans["ab"]["start"].to_numpy()).any(axis=1)
         if spans["ex"] is not None:
             ex_w = spans["ex"]
             for k in np.flatnonzero(~in_inc & ~in_ab & in_ex):
@@ -219,11 +219,8 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
     result.absences = len(ab)
     for row in ab.itertuples(index=False):
         mine = welfare[welfare["household_id"] == row.household_id]
-        t, closed = mine["opened_at"].to_numpy(), mine["closed_at"].to_numpy() if "closed_at" in mine else None
-        alarmed = (t >= row.start) & (t <= row.end)
-        if closed is not None:
-            with np.errstate(invalid="ignore"):
-                alarmed |= (t < row.start) & (closed > row.start)  # NaN (not known) never covers
+        t = mine["opened_at"].to_numpy()
+        alarmed = ((t >= row.start) & (t <= row.end)) | _open_when(t, _closed(mine), np.array([row.start]))[:, 0]
         result.absences_alarmed += int(alarmed.any())
 
     leak_alarms = frame[frame["kind"].isin(LEAK_ALARM_KINDS)]
@@ -240,14 +237,16 @@ def score(alarms: pd.DataFrame | Iterable[tuple[str, float, str]], *, households
     return result
 
 
-def _open_into(opened: np.ndarray, closed: np.ndarray, absences: pd.DataFrame | None) -> np.ndarray:
-    """For each alarm, whether it opened before an absence began and was still open then (a
-    NaN close, not known, never is)."""
-    if absences is None or not len(opened):
-        return np.zeros(len(opened), dtype=bool)
-    begin = absences["start"].to_numpy()
+def _closed(alarms: pd.DataFrame) -> np.ndarray:
+    """When each alarm cleared (inf: still open; NaN: not known)."""
+    return alarms["closed_at"].to_numpy() if "closed_at" in alarms else np.full(len(alarms), np.nan)
+
+
+def _open_when(opened: np.ndarray, closed: np.ndarray, begins: np.ndarray) -> np.ndarray:
+    """[alarm, absence]: whether the alarm opened before the absence began and was still open
+    then (a NaN close, not known, never is)."""
     with np.errstate(invalid="ignore"):
-        return np.asarray(((opened[:, None] < begin[None, :]) & (closed[:, None] > begin[None, :])).any(axis=1))
+        return (opened[:, None] < begins[None, :]) & (closed[:, None] > begins[None, :])
 
 
 def _truthy(value: object) -> bool:

@@ -75,8 +75,7 @@ class HouseholdView:
         #: the threshold this home's routine sets for this silence, in real seconds (0: none
         #: learned, or adapt off; detectors.usual), apart from the configured one, which
         #: windows may count in weighted hours
-        self.routine_s = homes.usual.threshold_s(households, self.anchor, np.zeros(len(households)),
-                                                 table.adapt_s[self.row], table.tz)
+        self.routine_s = homes.usual.threshold_s(households, self.anchor, table.adapt_s[self.row], table.tz)
         #: the whole home's threshold for this silence (for evidence; weighted hours where the
         #: home has windows and its routine does not raise it)
         self.home_threshold_s = np.maximum(table.home_s[self.row], self.routine_s)

@@ -67,6 +67,7 @@ class _ActivityModel:
     min_change_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     volume_quantum: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     left_on_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
+    strong_flow_lph: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
 
 
 class Detector:
@@ -92,7 +93,7 @@ class Detector:
         step = activity_steps(thresholds.activity)
         activity = _ActivityModel(thresholds.activity.water_base_flow_after_minutes * 60.0,
                                   thresholds.activity.stuck_min_steps, self._min_change_w, self._volume_quantum,
-                                  self._left_on_w)
+                                  self._left_on_w, self._strong_flow_lph)
         with self._lock:
             previous = self._volume_by_household() if hasattr(self, "table") else None
             self.table, self._step, self._activity = table, step, activity
@@ -155,6 +156,10 @@ class Detector:
     def _left_on_w(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         rows = self.households.settings_row[self.registry.meter_household[meters]]
         return self.table.left_on_w[rows]
+
+    def _strong_flow_lph(self, meters: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        rows = self.households.settings_row[self.registry.meter_household[meters]]
+        return self.table.strong_flow_lph[rows]
 
     # -- sweep -----------------------------------------------------------------
     def due(self, now: float) -> npt.NDArray[np.intp]:

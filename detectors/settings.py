@@ -34,6 +34,10 @@ class SettingsTable:
         self.lag_s = np.array([lay.max_data_lag_minutes for lay in layers], dtype=np.float64) * 60.0
         self.offline_s = np.array([lay.offline_hours for lay in layers], dtype=np.float64) * h
         self.flow_s = np.array([lay.flow_hours for lay in layers], dtype=np.float64) * h
+        # a strong flow's path: off (inf) where its hours are 0; the rate is read while observing
+        self.strong_flow_s = np.array([(lay.strong_flow_hours or 0.0) * h or np.inf for lay in layers], dtype=np.float64)
+        self.strong_flow_lph = np.array([lay.strong_flow_lph if lay.strong_flow_hours else np.inf for lay in layers],
+                                        dtype=np.float64)
         self.high_factor = np.array([lay.high_factor for lay in layers], dtype=np.float64)
         self.high_min_m3 = np.array([lay.high_min_m3 for lay in layers], dtype=np.float64)
         self.min_change_w = np.array([lay.min_change_w for lay in layers], dtype=np.float64)
@@ -75,7 +79,8 @@ class SettingsTable:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.high_factor, self.high_min_m3,
+        arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.strong_flow_s, self.strong_flow_lph,
+                  self.high_factor, self.high_min_m3,
                   self.min_change_w, self.stuck_s, self.adapt_s, self.left_on_s, self.left_on_w, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
 

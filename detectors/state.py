@@ -1,10 +1,10 @@
 """Meter and household state as arrays, updated from columnar batches.
 
-Per meter (struct of arrays, 42 bytes): time and register of the last reading,
+Per meter (struct of arrays, 43 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
-reading, the last three intervals' rates (the oldest in one byte), how long its
-usage has repeated exactly, today's usage and the running daily norm, the quiet level
-of today and yesterday and how long a load has been left on; plus 4 bytes laying meters out
+reading (and how long at a strong rate, one byte), the last three intervals' rates
+(the oldest in one byte), how long its usage has repeated exactly, today's usage and
+the running daily norm, the quiet level of today and yesterday and how long a load has been left on; plus 4 bytes laying meters out
 household by household. Per household (45 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
@@ -23,9 +23,11 @@ sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
   never activity: a light, TV or heater left on counts once, when it was switched.
 * water and gas: at least one register step above the home's constant flow. Once
   water has flowed in every interval for ``base_flow_after_minutes`` (a running
-  toilet, a dripping tap), the lower of this and the previous interval's rate is
-  taken as that constant flow and only usage above it counts; continuous_flow
-  still reports the run.
+  toilet, a tap left on), the lower of this and the previous interval's rate is
+  taken as that constant flow and only usage above it counts, from a second step
+  (the flow's own rounding on the register makes one); continuous_flow still
+  reports the run. A drip slower than a step an interval shows as lone steps, and
+  each still counts (README, Limits).
 
 Both are pure functions of a meter's readings (no recursive estimate), so a replay
 in any batch sizes gives the same activity and the same episode keys.
@@ -83,6 +85,12 @@ _EPS = 1e-9
 #: a reporting interval longer than this breaks a run of continuous flow (we can't
 #: say water flowed in "every interval" across a gap in the data)
 FLOW_MAX_INTERVAL_S = 1800.0
+#: above a constant flow, usage is activity from this many register steps over it: the flow's
+#: own quantisation makes one (the half keeps float16 rates' rounding from deciding a second)
+CONSTANT_FLOW_EXCESS_STEPS = 1.5
+#: a strong flow's run is kept in whole minutes (one byte: up to 4.25 h; the most
+#: continuous_flow.strong.hours may be is 4): minute readings and quarter hours add up exactly
+STRONG_UNIT_S = 60.0
 #: the daily norm's memory, in completed days (norm_days is one byte)
 NORM_MAX_DAYS = 255
 NORM_KEEP_DAYS = 128
@@ -165,6 +173,8 @@ class ActivityModel(Protocol):
 
     def left_on_w(self, meters: I4) -> F8: ...
 
+    def strong_flow_lph(self, meters: I4) -> F8: ...
+
     def volume_quantum(self, meters: I4) -> F8: ...
 
 
@@ -210,6 +220,9 @@ class MeterState:
         self.last_usage_s = np.full(n, NEVER, dtype=np.uint32)
         #: water flowing in every interval for this long, up to last_ts (0: last interval dry)
         self.flow_run_s = np.zeros(n, dtype=np.float32)
+        #: STRONG_UNIT_S steps every interval up to last_ts has flowed at least the home's
+        #: continuous_flow.strong.above_lph (saturating: the rule needs a few hours at most)
+        self.strong_run = np.zeros(n, dtype=np.uint8)
         #: the last two intervals' rates, register units per hour (kW for electricity; NaN: unknown)
         self.rate = np.full(n, np.nan, dtype=np.float16)
         self.rate_before = np.full(n, np.nan, dtype=np.float16)
@@ -246,7 +259,7 @@ class MeterState:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_s, self.flow_run_s,
+        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_s, self.flow_run_s, self.strong_run,
                                       self.rate, self.rate_before, self.rate_oldest, self.stuck_h, self.day_usage, self.norm_total,
                                       self.norm_days, self.quiet_today, self.quiet_yesterday, self.left_on_min)) \
             + (self.volume.nbytes if self.volume is not None else 0)
@@ -346,6 +359,7 @@ class MeterState:
         with np.errstate(invalid="ignore"):
             wet = ~electric & (delta >= step[utility])  # NaN (no previous reading) is never wet
         run = self._flow(m, ts, prev_ts, dt, wet & (utility == WATER), first, last)
+        self._strong(m, dt, rate, wet & (utility == WATER), first, last, activity)
         active, switched_off = self._active(m, delta, dt, rate, prev_rate, before, oldest, run, wet, electric, step,
                                             activity)
         # a switch-off shows as a quieter interval after a busier one: the person was last seen
@@ -396,10 +410,13 @@ class MeterState:
             changed = electric & (switch | ramp | slow)
             switched_off = changed & ((switch & (rate < prev_rate)) | (~switch & ramp & (rate < before))
                                       | (~switch & slow & (rate < oldest)))
-            # water that has run on long enough has a constant part: the lower of two intervals' rates
+            # water that has run on long enough has a constant part: the lower of two intervals' rates.
+            # A steady flow read on a register of whole steps shows k or k + 1 steps an interval
+            # (30 L/h at 1 L per 15 minutes: 7, 8, 7, 8): above it, only a second step is use
             constant = run - dt >= activity.base_flow_after_s
             base = np.where(constant, np.fmin(rate, prev_rate), 0.0) * dt / 3600.0
-            above = delta - np.where(np.isnan(base), 0.0, base) >= step[self.utility[m]]
+            need = np.where(constant, CONSTANT_FLOW_EXCESS_STEPS, 1.0) * step[self.utility[m]]
+            above = delta - np.where(np.isnan(base), 0.0, base) >= need
         return changed | (wet & above), switched_off
 
     def _stuck(self, m: I4, dt: F8, rate: F8, prev_rate: F8, delta: F8, step: F8, first: B, last: B,
@@ -471,6 +488,16 @@ class MeterState:
         run = np.where(flowing, ts - start_of_row, 0.0)
         self.flow_run_s[m[last]] = run[last].astype(np.float32)
         return run
+
+    def _strong(self, m: I4, dt: F8, rate: F8, wet: B, first: B, last: B, activity: ActivityModel) -> None:
+        """Runs of intervals that all flowed at least the home's strong rate, carried across
+        batches (in whole STRONG_UNIT_S steps, to the nearest: intervals of whole minutes add up
+        exactly)."""
+        with np.errstate(invalid="ignore"):
+            # rate: m³ an hour, rounded to float16's 3 digits (hence the relative tolerance)
+            strong = wet & (dt <= FLOW_MAX_INTERVAL_S) & (rate * 1000.0 >= activity.strong_flow_lph(m) * (1.0 - 1e-3))
+        run = _runs(strong, dt, first, self.strong_run[m].astype(np.float64) * STRONG_UNIT_S)
+        self.strong_run[m[last]] = np.minimum(np.rint(run[last] / STRONG_UNIT_S), 255).astype(np.uint8)
 
     def _days(self, m: I4, used: npt.NDArray[np.int64], day: F8, prev_day: F8, first: npt.NDArray[np.bool_],
               last: npt.NDArray[np.bool_]) -> None:

@@ -18,7 +18,10 @@
         utilities: {water: {hours: 24}}  # one utility silent this long: a warning
       meter_offline: {hours: 6}          # no readings at all: maintenance
       meter_stuck: {hours: 6}            # the same interval usage repeated this long: maintenance
-      continuous_flow: {hours: 2}        # water in every interval this long
+      continuous_flow:                   # water in every interval this long (a leak, a tap left on)
+        hours: 3
+        strong: {above_lph: 80, hours: 1}  # or this fast in every interval this long (a tap or
+                                           # shower running on after a fall; strong: ~ off)
       abnormal_high: {factor: 4, min_m3: 0.5}  # water per local day vs the home's norm
     tiers:
       red: {no_usage: {hours: 10}}
@@ -54,6 +57,8 @@ from lifesign.registry import Registry
 #: windows are laid on a grid of this many minutes (the deadline tables' resolution)
 WINDOW_STEP_MIN = 15
 MAX_HOURS = 24.0 * 14
+#: the meter state counts a strong flow's run in one byte of minutes
+MAX_STRONG_FLOW_HOURS = 4.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class Layer:
     utility_hours: tuple[tuple[Utility, float], ...] | None = None
     offline_hours: float | None = None
     flow_hours: float | None = None
+    #: a strong flow (at least strong_flow_lph litres an hour in every interval) for this many
+    #: hours is a continuous_flow too, sooner (0: off)
+    strong_flow_hours: float | None = None
+    strong_flow_lph: float | None = None
     #: today's programmes' rule, "less than max_m3 of water in hours" (None or 0: off)
     volume_max_m3: float | None = None
     volume_hours: float | None = None
@@ -146,7 +155,7 @@ class Layer:
 #: what a file without a value for a field gets
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
-    offline_hours=6.0, flow_hours=2.0, high_factor=4.0, high_min_m3=0.5, min_change_w=300.0,
+    offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=300.0,
     stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0,
 )
 
@@ -318,7 +327,19 @@ def _layer(node: ConfigNode) -> Layer:
     if "meter_stuck" in rules:
         kwargs["stuck_hours"] = _hours(rules["meter_stuck"])
     if "continuous_flow" in rules:
-        kwargs["flow_hours"] = _hours(rules["continuous_flow"])
+        flow = rules["continuous_flow"].mapping(["hours", "strong"])
+        if "hours" in flow:
+            kwargs["flow_hours"] = flow["hours"].number(gt=0, le=MAX_HOURS)
+        if "strong" in flow:
+            # `strong: ~` leaves a fast flow to the slow path (`hours`) like any other
+            if flow["strong"].is_null():
+                kwargs["strong_flow_hours"] = 0.0
+            else:
+                strong = flow["strong"].mapping(["above_lph", "hours"])
+                if "hours" in strong:
+                    kwargs["strong_flow_hours"] = strong["hours"].number(gt=0, le=MAX_STRONG_FLOW_HOURS)
+                if "above_lph" in strong:
+                    kwargs["strong_flow_lph"] = strong["above_lph"].number(gt=0, le=100000)
     if "low_volume" in rules:
         water = rules["low_volume"].mapping(["water"], required=["water"])["water"]
         if water.is_null():

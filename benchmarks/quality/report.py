@@ -11,12 +11,13 @@ from quality.scoring import QualityScore
 COLUMNS = (("rule set", 30, "<"), ("recall 24h", 10, ">"), ("light on", 8, ">"), ("light off", 9, ">"),
            ("median", 8, ">"), ("p90", 8, ">"), ("FA/home-mo", 10, ">"), ("absences", 9, ">"),
            ("explained", 9, ">"), ("flow/home-mo", 12, ">"), ("secs", 5, ">"))
-LEGEND = ("recall 24h: incidents with a welfare alarm within 24 h of the start; light on/off: the same "
+LEGEND = ("welfare alarm: no_usage (critical), the fixed rule or continuous_flow (each sends a worker to the door); "
+          "recall 24h: incidents with a welfare alarm within 24 h of the start; light on/off: the same "
           "split by whether a load stayed on (independent: a 60 W light; simulator: a light, TV or heater); median/p90: delay from the start to that alarm; "
           "FA/home-mo: welfare alarms on normal living per home-month of it; absences: absences (real "
           "data: visible absences) with a welfare alarm inside, k/n; explained: welfare alarms during "
           "an illness, a building cut, a meter outage, a leak or a filled gap; flow/home-mo: "
-          "continuous_flow alarms on normal living per home-month (not welfare alarms)")
+          "the continuous_flow part of FA/home-mo")
 
 
 def _pair(pair: tuple[int, int] | None) -> str:

@@ -32,6 +32,8 @@ DAY = 86400.0
 H = 3600.0
 START = 20412 * DAY - 8 * H  # a local (UTC+8) midnight
 WELFARE_KINDS = ("incapacitated", "fall_tap_running")
+#: the random stream of the taps left running (their flow)
+TAP_STREAM = 7
 #: the share of residents who stop with a load left on (the independent cohort: half)
 LEFT_ON_SHARE = 0.5
 
@@ -58,6 +60,11 @@ def build(homes: int, days: float, train_days: float, seed: int, incidents_per_1
     incap = pick_incidents(cohort, n_incap, START, days, seed, avoid=absences)
     falls = pick_incidents(cohort, n_fall, START, days, seed + 7, kind="fall_tap_running", avoid=absences,
                            exclude=frozenset(i.household_id for i in incap))
+    # pick_incidents places them; draw_incident gives the tap its flow (120-360 L/h), from a
+    # stream of its own so every other draw stays as it was
+    taps = np.random.default_rng([seed, TAP_STREAM])
+    falls = tuple(draw_incident(cohort, "fall_tap_running", i.start, taps, cohort.registry.household_index[i.household_id])
+                  for i in falls)
     # half the residents who stop leave a load on (a light, the TV, in winter a heater), as in
     # the independent cohort: the lamp rule (no_usage.left_on) is judged on our data too
     stopping = leave_loads_on(incap + falls, LEFT_ON_SHARE, seed)

@@ -34,17 +34,26 @@ def test_two_incidents_one_caught_after_3_h_one_missed_and_one_false_alarm_in_1_
               ("A", 10 * DAY + 30 * H, "no_usage"),       # A is still down: not false
               ("B", 20 * DAY + 25 * H, "fixed_rule"),     # 25 h: too late, B is missed, and not false
               ("B", 5 * DAY, "no_usage"),                 # normal living: false
-              ("B", 6 * DAY, "continuous_flow")]          # not a welfare alarm
+              ("B", 6 * DAY, "continuous_flow"),          # a worker at the door too: false
+              ("B", 7 * DAY, "abnormal_high")]            # not a welfare alarm
     s = score(alarms, households=["A", "B"], start=0.0, end=end, incidents=incidents)
     assert (s.incidents, s.caught) == (2, 1)
     assert s.delays_h == [3.0]
     assert s.median_delay_h == 3.0
     assert s.missed == [f"B at {20 * DAY:.0f}"]
     assert (s.light_on, s.light_off) == ((1, 1), (0, 1))
-    assert s.false_alarms == 1
+    assert s.false_alarms == 2
     assert s.normal_home_months == pytest.approx((10 * DAY + 20 * DAY) / MONTH_S)  # 1.0
-    assert s.false_alarms_per_home_month == pytest.approx(1.0)
-    assert s.flow_alarms == 1
+    assert s.false_alarms_per_home_month == pytest.approx(2.0)
+    # the flow's part of the false alarms, shown apart
+    assert s.flow_alarms == 1 and s.flow_alarms_per_home_month == pytest.approx(1.0)
+
+
+def test_a_fall_with_the_tap_running_is_caught_by_the_flow_alarm() -> None:
+    incidents = pd.DataFrame({"household_id": ["A"], "start": [2 * DAY], "end": [np.nan]})
+    alarms = [("A", 2 * DAY + H, "continuous_flow"), ("A", 2 * DAY + 13 * H, "no_usage")]
+    s = score(alarms, households=["A"], start=0.0, end=10 * DAY, incidents=incidents)
+    assert (s.caught, s.delays_h, s.false_alarms) == (1, [1.0], 0)
 
 
 def test_one_false_alarm_over_1_5_home_months_is_0_667() -> None:
@@ -63,7 +72,7 @@ def test_absences_are_counted_k_of_n_and_explained_windows_apart() -> None:
               ("A", 11 * DAY, "abnormal_high")]                           # neither welfare nor flow
     s = score(alarms, households=["A", "B"], start=0.0, end=30 * DAY, absences=absences, explained=explained)
     assert (s.absences_alarmed, s.absences) == (1, 2)
-    assert s.explained == {"water_cut": 1}
+    assert s.explained == {"water_cut": 2}
     assert s.false_alarms == 0 and s.flow_alarms == 0
     # A: 30 days - 3 days of absence; B: 30 days - 1 day of cut
     assert s.normal_home_months == pytest.approx((27 + 29) * DAY / MONTH_S)
@@ -80,7 +89,8 @@ def test_alarms_outside_the_test_period_are_ignored_and_one_alarm_catches_one_in
 def test_leaks_are_caught_by_a_flow_alarm_in_their_window() -> None:
     leaks = pd.DataFrame({"household_id": ["A", "B"], "start": [DAY, DAY], "end": [np.inf, np.inf]})
     s = score([("A", DAY + 2 * H, "continuous_flow")], households=["A", "B"], start=0.0, end=10 * DAY, leaks=leaks)
-    assert (s.leaks_caught, s.leaks, s.flow_alarms) == (1, 2, 0)
+    assert (s.leaks_caught, s.leaks, s.flow_alarms, s.false_alarms) == (1, 2, 0, 0)
+    assert s.explained == {"leak": 1}
 
 
 def test_combine_pools_counts_and_delays() -> None:

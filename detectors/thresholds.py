@@ -308,14 +308,7 @@ def _layer(node: ConfigNode) -> Layer:
                 nu["adapt"].mapping(["max_hours"], required=["max_hours"])["max_hours"].number(gt=0, le=MAX_HOURS)
         if "left_on" in nu:
             # `left_on: ~` waits for the whole threshold whatever burns (a heater on a timer)
-            if nu["left_on"].is_null():
-                kwargs["left_on_hours"] = 0.0
-            else:
-                left_on = nu["left_on"].mapping(["hours", "above_quiet_w"])
-                if "hours" in left_on:
-                    kwargs["left_on_hours"] = left_on["hours"].number(gt=0, le=MAX_HOURS)
-                if "above_quiet_w" in left_on:
-                    kwargs["left_on_w"] = left_on["above_quiet_w"].number(gt=0, le=100000)
+            kwargs["left_on_hours"], kwargs["left_on_w"] = _hours_above(nu["left_on"], "above_quiet_w", MAX_HOURS)
         if "utilities" in nu:
             per = nu["utilities"].mapping([u.value for u in Utility])
             kwargs["utility_hours"] = tuple(
@@ -332,14 +325,8 @@ def _layer(node: ConfigNode) -> Layer:
             kwargs["flow_hours"] = flow["hours"].number(gt=0, le=MAX_HOURS)
         if "strong" in flow:
             # `strong: ~` leaves a fast flow to the slow path (`hours`) like any other
-            if flow["strong"].is_null():
-                kwargs["strong_flow_hours"] = 0.0
-            else:
-                strong = flow["strong"].mapping(["above_lph", "hours"])
-                if "hours" in strong:
-                    kwargs["strong_flow_hours"] = strong["hours"].number(gt=0, le=MAX_STRONG_FLOW_HOURS)
-                if "above_lph" in strong:
-                    kwargs["strong_flow_lph"] = strong["above_lph"].number(gt=0, le=100000)
+            kwargs["strong_flow_hours"], kwargs["strong_flow_lph"] = _hours_above(flow["strong"], "above_lph",
+                                                                                  MAX_STRONG_FLOW_HOURS)
     if "low_volume" in rules:
         water = rules["low_volume"].mapping(["water"], required=["water"])["water"]
         if water.is_null():
@@ -359,6 +346,18 @@ def _layer(node: ConfigNode) -> Layer:
         electricity = per["electricity"].mapping(["min_change_w"], required=["min_change_w"])
         kwargs["min_change_w"] = electricity["min_change_w"].number(gt=0)
     return Layer(**kwargs)  # type: ignore[arg-type]
+
+
+def _hours_above(node: ConfigNode, level: str, max_hours: float) -> tuple[float | None, float | None]:
+    """A rule that fires after ``hours`` above a level (``left_on``, ``continuous_flow.strong``):
+    its (hours, level), None where this layer leaves one to the layer below; ``~`` is off
+    (hours 0)."""
+    if node.is_null():
+        return 0.0, None
+    fields_ = node.mapping(["hours", level])
+    hours = fields_["hours"].number(gt=0, le=max_hours) if "hours" in fields_ else None
+    above = fields_[level].number(gt=0, le=100000) if level in fields_ else None
+    return hours, above
 
 
 def _hours(node: ConfigNode) -> float:

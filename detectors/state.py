@@ -4,8 +4,8 @@ Per meter (struct of arrays, 43 bytes): time and register of the last reading,
 the last activity, how long water has flowed in every interval up to the last
 reading (and how long at a strong rate, one byte), the last three intervals' rates
 (the oldest in one byte), how long its usage has repeated exactly, today's usage and
-the running daily norm, the quiet level of today and yesterday and how long a load has been left on; plus 4 bytes laying meters out
-household by household. Per household (45 bytes): its settings row, the time up to
+the running daily norm, the quiet level of today and yesterday and how long a load has
+been left on; plus 4 bytes laying meters out household by household. Per household (45 bytes): its settings row, the time up to
 which its live meters confirm a silence, when it was first seen, the next time a
 sweep must look at it (precomputed: a sweep is one compare), open-episode bits.
 

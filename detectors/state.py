@@ -88,9 +88,11 @@ FLOW_MAX_INTERVAL_S = 1800.0
 #: above a constant flow, usage is activity from this many register steps over it: the flow's
 #: own quantisation makes one (the half keeps float16 rates' rounding from deciding a second)
 CONSTANT_FLOW_EXCESS_STEPS = 1.5
-#: a strong flow's run is kept in whole minutes (one byte: up to 4.25 h; the most
-#: continuous_flow.strong.hours may be is 4): minute readings and quarter hours add up exactly
+#: a strong flow's run is kept as where it began in its any-flow run, in whole minutes (one
+#: byte; rounded once, when it begins, so any batching gives the same run); STRONG_NONE: the
+#: last interval was not strong, or the strong flow began too late in the run to say
 STRONG_UNIT_S = 60.0
+STRONG_NONE = 255
 #: the daily norm's memory, in completed days (norm_days is one byte)
 NORM_MAX_DAYS = 255
 NORM_KEEP_DAYS = 128
@@ -220,9 +222,9 @@ class MeterState:
         self.last_usage_s = np.full(n, NEVER, dtype=np.uint32)
         #: water flowing in every interval for this long, up to last_ts (0: last interval dry)
         self.flow_run_s = np.zeros(n, dtype=np.float32)
-        #: STRONG_UNIT_S steps every interval up to last_ts has flowed at least the home's
-        #: continuous_flow.strong.above_lph (saturating: the rule needs a few hours at most)
-        self.strong_run = np.zeros(n, dtype=np.uint8)
+        #: how far into the any-flow run (STRONG_UNIT_S steps) the run of intervals that all flowed
+        #: at least the home's continuous_flow.strong.above_lph began, up to last_ts (STRONG_NONE: none)
+        self.strong_lag = np.full(n, STRONG_NONE, dtype=np.uint8)
         #: the last two intervals' rates, register units per hour (kW for electricity; NaN: unknown)
         self.rate = np.full(n, np.nan, dtype=np.float16)
         self.rate_before = np.full(n, np.nan, dtype=np.float16)
@@ -259,7 +261,7 @@ class MeterState:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_s, self.flow_run_s, self.strong_run,
+        return sum(a.nbytes for a in (self.last_ts, self.last_value, self.last_usage_s, self.flow_run_s, self.strong_lag,
                                       self.rate, self.rate_before, self.rate_oldest, self.stuck_h, self.day_usage, self.norm_total,
                                       self.norm_days, self.quiet_today, self.quiet_yesterday, self.left_on_min)) \
             + (self.volume.nbytes if self.volume is not None else 0)
@@ -359,7 +361,7 @@ class MeterState:
         with np.errstate(invalid="ignore"):
             wet = ~electric & (delta >= step[utility])  # NaN (no previous reading) is never wet
         run = self._flow(m, ts, prev_ts, dt, wet & (utility == WATER), first, last)
-        self._strong(m, dt, rate, wet & (utility == WATER), first, last, activity)
+        self._strong(m, dt, rate, run, wet & (utility == WATER), first, last, activity)
         active, switched_off = self._active(m, delta, dt, rate, prev_rate, before, oldest, run, wet, electric, step,
                                             activity)
         # a switch-off shows as a quieter interval after a busier one: the person was last seen
@@ -489,15 +491,33 @@ class MeterState:
         self.flow_run_s[m[last]] = run[last].astype(np.float32)
         return run
 
-    def _strong(self, m: I4, dt: F8, rate: F8, wet: B, first: B, last: B, activity: ActivityModel) -> None:
-        """Runs of intervals that all flowed at least the home's strong rate, carried across
-        batches (in whole STRONG_UNIT_S steps, to the nearest: intervals of whole minutes add up
-        exactly)."""
+    def _strong(self, m: I4, dt: F8, rate: F8, run: F8, wet: B, first: B, last: B, activity: ActivityModel) -> None:
+        """Where in each any-flow run (``run``) the intervals that all flowed at least the home's
+        strong rate began, carried across batches. Kept as an offset from the run's start,
+        rounded once when the strong run begins, so any batching gives the same run."""
         with np.errstate(invalid="ignore"):
             # rate: m³ an hour, rounded to float16's 3 digits (hence the relative tolerance)
-            strong = wet & (dt <= FLOW_MAX_INTERVAL_S) & (rate * 1000.0 >= activity.strong_flow_lph(m) * (1.0 - 1e-3))
-        run = _runs(strong, dt, first, self.strong_run[m].astype(np.float64) * STRONG_UNIT_S)
-        self.strong_run[m[last]] = np.minimum(np.rint(run[last] / STRONG_UNIT_S), 255).astype(np.uint8)
+            strong = wet & (dt <= FLOW_MAX_INTERVAL_S) & (rate * 1000.0 >= activity.strong_flow_lph(m) * (1.0 - 1e-3)) \
+                & (run > 0)
+        n = len(m)
+        continues = np.zeros(n, dtype=bool)
+        continues[1:] = strong[1:] & strong[:-1] & ~first[1:]
+        begins = strong & ~continues
+        # a strong run at a meter's first row goes on from the state's if that one was strong
+        kept = self.strong_lag[m]
+        carried = begins & first & (kept != STRONG_NONE)
+        with np.errstate(invalid="ignore"):
+            lag = np.where(carried, kept, np.rint((run - dt) / STRONG_UNIT_S))
+        lag = np.where(lag < STRONG_NONE, lag, STRONG_NONE)  # began too late in the run to keep: none
+        begin_index = np.maximum.accumulate(np.where(begins, np.arange(n), 0))
+        self.strong_lag[m[last]] = np.where(strong[last], lag[begin_index[last]], STRONG_NONE).astype(np.uint8)
+
+    def strong_run_s(self, meters: npt.NDArray[np.integer]) -> F8:
+        """How long each meter's water has flowed at the strong rate in every interval, up to its
+        last reading (0: not now)."""
+        lag = self.strong_lag[meters]
+        return np.where(lag == STRONG_NONE, 0.0,
+                        np.maximum(self.flow_run_s[meters].astype(np.float64) - lag * STRONG_UNIT_S, 0.0))
 
     def _days(self, m: I4, used: npt.NDArray[np.int64], day: F8, prev_day: F8, first: npt.NDArray[np.bool_],
               last: npt.NDArray[np.bool_]) -> None:

@@ -57,7 +57,8 @@ from lifesign.registry import Registry
 #: windows are laid on a grid of this many minutes (the deadline tables' resolution)
 WINDOW_STEP_MIN = 15
 MAX_HOURS = 24.0 * 14
-#: the meter state counts a strong flow's run in one byte of minutes
+#: the meter state keeps where a strong flow began in its run in one byte of minutes (4.2 h):
+#: past that the any-flow path (``hours``) has long spoken
 MAX_STRONG_FLOW_HOURS = 4.0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.settings import SettingsTable
-from detectors.state import STRONG_UNIT_S, USAGE_UNIT, HouseholdState, MeterState
+from detectors.state import USAGE_UNIT, HouseholdState, MeterState
 from lifesign.alerts import Rule, Severity
 from lifesign.grid import UTILITY_BY_CODE
 
@@ -59,7 +59,7 @@ class HouseholdView:
         self.m_left_on_s = meters.left_on_s(picked)
         self._meters = meters  # for what only evidence reads (the quiet level), not every sweep
         self.m_flow_run = meters.flow_run_s[picked].astype(np.float64)
-        self.m_strong_run = meters.strong_run[picked].astype(np.float64) * STRONG_UNIT_S
+        self.m_strong_run = meters.strong_run_s(picked)
         self.m_rate = meters.rate[picked].astype(np.float64)
         self.m_stuck_h = meters.stuck_h[picked].astype(np.float64)
         self.volume = meters.volume

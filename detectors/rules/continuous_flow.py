@@ -16,8 +16,9 @@ unevenly: a litre, then 70, then 7. Water that runs on by itself does not vary:
 The runs are tracked in the meter state as readings arrive (an interval without water,
 or below the strong rate for the strong path, or a gap in the data longer than 30
 minutes, ends them), so the verdict changes only with new data. The episode starts
-where water began to run in every interval, whichever path found it, so one run is
-one episode.
+where water began to run in every interval, whichever path found it, and lasts until
+that run ends (a dry interval), however slow the water runs meanwhile: one run is one
+episode.
 """
 
 from __future__ import annotations
@@ -43,9 +44,14 @@ class ContinuousFlowRule:
 
     def evaluate(self, view: HouseholdView) -> Verdicts:
         slow, strong = self._flowing(view)
-        flowing = slow | strong
         # a strong run lies inside its any-flow run: the run's start keys the episode either way
         since = view.m_last_ts - view.m_flow_run
+        # an open episode lasts as long as its run: a tap that opened it by the strong path and
+        # then runs slower is still running (it clears at a dry interval, as the slow path does)
+        open_start = view.open_start(self.slot)[view.owner]
+        with np.errstate(invalid="ignore"):
+            same_run = (view.m_utility == WATER) & (view.m_flow_run > 0) & (np.abs(since - open_start) < 1.0)
+        flowing = slow | strong | same_run
         return Verdicts(view.any(flowing), view.min(since, flowing), np.full(len(view), np.inf), culprits=flowing)
 
     def evidence(self, view: HouseholdView, i: int, verdicts: Verdicts) -> dict[str, float]:

@@ -112,6 +112,45 @@ def test_the_strong_run_is_the_same_whatever_the_batches(batch_s: float) -> None
     assert start == 0.0  # one run of water from the first busy litre: one episode, whatever path
 
 
+def test_a_tap_that_slows_after_the_alarm_keeps_its_episode_until_the_water_stops() -> None:
+    # 120 L/h for 75 minutes (the strong path opens at 1 h), then 60 L/h for 3 h (under the
+    # strong rate, before the slow path's 3 h), then dry: one episode, cleared at the first
+    # dry interval, never in between
+    litres = [30.0] * 5 + [15.0] * 12 + [0.0] * 4
+    lead = [0.0] * 32
+    used = np.array(lead + litres)
+    ts = T0 + STEP * np.arange(1, len(used) + 1)
+    batch = ReadingBatch.of(np.zeros(len(ts), dtype=np.int32), ts, 100.0 + np.cumsum(used) / 1000.0)
+    start = T0 + len(lead) * STEP
+    flow = [(a.state, a.at - start, a.key.episode_start - start) for a in replay(Detector(registry(), thresholds()),
+                                                                                 windows(batch, STEP))
+            if a.rule == Rule.CONTINUOUS_FLOW.value]
+    assert flow == [(AlertState.OPENED, pytest.approx(4 * STEP), 0.0),
+                    (AlertState.CLEARED, pytest.approx(18 * STEP), 0.0)]  # the interval ending 18 STEP is dry
+
+
+@pytest.mark.parametrize(("dt", "lph"), [(900.0, 120.0), (890.0, 120.0), (45.0, 120.0), (20.0, 360.0)])
+def test_the_strong_run_adds_up_exactly_whatever_the_batches_and_the_interval(dt: float, lph: float) -> None:
+    # an hour of strong flow read every dt seconds (not always whole minutes), delivered in one
+    # batch or one reading a batch: the strong run is the hour either way, as the any-flow run is
+    n = round(H / dt)
+    used = np.array([0.0] * 8 + [lph * dt / H / 1000.0] * n)
+    ts = T0 + dt * np.arange(1, len(used) + 1)
+    register = 100.0 + np.cumsum(used)
+    m = np.zeros(len(ts), dtype=np.int32)
+    runs = []
+    for split in (False, True):
+        detector = Detector(registry(), thresholds())
+        if split:
+            for k in range(len(ts)):
+                detector.observe(ReadingBatch.of(m[k:k + 1], ts[k:k + 1], register[k:k + 1]))
+        else:
+            detector.observe(ReadingBatch.of(m, ts, register))
+        meters = np.array([0])
+        runs.append((float(detector.meters.strong_run_s(meters)[0]), float(detector.meters.flow_run_s[0])))
+    assert runs == [(pytest.approx(n * dt), pytest.approx(n * dt))] * 2
+
+
 def test_the_evidence_names_the_strong_path() -> None:
     litres = [40.0] * 8
     reg = registry()
@@ -175,3 +214,20 @@ def test_use_on_top_of_a_running_cistern_is_still_life() -> None:
     litres[flush] += 6.0
     opened = no_usage_opened(litres)
     assert opened == [pytest.approx((flush + 1) * STEP + 12 * H)]
+
+
+def test_a_strong_flow_that_begins_inside_a_running_cistern_counts_from_its_own_start() -> None:
+    # a cistern runs at 12 L/h for an hour, then a tap opens on top (120 L/h more): the strong
+    # hour runs from the tap's first interval (ending 5 STEP in) to 8 STEP, the slow path's 3 h
+    # would be 12 STEP
+    litres = [3.0] * 4 + [33.0] * 8
+    used = np.array([0.0] * 8 + litres)
+    ts = T0 + STEP * np.arange(1, len(used) + 1)
+    batch = ReadingBatch.of(np.zeros(len(ts), dtype=np.int32), ts, 100.0 + np.cumsum(used) / 1000.0)
+    start = T0 + 8 * STEP
+    opened = [a for a in replay(Detector(registry(), thresholds()), windows(batch, STEP))
+              if a.rule == Rule.CONTINUOUS_FLOW.value and a.state is AlertState.OPENED]
+    assert [a.at - start for a in opened] == [pytest.approx(8 * STEP)]
+    assert opened[0].evidence["strong_for_s"] == pytest.approx(H)
+    assert opened[0].evidence["flowing_for_s"] == pytest.approx(2 * H)
+    assert opened[0].key.episode_start == pytest.approx(start)  # the run's start: the cistern's

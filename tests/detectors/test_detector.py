@@ -164,7 +164,7 @@ def test_same_results_whatever_the_meter_order_and_batch_split() -> None:
     order = np.argsort(ts, kind="stable")  # time order across meters, in small batches
     for chunk in np.array_split(order, 37):
         shuffled.observe(ReadingBatch.of(meters[chunk], ts[chunk], values[chunk]))
-    for field in ("last_ts", "last_value", "last_usage_s", "flow_run_s", "strong_run", "day_usage", "norm_total", "norm_days",
+    for field in ("last_ts", "last_value", "last_usage_s", "flow_run_s", "strong_lag", "day_usage", "norm_total", "norm_days",
                   "quiet_today", "quiet_yesterday", "left_on_min"):
         np.testing.assert_array_equal(getattr(reference.meters, field), getattr(shuffled.meters, field))
     end = T0 + n * 900

@@ -1,6 +1,6 @@
 """Detection quality on every dataset: the fixed rule, lifesign defaults, lifesign learned (both methods).
 
-    python benchmarks/detect_quality.py [--datasets sim,real,independent] [--seeds 11..15]
+    python benchmarks/detect_quality.py [--datasets sim,real,independent,power-only] [--seeds 11..15]
         [--sim-homes 300] [--eval-dir ../shared/eval] [--json out.json]
 
 One table per dataset:
@@ -11,7 +11,10 @@ One table per dataset:
 * real homes (``real/electricity``: 9 homes, hourly, 2016; ``real/water``: 3 homes,
   minutely, March 2015), where the absences are those the readings show;
 * the independent single-resident cohort (``independent/A`` and ``B``), with incapacitations
-  at known times, half of them with a light left on.
+  at known times, half of them with a light left on;
+* ``power-only``: the same cohort as a programme that watches only the power meter sees
+  it (water dropped; read every 15 minutes, and hourly like the real electricity homes):
+  what the elders of such a programme get, beside the families of ``real/electricity``.
 
 Alarms are scored by ``quality.scoring``, which shares no code with the detector; the
 definitions are in its docstring and in benchmarks/README.md.
@@ -25,7 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quality.datasets import Dataset, eval_dir_default, independent_dataset, real_dataset
+from quality.datasets import (
+    Dataset,
+    eval_dir_default,
+    independent_dataset,
+    power_only,
+    real_dataset,
+)
 from quality.project import LearnSettings, default_thresholds
 from quality.report import LEGEND, table, to_json
 from quality.runs import RULE_SETS, Outcome, run_dataset
@@ -35,7 +44,7 @@ from quality.simulated import Cohorts, build, readings, simulated_dataset
 __all__ = ["Cohorts", "build", "default_thresholds", "readings", "run_dataset", "simulated_dataset"]
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ("sim", "real", "independent")
+DATASETS = ("sim", "real", "independent", "power-only")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -83,7 +92,7 @@ def run_one(ds: Dataset, results: dict[str, Any], started: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: sim, real, independent")
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
     parser.add_argument("--seeds", default="11..15", help="simulator seeds: 11..15 or 11,12,13")
     parser.add_argument("--sim-homes", type=int, default=300)
     parser.add_argument("--sim-days", type=float, default=60)
@@ -96,7 +105,7 @@ def main() -> None:
     if unknown:
         parser.error(f"--datasets: unknown {', '.join(unknown)}; expected some of {', '.join(DATASETS)}")
     eval_dir = str(args.eval_dir.resolve())
-    if ({"real", "independent"} & set(chosen)) and not args.eval_dir.is_dir():
+    if ({"real", "independent", "power-only"} & set(chosen)) and not args.eval_dir.is_dir():
         parser.error(f"--eval-dir: {args.eval_dir} is not a folder (expected ../shared/eval beside the repository)")
     print(f"learning: {LearnSettings()}\n{LEGEND}\n", flush=True)
     results: dict[str, Any] = {}
@@ -114,6 +123,12 @@ def main() -> None:
             t = time.perf_counter()
             run_one(independent_dataset(eval_dir, variant), results, t)
             print()
+    if "power-only" in chosen:
+        for variant in ("A", "B"):
+            for interval_s in (900.0, 3600.0):
+                t = time.perf_counter()
+                run_one(power_only(independent_dataset(eval_dir, variant), interval_s), results, t)
+                print()
     print(f"total {time.perf_counter() - begun:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=list), encoding="utf-8")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from quality.project import ReadingBatch, Registry
+from quality.project import UTILITY_CODES, ReadingBatch, Registry, Utility
 from quality.visible_absences import (
     electricity_absences,
     electricity_filled_gaps,
@@ -159,3 +159,32 @@ def independent_dataset(eval_dir: str, variant: str) -> Dataset:
         test_start=float(plan["test_start_epoch"]), test_end=float(frame["ts"].max()) + 1,
         timezone="Asia/Shanghai", incidents=incidents[[*WINDOW_COLUMNS, "light_on"]].reset_index(drop=True),
         train_note="trained days 1-30, tested days 31-60")
+
+
+def power_only(ds: Dataset, interval_s: float) -> Dataset:
+    """``ds`` as a programme that watches only the power meter sees it: every meter but
+    electricity dropped, and only the register readings on multiples of ``interval_s`` kept
+    (3600: an hourly meter's; a register read less often holds the same energy, summed).
+    Incidents, absences and windows stay: what such a programme misses is what this measures.
+
+    >>> import pandas as pd
+    >>> reg = registry_of_meters(["elec-1", "water-1"])
+    >>> frame = pd.DataFrame({"meter": ["elec-1"] * 5 + ["water-1"] * 5, "ts": [0.0, 900, 1800, 2700, 3600] * 2,
+    ...                       "value": [0.0, 0.1, 0.2, 0.3, 0.4] * 2})
+    >>> seen = power_only(Dataset("x", reg, batch_of(reg, frame), 0.0, 3601.0, "UTC"), 3600.0)
+    >>> list(seen.registry.meter_ids), seen.readings.ts.tolist(), seen.readings.value.tolist()
+    (['elec-1'], [0.0, 3600.0], [0.0, 0.4])
+    """
+    reg = ds.registry
+    kept = np.flatnonzero(reg.meter_utility == UTILITY_CODES[Utility.ELECTRICITY])
+    registry = Registry.from_records([reg.household(i) for i in range(reg.n_households)],
+                                     [reg.meter(int(m)) for m in kept])
+    new_index = np.full(reg.n_meters, -1, dtype=np.int64)
+    new_index[kept] = np.arange(len(kept))
+    r = ds.readings
+    on_interval = np.isclose(np.mod(r.ts, interval_s), 0.0)
+    take = np.flatnonzero((new_index[r.meter] >= 0) & on_interval)
+    readings = ReadingBatch.of(new_index[r.meter[take]], r.ts[take], r.value[take])
+    every = "hourly" if interval_s == 3600 else f"every {interval_s / 60:g} min"
+    return replace(ds, name=f"{ds.name} power only, {every}", registry=registry, readings=readings,
+                   train_note=f"{ds.train_note}; its power meter alone, read {every}")

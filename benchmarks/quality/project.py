@@ -34,6 +34,7 @@ DEFAULTS_PACKAGE = "app"
 
 __all__ = [
     "LEARN_METHODS",
+    "UTILITY_CODES",
     "Alert",
     "AlertState",
     "Cohort",
@@ -46,6 +47,7 @@ __all__ = [
     "Scenario",
     "Severity",
     "Thresholds",
+    "Utility",
     "default_thresholds",
     "draw_absences",
     "draw_incident",

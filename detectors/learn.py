@@ -83,12 +83,18 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
         adapt_h = table.adapt_s[rows] / 3600.0
     else:
         adapt_h = np.zeros(n)
+    fitted = fit(seen, settings, settings.budget or thresholds.learn)
+    burn_s, lamp_h = _lamp(registry, history, thresholds, settings, fitted)
     suggestions = []
-    for home in fit(seen, settings, settings.budget or thresholds.learn):
+    for home in fitted:
         away = found[home.household].away
         reason = home.reason + (f", found away {away} time(s): ask that absences be reported" if away else "")
+        lamp = float(lamp_h[home.household])
+        if np.isfinite(lamp):
+            reason += f", a load left on through a silence up to {burn_s[home.household] / 3600:.1f} h: lamp rule {lamp:g} h"
         layer = Layer(no_usage_hours=home.hours, windows=windows(home.weights),
-                      adapt_max_hours=float(adapt_h[home.household]))
+                      adapt_max_hours=float(adapt_h[home.household]),
+                      left_on_hours=lamp if np.isfinite(lamp) else None)
         suggestions.append(Suggestion(ids[home.household], layer, reason))
     return suggestions
 
@@ -107,6 +113,25 @@ def activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
     keep = np.ones(len(act_h), dtype=bool)
     keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
     return act_h[keep], act_t[keep]
+
+
+def _lamp(registry: Registry, history: ReadingBatch, thresholds: Thresholds, settings: LearnSettings,
+          fitted: list[HomeFit]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per household: the longest a load burned through a silence of ``history`` (seconds) and
+    the lamp rule's learned hours (NaN: keep the configured ones), for the ``fitted`` homes."""
+    from detectors.learning.lamp import learned_hours, longest_burn_s
+
+    n = registry.n_households
+    homes = np.array([home.household for home in fitted], dtype=np.intp)
+    table, rows = resolve_settings(registry, thresholds)
+    configured_h = np.where(np.isfinite(table.left_on_s[rows]), table.left_on_s[rows] / 3600.0, 0.0)
+    if not len(homes) or not (configured_h[homes] > 0).any():
+        return np.full(n, np.nan), np.full(n, np.nan)
+    burn = longest_burn_s(registry, history, thresholds)
+    hours = np.full(n, np.nan)
+    hours[homes] = learned_hours(burn[homes], configured_h[homes], settings.lamp_margin, settings.lamp_pad_h,
+                                 settings.lamp_min_hours)
+    return burn, hours
 
 
 def windows(weights: npt.NDArray[np.float64]) -> tuple[Window, ...]:
@@ -143,6 +168,8 @@ def to_yaml(suggestions: list[Suggestion], source: str, days: float) -> str:
             parts.append(f"windows: [{ws}]")
         if s.layer.adapt_max_hours is not None:
             parts.append(f"adapt: {{max_hours: {s.layer.adapt_max_hours:g}}}" if s.layer.adapt_max_hours else "adapt: ~")
+        if s.layer.left_on_hours:
+            parts.append(f"left_on: {{hours: {s.layer.left_on_hours:g}}}")
         extra = f", activity: {{electricity: {{min_change_w: {s.layer.min_change_w:g}}}}}" if s.layer.min_change_w else ""
         lines.append(f"  {s.household_id}: {{no_usage: {{{', '.join(parts)}}}{extra}}}  # {s.reason}")
     return "\n".join(lines) + "\n"

@@ -47,6 +47,12 @@ class LearnSettings:
     #: what the weights favour: "busy" (hours by their activity rate) or "awake" (every
     #: hour the home is usually up, alike: where an incapacitation can happen)
     objective: str = "awake"
+    # -- both: the lamp rule's hours per home (detectors.learning.lamp): the longest time a load
+    #: burned through a silence of the history times this, plus lamp_pad_h, rounded up to half
+    #: hours, never under lamp_min_hours nor over the configured left_on hours
+    lamp_margin: float = 1.25
+    lamp_pad_h: float = 0.5
+    lamp_min_hours: float = 3.0
     # -- calibrated
     #: the budget and bounds; None: the thresholds file's ``learn:`` section
     budget: LearnBudget | None = None

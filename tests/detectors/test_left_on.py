@@ -50,7 +50,7 @@ def registry() -> Registry:
 class Home:
     """The schedule, interval by interval: interval k runs from ts[k] - STEP to ts[k]."""
 
-    def __init__(self, day0: datetime, lamp_after_fall: bool, days: int = DAYS) -> None:
+    def __init__(self, day0: datetime, lamp_after_fall: bool, days: int = DAYS, bedtime_h: float = 22.5) -> None:
         self.day0 = day0
         # the incident day and the day after it (the resident stays down)
         self.ts = np.arange(self.local(0, 0) + STEP, self.local(days + 2, 0) + 1, STEP)
@@ -62,8 +62,8 @@ class Home:
             for hour in (7.0, 18.0):  # breakfast and supper: the kettle, and the tap
                 self._at(d, hour, kettle=True, water=0.003)
             self._at(d, 12.0, water=0.006)
-            self._lamp(self.local(d, 18.0) - STEP, self.local(d, 22.5))
-            self._at(d, 22.5, water=0.006)  # bedtime: flush, lamp off (the switch-off itself is no sign of life)
+            self._lamp(self.local(d, 18.0) - STEP, self.local(d, bedtime_h))
+            self._at(d, bedtime_h, water=0.006)  # bedtime: flush, lamp off (the switch-off itself is no sign of life)
         # the incident day: breakfast as usual, the kettle at supper, the lamp on... and nothing more
         self._at(days, 7.0, kettle=True, water=0.003)
         self._at(days, 12.0, water=0.006)

@@ -1,0 +1,78 @@
+"""`lifesign learn` fits the lamp rule's hours to how long this home's loads burn through its
+silences (detectors/learning/lamp.py).
+
+The home of test_left_on: supper at 18:00 (the kettle and the tap: the last sign of life of
+the evening), a 60 W lamp on from then to bedtime, when the resident flushes and switches
+it off. So every evening a load burns through a silence from 18:00 to bedtime: 2 h when
+bedtime is 20:00, 4.5 h at 22:30. Expected hours follow from that schedule and the rule in
+the module docstring (burn x 1.25 + 0.5 h, up to half hours, within [3 h, the configured
+6 h]); the lamp is read on the mean of two intervals, so a burn may measure one interval short.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from test_left_on import SHANGHAI, STEP, H, Home, registry, thresholds
+
+from detectors.learn import LearnSettings, learn, to_yaml
+from detectors.learning.lamp import longest_burn_s
+from detectors.thresholds import Thresholds
+
+DAYS = 10
+RHYTHM = LearnSettings(method="rhythm", archetypes=0)
+
+
+def home(bedtime_h: float) -> Home:
+    return Home(datetime(2026, 9, 1, tzinfo=SHANGHAI), lamp_after_fall=False, days=DAYS, bedtime_h=bedtime_h)
+
+
+@pytest.mark.parametrize("bedtime_h", [20.0, 22.5])
+def test_the_longest_burn_is_the_lamp_from_supper_to_bedtime(bedtime_h: float) -> None:
+    reg, h = registry(), home(bedtime_h)
+    burn = longest_burn_s(reg, h.readings(reg), thresholds())
+    assert (bedtime_h - 18.0) * H - STEP <= burn[0] <= (bedtime_h - 18.0) * H
+
+
+@pytest.mark.parametrize(("bedtime_h", "expected"), [(20.0, 3.0), (22.5, 6.0)])
+def test_learn_writes_the_lamp_hours_the_homes_evenings_allow(bedtime_h: float, expected: float) -> None:
+    reg, h = registry(), home(bedtime_h)
+    suggestion, = learn(reg, h.readings(reg), thresholds(), RHYTHM)
+    assert suggestion.layer.left_on_hours == expected
+    assert f"lamp rule {expected:g} h" in suggestion.reason
+    # the file an operator reviews says it, and reads back as written
+    text = to_yaml([suggestion], "test", DAYS)
+    assert f"left_on: {{hours: {expected:g}}}" in text
+    back = Thresholds.parse("defaults: {no_usage: {hours: 12}}\n" + text)  # as an included file's households
+    assert back.households["H1"].left_on_hours == expected
+
+
+def test_the_learned_lamp_finds_the_same_fall_sooner() -> None:
+    """What the learned hours are for: after the 2-hour evenings, a fall at supper with the
+    lamp left burning alarms 3 h after the fall instead of 6."""
+    from test_left_on import welfare_alarms
+
+    from detectors.detector import Detector
+
+    reg = registry()
+    fall_home = Home(datetime(2026, 9, 1, tzinfo=SHANGHAI), lamp_after_fall=True, days=DAYS, bedtime_h=20.0)
+    batch = fall_home.readings(reg)
+    suggestion, = learn(reg, batch.take(np.flatnonzero(batch.ts < fall_home.local(DAYS, 0))), thresholds(), RHYTHM)
+    learned = thresholds().with_households({"H1": suggestion.layer})
+    alarms = welfare_alarms(Detector(reg, learned), batch)
+    assert [s for s, _, _ in alarms] == [fall_home.fall]
+    (start, opened, evidence), = alarms
+    assert evidence["left_on_threshold_s"] == 3 * H
+    # the rhythm's own threshold may come sooner still; never later than the lamp's 3 h
+    assert opened - start <= 3 * H + STEP
+
+
+def test_nothing_is_learned_where_the_lamp_rule_is_off_or_the_meter_is_read_hourly() -> None:
+    reg, h = registry(), home(20.0)
+    off, = learn(reg, h.readings(reg), thresholds(left_on="~"), RHYTHM)
+    assert off.layer.left_on_hours is None and "lamp" not in off.reason
+    assert np.isnan(longest_burn_s(reg, h.readings(reg, every=4), thresholds())[0])
+    hourly = learn(reg, h.readings(reg, every=4), thresholds(), RHYTHM)
+    assert all(s.layer.left_on_hours is None for s in hourly)

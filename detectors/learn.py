@@ -17,6 +17,7 @@ from thresholds.yaml. Learning never changes what a running service does by itse
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -84,7 +85,8 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     else:
         adapt_h = np.zeros(n)
     fitted = fit(seen, settings, settings.budget or thresholds.learn)
-    burn_s, lamp_h = _lamp(registry, history, thresholds, settings, fitted)
+    burn_s, lamp_h = _lamp(registry, history, thresholds, settings, fitted, (last - first) / 86400.0,
+                           seen.false_alarms)
     suggestions = []
     for home in fitted:
         away = found[home.household].away
@@ -116,21 +118,26 @@ def activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
 
 
 def _lamp(registry: Registry, history: ReadingBatch, thresholds: Thresholds, settings: LearnSettings,
-          fitted: list[HomeFit]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+          fitted: list[HomeFit], days: npt.NDArray[np.float64], false_alarms: npt.NDArray[np.float64]
+          ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Per household: the longest a load burned through a silence of ``history`` (seconds) and
-    the lamp rule's learned hours (NaN: keep the configured ones), for the ``fitted`` homes."""
+    the lamp rule's learned hours (NaN: keep the configured ones), for the ``fitted`` homes
+    with at least ``settings.min_days`` of history."""
     from detectors.learning.lamp import learned_hours, longest_burn_s
 
     n = registry.n_households
-    homes = np.array([home.household for home in fitted], dtype=np.intp)
-    table, rows = resolve_settings(registry, thresholds)
+    homes = np.array([home.household for home in fitted if days[home.household] >= settings.min_days], dtype=np.intp)
+    # what the layers below the households say: an included learned file (households) must not
+    # cap the next learning, or a lamp learned short once could never be learned longer again
+    table, rows = resolve_settings(registry, replace(thresholds, households={}))
     configured_h = np.where(np.isfinite(table.left_on_s[rows]), table.left_on_s[rows] / 3600.0, 0.0)
     if not len(homes) or not (configured_h[homes] > 0).any():
         return np.full(n, np.nan), np.full(n, np.nan)
     burn = longest_burn_s(registry, history, thresholds)
     hours = np.full(n, np.nan)
-    hours[homes] = learned_hours(burn[homes], configured_h[homes], settings.lamp_margin, settings.lamp_pad_h,
-                                 settings.lamp_min_hours)
+    # false alarms on record widen the margin, as they do the methods' own
+    margin = settings.lamp_margin * outcome_scale(false_alarms[homes])
+    hours[homes] = learned_hours(burn[homes], configured_h[homes], margin, settings.lamp_pad_h, settings.lamp_min_hours)
     return burn, hours
 
 
@@ -157,7 +164,8 @@ def to_yaml(suggestions: list[Suggestion], source: str, days: float) -> str:
     lines = [
         f"# Suggested by `lifesign learn` from {source} ({days:.0f} days, {len(suggestions)} households), {stamp}.",
         "# Review it, then include it from thresholds.yaml (`include: [this-file.yaml]`); your own",
-        "# households: entries there win. Nothing changes until you do.",
+        "# households: entries there win. Nothing changes until you do. What it writes holds over your",
+        "# tiers, communities and grids: learn again after changing those.",
         "households:",
     ]
     for s in suggestions:

@@ -184,6 +184,10 @@ def power_only(ds: Dataset, interval_s: float) -> Dataset:
     r = ds.readings
     on_interval = np.isclose(np.mod(r.ts, interval_s), 0.0)
     take = np.flatnonzero((new_index[r.meter] >= 0) & on_interval)
+    lost = np.setdiff1d(np.unique(r.meter[new_index[r.meter] >= 0]), r.meter[take])
+    if len(lost):  # a register read off the interval's multiples: this view would drop it silently
+        raise ValueError(f"power_only: no reading of {reg.meter_ids[lost[0]]} (and {len(lost) - 1} more) "
+                         f"falls on a multiple of {interval_s:g} s")
     readings = ReadingBatch.of(new_index[r.meter[take]], r.ts[take], r.value[take])
     every = "hourly" if interval_s == 3600 else f"every {interval_s / 60:g} min"
     return replace(ds, name=f"{ds.name} power only, {every}", registry=registry, readings=readings,

@@ -4,10 +4,10 @@ The lamp rule (``no_usage.left_on``) brings a silence's alarm forward once a loa
 switched off (a lamp, the TV, a heater) has burned through it for ``left_on.hours``: how a
 fall in the evening looks. The configured 6 h holds for every home; a home whose history
 never kept a load burning through a silence for more than an hour or two can be told
-sooner. Both learning methods write, per home they fit::
+sooner. Both learning methods write, per home they fit with at least ``min_days`` of history::
 
     left_on.hours = longest burn x lamp_margin + lamp_pad_h, rounded up to half hours,
-                    within [lamp_min_hours, the home's configured left_on hours]
+                    at least lamp_min_hours, written only where under the configured hours
 
 where the *longest burn* is the longest time, over the history, that a load stayed on
 through a silence of the home: from the later of the silence's start and the load's
@@ -17,10 +17,18 @@ learning measures is what the rule will count. Homes whose electricity is read l
 than every 30 minutes never show a load left on: they learn nothing here, nor do homes
 whose lamp rule is off.
 
+The configured hours are those of the layers under the households (defaults, tiers,
+communities, grids): a learned file already included does not cap the next learning, so
+a home whose evenings grew longer learns longer hours again. What is written pins the
+home's lamp rule over those layers, like the learned ``hours`` and ``windows``: learn again
+after changing the rule there. A gap in the readings cuts a run (the rule counts no load
+across it either), so a history with a gap every evening measures its burns short.
+
 Measured (``lifesign learn``'s ``rhythm`` on our simulator, seeds nothing was tuned on; the
 benchmark's learned rows): median delay 3.79 -> 3.32 h (seed 16), 3.82 -> 2.94 h (18),
 3.52 -> 3.21 h (20) with the same false alarms (0.26, 0.28, 0.23 a home-month); the
-independent cohorts 4.52 -> 4.63 (A) and 4.63 -> 4.66 (B) with the same recall.
+independent cohorts' learned false alarms 4.52 -> 4.63 a home-month (A) and 4.63 -> 4.66 (B),
+with the same recall.
 """
 
 from __future__ import annotations
@@ -72,18 +80,19 @@ def longest_burn_s(registry: Registry, history: ReadingBatch, thresholds: Thresh
     return longest
 
 
-def learned_hours(longest_s: F8, configured_h: F8, margin: float, pad_h: float, min_hours: float) -> F8:
-    """The lamp rule's hours from each home's longest burn (NaN: leave the configured ones).
+def learned_hours(longest_s: F8, configured_h: F8, margin: F8 | float, pad_h: float, min_hours: float) -> F8:
+    """The lamp rule's hours from each home's longest burn; NaN where the configured hours
+    stand (nothing seen to learn from, the rule off, or no shorter hours fit).
 
     >>> import numpy as np
-    >>> learned_hours(np.array([3600.0, 0.0, 4 * 3600.0, np.nan, 3600.0]),
-    ...               np.array([6.0, 6.0, 6.0, 6.0, 0.0]), 1.25, 0.5, 3.0).tolist()
-    [3.0, 3.0, 5.5, nan, nan]
+    >>> learned_hours(np.array([3600.0, 0.0, 4 * 3600.0, np.nan, 3600.0, 5 * 3600.0]),
+    ...               np.array([6.0, 6.0, 6.0, 6.0, 0.0, 6.0]), 1.25, 0.5, 3.0).tolist()
+    [3.0, 3.0, 5.5, nan, nan, nan]
     """
     need = np.ceil((longest_s / 3600.0 * margin + pad_h) * 2.0) / 2.0
-    hours = np.minimum(np.maximum(need, min_hours), configured_h)
-    # the rule off stays off; nothing seen to learn from leaves the configured hours
-    return np.where((configured_h > 0) & np.isfinite(longest_s), hours, np.nan)
+    hours = np.maximum(need, min_hours)
+    # the rule off stays off, and a learned file only ever brings the lamp forward
+    return np.where((configured_h > 0) & (hours < configured_h), hours, np.nan)
 
 
 def _fine_meters(history: ReadingBatch, meters: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -5,14 +5,17 @@ reading kept being one the meter really gave, and the ground truth untouched."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from quality.datasets import Dataset, power_only
+from quality.project import ReadingBatch
 from quality.simulated import as_dataset, build
 
 
@@ -46,3 +49,10 @@ def test_power_only_keeps_the_hourly_electricity_registers_and_the_truth() -> No
     pd.testing.assert_frame_equal(seen.incidents, full.incidents)
     pd.testing.assert_frame_equal(seen.absences, full.absences)
     assert (seen.test_start, seen.test_end, seen.timezone) == (full.test_start, full.test_end, full.timezone)
+
+
+def test_power_only_refuses_registers_read_off_the_interval() -> None:
+    full = as_dataset(build(12, 3, 3, seed=5, incidents_per_1000=200), "seed 5")
+    shifted = replace(full, readings=ReadingBatch(full.readings.meter, full.readings.ts + 420.0, full.readings.value))
+    with pytest.raises(ValueError, match="falls on a multiple of 3600 s"):
+        power_only(shifted, 3600.0)

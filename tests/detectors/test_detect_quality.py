@@ -42,37 +42,25 @@ def test_learned_thresholds_catch_everything_sooner_and_stay_quiet() -> None:
 
 
 HELD_OUT = (11, 12, 13, 14, 15)
-#: the learned median of each held-out seed, filled as their tests run
-MEDIANS: dict[int, float] = {}
 
 
 @pytest.mark.parametrize("seed", HELD_OUT)
 def test_held_out_seeds_meet_the_simulator_targets(seed: int) -> None:
     # Seeds no setting was tuned on (the defaults and learn's settings were set on seeds 1-10
     # and the eval data's training days). Goal: 100% recall, median delay <= 3.5 h, <= 0.5
-    # false alarms per home-month on every seed. Tolerance: the median may exceed 3.5 h by
-    # up to 0.5 h on one seed of the five (300 homes, 15 incidents: one incident moves the
-    # median ~10 min), checked below; measured 2026-12-02: 2.53-3.27 h (seed 13 stood at 3.94 h
-    # before learn fitted each home's lamp rule).
+    # false alarms per home-month on every seed (300 homes, 15 incidents: one incident moves
+    # the median ~10 min). Measured 2026-12-02: 2.53-3.27 h (seeds 16-23 too: 2.29-3.32 h).
+    # Until learn fitted each home's lamp rule the test allowed one seed up to 4.0 h (seed 13
+    # stood at 3.94 h); it needs that tolerance no more.
     results = {name: o.score for name, o in run_dataset(as_dataset(build(300, 60, 60, seed=seed), f"seed {seed}"),
                                                            rule_sets=(FIXED, LEARNED)).items()}
     fixed, learned = results[FIXED], results[LEARNED]
     assert fixed is not None and learned is not None
     assert learned.incidents >= 15
     assert learned.recall == 1.0, learned.missed
-    assert learned.median_delay_h <= 3.5 + 0.5
-    MEDIANS[seed] = learned.median_delay_h
+    assert learned.median_delay_h <= 3.5
     assert learned.false_alarms_per_home_month <= 0.5
     assert learned.leaks_caught == learned.leaks
     # side by side with today's fixed rule: slower and noisier
     assert fixed.median_delay_h > 2 * learned.median_delay_h
     assert fixed.false_alarms_per_home_month > 5 * learned.false_alarms_per_home_month
-
-
-def test_at_most_one_held_out_seed_uses_the_tolerance() -> None:
-    missing = [seed for seed in HELD_OUT if seed not in MEDIANS]
-    if missing:  # run alone (-k): measure the seeds here
-        for seed in missing:
-            test_held_out_seeds_meet_the_simulator_targets(seed)
-    over = {seed: round(m, 2) for seed, m in MEDIANS.items() if m > 3.5}
-    assert len(over) <= 1, over

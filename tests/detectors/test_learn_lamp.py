@@ -97,3 +97,36 @@ def test_nothing_is_learned_where_the_lamp_rule_is_off_or_the_meter_is_read_hour
     assert np.isnan(longest_burn_s(reg, h.readings(reg, every=4), thresholds())[0])
     hourly = learn(reg, h.readings(reg, every=4), thresholds(), RHYTHM)
     assert all(s.layer.left_on_hours is None for s in hourly)
+
+
+def test_the_longest_burn_is_what_the_lamp_rule_counts() -> None:
+    """Contract between learning and the rule, over a simulated cohort's history: set each
+    home's lamp hours a minute over its measured burn and the rule never fires on that
+    history; a quarter hour (one reading) under it and it fires in every home that burned
+    longer than that."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from quality.project import default_thresholds
+    from quality.simulated import as_dataset, build
+
+    from detectors.backtest import replay, windows
+    from detectors.detector import Detector
+    from lifesign.alerts import AlertState, Rule, Severity
+
+    ds = as_dataset(build(40, 2, 14, seed=21), "seed 21")
+    history, base = ds.before(ds.test_start), default_thresholds(ds.timezone)
+    burn = longest_burn_s(ds.registry, history, base)
+    ids = [str(h) for h in ds.registry.household_ids]
+    assert np.isfinite(burn).all() and (burn > STEP).sum() >= 30  # evenings with lamps: the test has teeth
+
+    def lamp_alarms(extra_s: float) -> set[str]:
+        over = {ids[i]: Layer(left_on_hours=(burn[i] + extra_s) / H) for i in range(len(ids)) if burn[i] + extra_s > 0}
+        detector = Detector(ds.registry, base.with_households(over))
+        return {a.household_id for a in replay(detector, windows(history, STEP))
+                if a.state is AlertState.OPENED and a.rule == Rule.NO_USAGE.value
+                and a.severity is Severity.CRITICAL and "left_on_s" in a.evidence}
+
+    assert lamp_alarms(60.0) == set()
+    assert lamp_alarms(-STEP - 60.0) == {ids[i] for i in range(len(ids)) if burn[i] > STEP + 60.0}

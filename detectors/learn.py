@@ -17,7 +17,7 @@ from thresholds.yaml. Learning never changes what a running service does by itse
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -70,7 +70,9 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     np.maximum.at(last, household, history.ts)
     ids = [str(h) for h in registry.household_ids]
     found = [records.get(i, OutcomeRecord()) for i in ids]
-    act_h, act_t = activity(registry, history.sorted_by_meter_time(), thresholds)
+    ordered = history.sorted_by_meter_time()
+    replayed = replay_history(registry, ordered, thresholds, left_on=True)
+    act_h, act_t = replayed.act_h, replayed.act_t
     seen = History(act_h, act_t, first, last, thresholds.tz(),
                    np.array([r.false_alarms for r in found], dtype=float))
     # calibrated homes keep learning their routine online (the home's `adapt`, written beside
@@ -85,7 +87,7 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     else:
         adapt_h = np.zeros(n)
     fitted = fit(seen, settings, settings.budget or thresholds.learn)
-    burn_s, lamp_h = _lamp(registry, history, thresholds, settings, fitted, (last - first) / 86400.0,
+    burn_s, lamp_h = _lamp(registry, ordered, replayed, thresholds, settings, fitted, (last - first) / 86400.0,
                            seen.false_alarms)
     suggestions = []
     for home in fitted:
@@ -101,25 +103,51 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     return suggestions
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """What one replay of a history through the detector's own state shows."""
+
+    #: (household, time) of every activity, sorted: what learning calls a sign of life is what
+    #: the detector will
+    act_h: npt.NDArray[np.int32]
+    act_t: npt.NDArray[np.float64]
+    #: (meter, time, seconds) of every reading through which a load stayed left on, as the lamp
+    #: rule reads it, and when each activity was known (the time of the reading that showed
+    #: it; a switch-off is dated earlier): empty unless asked for
+    left_on: tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+    act_read: npt.NDArray[np.float64]
+
+
+def replay_history(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
+                   left_on: bool = False) -> Replayed:
+    """One pass of ``history`` through a fresh detector: its activities, and with ``left_on``
+    the readings that kept a load on (the lamp rule's runs, learned in the same pass)."""
+    from detectors.detector import Detector  # the detector's state, not a second definition
+
+    detector = Detector(registry, thresholds)
+    detector.meters.record_left_on = left_on
+    meters, times = detector.activity_in(history)
+    read = detector.meters.last_activity_read if left_on else times
+    household = registry.meter_household[meters]
+    order = np.lexsort((read, times, household))
+    act_h, act_t = household[order].astype(np.int32), times[order]
+    keep = np.ones(len(act_h), dtype=bool)
+    keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
+    return Replayed(act_h[keep], act_t[keep], detector.meters.last_left_on,
+                    read[order][keep] if left_on else np.empty(0))
+
+
 def activity(registry: Registry, history: ReadingBatch, thresholds: Thresholds
              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
     """(household, time) of every activity in ``history``, sorted, by the detector's own
     activity model: what learning calls a sign of life is what the detector will."""
-    from detectors.detector import Detector  # the detector's state, not a second definition
-
-    detector = Detector(registry, thresholds)
-    meters, times = detector.activity_in(history)
-    household = registry.meter_household[meters]
-    order = np.lexsort((times, household))
-    act_h, act_t = household[order].astype(np.int32), times[order]
-    keep = np.ones(len(act_h), dtype=bool)
-    keep[1:] = (act_h[1:] != act_h[:-1]) | (act_t[1:] != act_t[:-1])
-    return act_h[keep], act_t[keep]
+    replayed = replay_history(registry, history, thresholds)
+    return replayed.act_h, replayed.act_t
 
 
-def _lamp(registry: Registry, history: ReadingBatch, thresholds: Thresholds, settings: LearnSettings,
-          fitted: list[HomeFit], days: npt.NDArray[np.float64], false_alarms: npt.NDArray[np.float64]
-          ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _lamp(registry: Registry, history: ReadingBatch, replayed: Replayed, thresholds: Thresholds,
+          settings: LearnSettings, fitted: list[HomeFit], days: npt.NDArray[np.float64],
+          false_alarms: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Per household: the longest a load burned through a silence of ``history`` (seconds) and
     the lamp rule's learned hours (NaN: keep the configured ones), for the ``fitted`` homes
     with at least ``settings.min_days`` of history."""
@@ -133,7 +161,7 @@ def _lamp(registry: Registry, history: ReadingBatch, thresholds: Thresholds, set
     configured_h = np.where(np.isfinite(table.left_on_s[rows]), table.left_on_s[rows] / 3600.0, 0.0)
     if not len(homes) or not (configured_h[homes] > 0).any():
         return np.full(n, np.nan), np.full(n, np.nan)
-    burn = longest_burn_s(registry, history, thresholds)
+    burn = longest_burn_s(registry, history, replayed.act_h, replayed.act_t, replayed.act_read, replayed.left_on)
     hours = np.full(n, np.nan)
     # false alarms on record widen the margin, as they do the methods' own
     margin = settings.lamp_margin * outcome_scale(false_alarms[homes])

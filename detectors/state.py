@@ -258,6 +258,14 @@ class MeterState:
         self.last_activity: tuple[I4, F8, F8] = (np.empty(0, dtype=np.int32), np.empty(0), np.empty(0))
         #: the meters with activity in the last batch (sorted) and their last activity before it
         self.activity_before: tuple[I4, F8] = (np.empty(0, dtype=np.int32), np.empty(0))
+        #: learning only (off in the service): keep ``last_left_on``, the (meter, time, run s) of
+        #: every reading of the last batch through which a load stayed left on, read as the
+        #: lamp rule reads the state (whole minutes; not a stuck meter's repeated level)
+        self.record_left_on = False
+        self.last_left_on: tuple[I4, F8, F8] = (np.empty(0, dtype=np.int32), np.empty(0), np.empty(0))
+        #: and, beside ``last_activity``, the time of the reading that showed each activity (a
+        #: switch-off is dated at the interval's start, but known only at its end)
+        self.last_activity_read: F8 = np.empty(0)
 
     @property
     def nbytes(self) -> int:
@@ -290,6 +298,8 @@ class MeterState:
         # a batch with nothing new shows no activity: its learning must not see the last batch's again
         self.last_activity = (empty, np.empty(0), np.empty(0))
         self.activity_before = (empty, np.empty(0))
+        self.last_left_on = (empty, np.empty(0), np.empty(0))
+        self.last_activity_read = np.empty(0)
         if not len(batch):
             return empty, empty, np.empty(0)
         batch = batch.sorted_by_meter_time()
@@ -367,12 +377,18 @@ class MeterState:
         # a switch-off shows as a quieter interval after a busier one: the person was last seen
         # at the boundary between them, not at the end of the quiet interval
         seen_at = np.where(switched_off, prev_ts, ts)
-        self._stuck(m, dt, rate, prev_rate, delta, step[utility], first, last, activity)
+        stuck_s = self._stuck(m, dt, rate, prev_rate, delta, step[utility], first, last, activity)
         day = local_day(tz, ts)
         prev_day = np.empty_like(day)
         prev_day[1:] = day[:-1]
         prev_day[first] = local_day(tz, self.last_ts[m[first]])
-        self._left_on(m, dt, rate, prev_rate, electric, day, prev_day, first, last, activity)
+        left_on_s = self._left_on(m, dt, rate, prev_rate, electric, day, prev_day, first, last, activity)
+        if self.record_left_on:
+            # as the rule reads them: minutes of the run, hours (float16) of the stuck run
+            run_s = np.minimum(np.floor(left_on_s / 60.0), LEFT_ON_MAX_MIN) * 60.0
+            stuck = np.minimum(stuck_s / 3600.0, 60000.0).astype(np.float16).astype(np.float64) * 3600.0
+            burning = (run_s > 0) & (stuck < 0.5 * run_s)
+            self.last_left_on = (m[burning], ts[burning], run_s[burning])
         self._days(m, used, day, prev_day, first, last)
 
         touched = m[last]
@@ -382,6 +398,8 @@ class MeterState:
         self.rate_before[touched] = prev_rate[last]
         self.rate[touched] = rate[last]
         self.last_activity = (m[active], seen_at[active], dt[active])
+        if self.record_left_on:
+            self.last_activity_read = ts[active]
         # each active meter's last activity before this batch (what a household's silence
         # ended from; m is sorted, so a meter's readings are one run)
         heads = m[active][np.r_[True, m[active][1:] != m[active][:-1]]] if active.any() else empty
@@ -422,20 +440,22 @@ class MeterState:
         return changed | (wet & above), switched_off
 
     def _stuck(self, m: I4, dt: F8, rate: F8, prev_rate: F8, delta: F8, step: F8, first: B, last: B,
-               activity: ActivityModel) -> None:
-        """Hours of exactly repeated interval usage, carried across batches."""
+               activity: ActivityModel) -> F8:
+        """Hours of exactly repeated interval usage, carried across batches (per row: the
+        seconds of the run it ends)."""
         with np.errstate(invalid="ignore"):
             same = (np.abs(rate - prev_rate) <= 1e-4 * np.abs(rate)) & (delta >= activity.stuck_min_steps * step)
         run = _runs(same, dt, first, self.stuck_h[m].astype(np.float64) * 3600.0)
         self.stuck_h[m[last]] = np.minimum(run[last] / 3600.0, 60000.0).astype(np.float16)
+        return run
 
     def _left_on(self, m: I4, dt: F8, rate: F8, prev_rate: F8, electric: B, day: F8, prev_day: F8, first: B,
-                 last: B, activity: ActivityModel) -> None:
+                 last: B, activity: ActivityModel) -> F8:
         """The quiet level of today and yesterday, and the run of intervals a load has been
         left on, carried across batches (see the module docstring). Both read the mean of
         the last two intervals: one register step is 40 W at 0.01 kWh per 15 minutes, and a
         single interval that rounds down a step (a 40 W base read as 0 once) would set a quiet
-        level the base then stands a step above all night."""
+        level the base then stands a step above all night. Per row: the seconds of the run it ends."""
         with np.errstate(invalid="ignore"):
             power_w = (rate + prev_rate) * 500.0
             valid = electric & (dt <= LEFT_ON_MAX_INTERVAL_S) & np.isfinite(power_w)
@@ -475,6 +495,7 @@ class MeterState:
         ends = seg[last]
         self.quiet_today[m[last]] = whole[ends].astype(np.uint8)
         self.quiet_yesterday[m[last]] = yesterday[ends].astype(np.uint8)
+        return run
 
     def _flow(self, m: I4, ts: F8, prev_ts: F8, dt: F8, flowing: B, first: B, last: B) -> F8:
         """Runs of intervals that all show water, carried across batches; the run at each row."""

@@ -11,9 +11,10 @@ sooner. Both learning methods write, per home they fit with at least ``min_days`
 
 where the *longest burn* is the longest time, over the history, that a load stayed on
 through a silence of the home: from the later of the silence's start and the load's
-switch-on to the end of the run. It is read off the detector's own state replayed over the
-history (the quiet level and the run of a load left on, ``detectors/state.py``), so what
-learning measures is what the rule will count. Homes whose electricity is read less often
+switch-on to the end of the run. It is read off the detector's own state in the same replay
+that finds the history's activity (the quiet level and the run of a load left on,
+``detectors/state.py``, recorded per reading while learning), so what learning measures is
+what the rule will count (a test holds the two together). Homes whose electricity is read less often
 than every 30 minutes never show a load left on: they learn nothing here, nor do homes
 whose lamp rule is off.
 
@@ -37,46 +38,43 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.state import LEFT_ON_MAX_INTERVAL_S
-from detectors.thresholds import Thresholds
 from lifesign.grid import UTILITY_CODES, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
 
 F8 = npt.NDArray[np.float64]
-#: the replay's step: a run is read at least this often (15 minutes: the finest common interval)
-STEP_S = 900.0
 
 
-def longest_burn_s(registry: Registry, history: ReadingBatch, thresholds: Thresholds) -> F8:
+def longest_burn_s(registry: Registry, history: ReadingBatch, act_h: npt.NDArray[np.int32], act_t: F8,
+                   act_read: F8, left_on: tuple[npt.NDArray[np.int32], F8, F8]) -> F8:
     """Per household, the longest a load stayed on through one of its silences in ``history``
     (seconds; 0 where a load never did; NaN where no electricity meter is read often enough
-    to show one)."""
-    from detectors.backtest import windows  # the detector's own replay (it imports the detector)
-    from detectors.detector import Detector
-
+    to show one), from one replay of it (:func:`detectors.learn.replay_history`): its
+    activities ``act_h``/``act_t`` (sorted by household, then time), when each was known
+    (``act_read``), and ``left_on``, the (meter, time, run seconds) of every reading through
+    which a load stayed on."""
     n = registry.n_households
     longest = np.full(n, np.nan)
     electric = np.flatnonzero(registry.meter_utility == UTILITY_CODES[Utility.ELECTRICITY])
     longest[np.unique(registry.meter_household[_fine_meters(history, electric)])] = 0.0
-    if not np.isfinite(longest).any():
+    meters, ts, run = left_on
+    if not len(meters):
         return longest
-    detector = Detector(registry, thresholds)
-    every = np.arange(registry.n_meters)
-    owner = registry.meter_household[electric]
-    for _, batch in windows(history, STEP_S):
-        detector.observe(batch)
-        meters = detector.meters
-        run = meters.left_on_s(electric)
-        # as the rule reads it (rules/base.py): a stuck meter's repeated level is not a load left on
-        burning = (run > 0) & (meters.stuck_h[electric].astype(np.float64) * 3600.0 < 0.5 * run)
-        if not burning.any():
-            continue
-        # the home's silence began at its last activity on any meter
-        anchor = np.full(n, -np.inf)
-        np.fmax.at(anchor, registry.meter_household, np.nan_to_num(meters.last_usage(every), nan=-np.inf))
-        end = meters.last_ts[electric[burning]]
-        since = np.maximum(end - run[burning], anchor[owner[burning]])
-        np.fmax.at(longest, owner[burning], np.maximum(end - since, 0.0))
+    home = registry.meter_household[meters].astype(np.int64)
+    # The silence began at the home's last activity known at that reading (the rule's anchor;
+    # a switch-off read later is not known yet): activities by household in the order they
+    # became known, the latest activity time so far, then one search over (household, time)
+    # keys, exact in float64 (households x span < 2**53).
+    t0 = float(min(ts.min(), act_t.min())) if len(act_t) else float(ts.min())
+    span = float(max(ts.max(), act_read.max()) if len(act_read) else ts.max()) - t0 + 1.0
+    order = np.lexsort((act_read, act_h))
+    offset = act_h[order].astype(np.float64) * span
+    latest = np.maximum.accumulate(act_t[order] - t0 + offset) - offset + t0  # households never mix: offsets
+    k = np.searchsorted(offset + (act_read[order] - t0), home * span + (ts - t0), side="right") - 1
+    found = (k >= 0) & (act_h[order][np.maximum(k, 0)] == home)
+    anchor = np.where(found, latest[np.maximum(k, 0)], -np.inf)
+    since = np.maximum(ts - run, anchor)
+    np.fmax.at(longest, home, np.maximum(ts - since, 0.0))
     return longest
 
 

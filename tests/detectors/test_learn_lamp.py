@@ -17,12 +17,20 @@ import numpy as np
 import pytest
 from test_left_on import SHANGHAI, STEP, H, Home, registry, thresholds
 
-from detectors.learn import LearnSettings, OutcomeRecord, learn, to_yaml
-from detectors.learning.lamp import longest_burn_s
+from detectors.learn import LearnSettings, OutcomeRecord, learn, replay_history, to_yaml
+from detectors.learning import lamp
 from detectors.thresholds import Layer, Thresholds
+from lifesign.readings import ReadingBatch
+from lifesign.registry import Registry
 
 DAYS = 10
 RHYTHM = LearnSettings(method="rhythm", archetypes=0)
+
+
+def longest_burn_s(reg: Registry, batch: ReadingBatch, th: Thresholds) -> np.ndarray:
+    """What learn measures: one replay of the history, then each home's longest burn."""
+    replayed = replay_history(reg, batch, th, left_on=True)
+    return lamp.longest_burn_s(reg, batch, replayed.act_h, replayed.act_t, replayed.act_read, replayed.left_on)
 
 
 def home(bedtime_h: float) -> Home:

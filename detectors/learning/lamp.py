@@ -48,7 +48,7 @@ F8 = npt.NDArray[np.float64]
 def longest_burn_s(registry: Registry, history: ReadingBatch, act_h: npt.NDArray[np.int32], act_t: F8,
                    act_read: F8, left_on: tuple[npt.NDArray[np.int32], F8, F8]) -> F8:
     """Per household, the longest a load stayed on through one of its silences in ``history``
-    (seconds; 0 where a load never did; NaN where no electricity meter is read often enough
+    (sorted by meter, then time, as learning replays it; seconds; 0 where a load never did; NaN where no electricity meter is read often enough
     to show one), from one replay of it (:func:`detectors.learn.replay_history`): its
     activities ``act_h``/``act_t`` (sorted by household, then time), when each was known
     (``act_read``), and ``left_on``, the (meter, time, run seconds) of every reading through
@@ -94,11 +94,11 @@ def learned_hours(longest_s: F8, configured_h: F8, margin: F8 | float, pad_h: fl
 
 
 def _fine_meters(history: ReadingBatch, meters: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Those of ``meters`` whose readings in ``history`` come at most 30 minutes apart (median)."""
+    """Those of ``meters`` whose readings in ``history`` (sorted by meter, then time) come at
+    most 30 minutes apart (median)."""
     import pandas as pd
 
-    sorted_ = history.sorted_by_meter_time()
-    m, ts = sorted_.meter, sorted_.ts
+    m, ts = history.meter, history.ts
     same = m[1:] == m[:-1]
     median_gap = pd.Series(np.diff(ts)[same]).groupby(m[1:][same]).median()
     fine = median_gap.index[median_gap.to_numpy() <= LEFT_ON_MAX_INTERVAL_S].to_numpy()

@@ -29,6 +29,7 @@ RHYTHM = LearnSettings(method="rhythm", archetypes=0)
 
 def longest_burn_s(reg: Registry, batch: ReadingBatch, th: Thresholds) -> np.ndarray:
     """What learn measures: one replay of the history, then each home's longest burn."""
+    batch = batch.sorted_by_meter_time()
     replayed = replay_history(reg, batch, th, left_on=True)
     return lamp.longest_burn_s(reg, batch, replayed.act_h, replayed.act_t, replayed.act_read, replayed.left_on)
 

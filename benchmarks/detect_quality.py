@@ -1,7 +1,7 @@
 """Detection quality on every dataset: the fixed rule, lifesign defaults, lifesign learned (both methods).
 
     python benchmarks/detect_quality.py [--datasets sim,real,independent,power-only] [--seeds 11..15]
-        [--sim-homes 300] [--eval-dir ../shared/eval] [--json out.json]
+        [--sim-homes 300] [--eval-dir ../shared/eval] [--cohort-dir DIR ...] [--json out.json]
 
 One table per dataset:
 
@@ -14,7 +14,9 @@ One table per dataset:
   at known times, half of them with a light left on;
 * ``power-only``: the same cohort as a programme that watches only the power meter sees
   it (water dropped; read every 15 minutes, and hourly like the real electricity homes):
-  what the elders of such a programme get, beside the families of ``real/electricity``.
+  what the elders of such a programme get, beside the families of ``real/electricity``;
+* ``--cohort-dir DIR`` (any number): a larger cohort made like ``independent`` by
+  ``benchmarks/crest_cohort/make_cohort.py`` with other seeds, A and B.
 
 Alarms are scored by ``quality.scoring``, which shares no code with the detector; the
 definitions are in its docstring and in benchmarks/README.md.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +101,8 @@ def main() -> None:
     parser.add_argument("--sim-days", type=float, default=60)
     parser.add_argument("--sim-train-days", type=float, default=60)
     parser.add_argument("--eval-dir", type=Path, default=eval_dir_default(ROOT))
+    parser.add_argument("--cohort-dir", type=Path, action="append", default=[],
+                        help="a cohort made by benchmarks/crest_cohort/make_cohort.py (its --out folder)")
     parser.add_argument("--json", type=Path, help="write every number here")
     args = parser.parse_args()
     chosen = [d.strip() for d in args.datasets.split(",") if d.strip()]
@@ -129,6 +134,12 @@ def main() -> None:
                 t = time.perf_counter()
                 run_one(power_only(independent_dataset(eval_dir, variant), interval_s), results, t)
                 print()
+    for folder in args.cohort_dir:
+        for variant in ("A", "B"):
+            t = time.perf_counter()
+            ds = independent_dataset(str(folder.resolve()), variant)
+            run_one(replace(ds, name=f"made like independent ({folder.name})/{variant}"), results, t)
+            print()
     print(f"total {time.perf_counter() - begun:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=list), encoding="utf-8")

@@ -64,6 +64,7 @@ class OpenEpisode:
 class _ActivityModel:
     base_flow_after_s: float
     stuck_min_steps: float
+    hourly_change_w: float
     min_change_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     volume_quantum: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     left_on_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
@@ -92,7 +93,8 @@ class Detector:
         table, rows = resolve_settings(self.registry, thresholds)
         step = activity_steps(thresholds.activity)
         activity = _ActivityModel(thresholds.activity.water_base_flow_after_minutes * 60.0,
-                                  thresholds.activity.stuck_min_steps, self._min_change_w, self._volume_quantum,
+                                  thresholds.activity.stuck_min_steps, thresholds.activity.electricity_hourly_change_w,
+                                  self._min_change_w, self._volume_quantum,
                                   self._left_on_w, self._strong_flow_lph)
         with self._lock:
             previous = self._volume_by_household() if hasattr(self, "table") else None
@@ -139,7 +141,7 @@ class Detector:
         meters = np.array([meter], dtype=np.int32)
         with self._lock:
             kw = change_threshold_kw(self._min_change_w(meters), np.array([float(interval_s)]),
-                                     float(self._step[ELECTRICITY]))
+                                     float(self._step[ELECTRICITY]), self._activity.hourly_change_w)
         return float(kw[0]) * 1000.0
 
     def _volume_by_household(self) -> npt.NDArray[np.float64]:

@@ -6,7 +6,7 @@
                                          # if given here, it must be the same zone
     activity:                            # what counts as a sign of life
       water: {min_delta_m3: 0.001, base_flow_after_minutes: 60}  # 1 L above a flow that runs on
-      electricity: {min_change_w: 300, resolution_kwh: 0.01}     # a switch, not a level
+      electricity: {min_change_w: 380, hourly_change_w: 75, resolution_kwh: 0.01}  # a switch, not a level
       gas: {min_delta_m3: 0.001}
       stuck_min_steps: 10                # identical interval usage of >= 10 steps: meter_stuck
     defaults:
@@ -76,9 +76,13 @@ class ActivitySettings:
     water_min_delta_m3: float = 0.001
     #: water that has flowed in every interval this long has a constant part that is not activity
     water_base_flow_after_minutes: float = 60.0
-    #: a change of mean power between two 15-minute intervals larger than cold appliances
-    #: (up to about 250 W), standby and thermostats make: someone switched something
-    electricity_min_change_w: float = 300.0
+    #: a change of mean power between two 15-minute intervals larger than cold appliances,
+    #: standby and thermostats make: someone switched something (two cold appliances of
+    #: about 190 W that start in the same quarter hour move it by up to 380 W)
+    electricity_min_change_w: float = 380.0
+    #: the same between two hourly intervals, where the cold appliances' cycles average out
+    #: (never more than ``electricity_min_change_w`` spread over the hour)
+    electricity_hourly_change_w: float = 75.0
     #: one register step: a change of less than 1.5 steps of power is quantisation noise
     electricity_resolution_kwh: float = 0.01
     gas_min_delta_m3: float = 0.001
@@ -156,7 +160,7 @@ class Layer:
 #: what a file without a value for a field gets
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
-    offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=300.0,
+    offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=380.0,
     stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0,
 )
 
@@ -398,9 +402,11 @@ def _activity(node: ConfigNode) -> ActivitySettings:
     if "stuck_min_steps" in per_utility:
         kwargs["stuck_min_steps"] = per_utility["stuck_min_steps"].number(ge=1)
     if "electricity" in per_utility:
-        electricity = per_utility["electricity"].mapping(["min_change_w", "resolution_kwh"])
+        electricity = per_utility["electricity"].mapping(["min_change_w", "hourly_change_w", "resolution_kwh"])
         if "min_change_w" in electricity:
             kwargs["electricity_min_change_w"] = electricity["min_change_w"].number(gt=0)
+        if "hourly_change_w" in electricity:
+            kwargs["electricity_hourly_change_w"] = electricity["hourly_change_w"].number(gt=0)
         if "resolution_kwh" in electricity:
             kwargs["electricity_resolution_kwh"] = electricity["resolution_kwh"].number(ge=0)
     if "gas" in per_utility:

@@ -4,7 +4,10 @@ Walks every module of the shipped packages (and, for the `test` extra, tests/,
 benchmarks/ and scripts/), maps each top-level import to its distribution with
 importlib.metadata.packages_distributions(), and fails naming the module, the import
 and the distribution missing from [project] dependencies or a feature extra (for
-test code, also the `test` extra).
+test code, also the `test` extra). A folder under benchmarks/ or scripts/ with a
+requirements.txt of its own runs in an environment of its own (a generator that needs
+other versions than lifesign's): its imports must be named in that file instead, by the
+import name the distribution has (``richardsonpy==0.2.3`` for ``import richardsonpy``).
 
     python scripts/check_imports_declared.py
 """
@@ -52,6 +55,21 @@ def _local_names(root: Path) -> set[str]:
     return local
 
 
+def _own_requirements(path: Path, top: Path) -> Path | None:
+    """The requirements.txt of the nearest folder from ``path`` up to ``top`` that has one."""
+    for folder in path.parents:
+        if folder == top or top not in folder.parents:
+            return None
+        if (folder / "requirements.txt").is_file():
+            return folder / "requirements.txt"
+    return None
+
+
+def _listed(requirements: Path) -> set[str]:
+    lines = [line.split("#")[0].strip() for line in requirements.read_text(encoding="utf-8").splitlines()]
+    return _requirement_names([line for line in lines if line])
+
+
 def undeclared_imports(root: Path = ROOT) -> list[str]:
     """One line per import of a distribution that pyproject.toml does not declare."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -68,7 +86,12 @@ def undeclared_imports(root: Path = ROOT) -> list[str]:
         declared = runtime if folder in SHIPPED else test
         where = "[project] dependencies or a feature extra" if folder in SHIPPED else "any dependency or extra"
         for path in sorted((root / folder).rglob("*.py")):
+            own = _own_requirements(path, root / folder) if folder in TEST_ONLY else None
             for name in sorted(_top_level_imports(path) - stdlib - local - {"__future__"}):
+                if own is not None:
+                    if _normalise(name) not in _listed(own):
+                        problems.append(f"{path.relative_to(root)}: imports {name!r}, not in {own.relative_to(root)}")
+                    continue
                 dists = {_normalise(d) for d in distributions.get(name, [])}
                 if not dists:
                     problems.append(f"{path.relative_to(root)}: imports {name!r}, which no installed "

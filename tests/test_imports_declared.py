@@ -42,3 +42,16 @@ def test_a_test_only_package_counts_only_for_test_code(tmp_path: Path) -> None:
     assert checker().undeclared_imports(root) == [
         "detectors/fit.py: imports 'pytest' from pytest, not in pyproject.toml [project] dependencies or a feature extra"]
 
+
+
+def test_a_folder_with_its_own_requirements_is_checked_against_them(tmp_path: Path) -> None:
+    # a generator that runs in an environment of its own, on packages lifesign does not install
+    root = project(tmp_path, ["numpy>=1.26", "scipy"], ["pytest>=8"])
+    tool = root / "benchmarks" / "cohort"
+    tool.mkdir(parents=True)
+    (tool / "make.py").write_text("import numpy\nimport richardsonpy.classes\nfrom pysimdeum.core import house\n")
+    (tool / "requirements.txt").write_text("# its own environment\nrichardsonpy==0.2.3\nnumpy==1.26.4  # old\n")
+    assert checker().undeclared_imports(root) == [("benchmarks/cohort/make.py: imports 'pysimdeum', not in "
+                                                  "benchmarks/cohort/requirements.txt")]
+    (tool / "requirements.txt").write_text("richardsonpy==0.2.3\nnumpy==1.26.4\npysimdeum==1.0.1\n")
+    assert checker().undeclared_imports(root) == []

@@ -97,15 +97,23 @@ def test_usage_resuming_clears_the_episode_and_a_new_silence_is_a_new_episode() 
 
 def test_a_load_left_on_is_not_life_but_switching_is() -> None:
     registry = make_registry()
-    # A fridge alone, a 400 W heater left on, a 190 W fridge-freezer cycling: levels and cycles
-    # of automatic loads, not a person. H3 (4 h) falls silent in each case.
-    for power in (60.0, 400.0, lambda k: 40.0 + 190.0 * (k % 3 == 0)):
+    # A fridge alone, a 400 W heater left on, a 190 W fridge-freezer cycling, and two 160 W cold
+    # appliances that start in the same quarter hour every 3 hours (320 W together, read as up to
+    # 360 W on a 0.01 kWh register): levels and cycles of automatic loads, not a person. H3 (4 h)
+    # falls silent in each case.
+    two_cold = lambda k: 40.0 + 160.0 * (k % 3 == 0) + 160.0 * (k % 4 == 0)
+    for power in (60.0, 400.0, lambda k: 40.0 + 190.0 * (k % 3 == 0), two_cold):
         detector = Detector(registry, Thresholds.parse(THRESHOLDS))
         t = feed(detector, registry, 5, active=set(), power_w=power)
         assert [a.household_id for a in detector.sweep(t)] == ["H3"], power
     # A kettle (2 kW for one quarter hour) every 3 hours: someone is there.
     detector = Detector(registry, Thresholds.parse(THRESHOLDS))
     t = feed(detector, registry, 5, active=set(), power_w=lambda k: 60.0 + 2000.0 * (k % 12 == 5))
+    assert detector.sweep(t) == []
+    # A TV and a lamp (450 W) switched on for an hour every 3 hours beside the same two cold
+    # appliances: more than any two of them make together, so someone is there.
+    detector = Detector(registry, Thresholds.parse(THRESHOLDS))
+    t = feed(detector, registry, 5, active=set(), power_w=lambda k: two_cold(k) + 450.0 * (k % 12 in (5, 6, 7, 8)))
     assert detector.sweep(t) == []
 
 

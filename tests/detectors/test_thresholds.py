@@ -50,7 +50,8 @@ def test_each_household_takes_the_most_specific_value_of_every_field() -> None:
     offline = table.offline_s[rows] / H
     assert list(hours) == [12, 10, 8, 5]  # default, tier, grid over community over tier, household
     assert list(offline) == [6, 6, 2, 2]  # community wins where nothing closer sets it
-    assert list(table.min_change_w[rows]) == [300, 300, 300, 200]
+    # the built-in 380 W (two 190 W cold appliances starting together), but where a home sets its own
+    assert list(table.min_change_w[rows]) == [380, 380, 380, 200]
     # a single utility never alerts before the whole home would: water 20 h stays 20 h
     assert list(table.utility_s[rows, 0] / H) == [20, 20, 20, 20]
     assert np.isinf(table.utility_s[rows, 1]).all()  # electricity is not watched alone

@@ -109,6 +109,10 @@ def main() -> None:
     unknown = sorted(set(chosen) - set(DATASETS))
     if unknown:
         parser.error(f"--datasets: unknown {', '.join(unknown)}; expected some of {', '.join(DATASETS)}")
+    missing = [str(f) for f in args.cohort_dir if not (f / "independent" / "plan.json").is_file()]
+    if missing:
+        parser.error(f"--cohort-dir: no independent/plan.json in {', '.join(missing)} "
+                     "(the --out folder of benchmarks/crest_cohort/make_cohort.py)")
     eval_dir = str(args.eval_dir.resolve())
     if ({"real", "independent", "power-only"} & set(chosen)) and not args.eval_dir.is_dir():
         parser.error(f"--eval-dir: {args.eval_dir} is not a folder (expected ../shared/eval beside the repository)")
@@ -138,7 +142,7 @@ def main() -> None:
         for variant in ("A", "B"):
             t = time.perf_counter()
             ds = independent_dataset(str(folder.resolve()), variant)
-            run_one(replace(ds, name=f"made like independent ({folder.name})/{variant}"), results, t)
+            run_one(replace(ds, name=f"made like independent ({folder.resolve()})/{variant}"), results, t)
             print()
     print(f"total {time.perf_counter() - begun:.0f} s")
     if args.json:

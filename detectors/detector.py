@@ -64,7 +64,7 @@ class OpenEpisode:
 class _ActivityModel:
     base_flow_after_s: float
     stuck_min_steps: float
-    hourly_change_w: float
+    hourly_share: float
     min_change_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     volume_quantum: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
     left_on_w: Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float64]]
@@ -93,7 +93,7 @@ class Detector:
         table, rows = resolve_settings(self.registry, thresholds)
         step = activity_steps(thresholds.activity)
         activity = _ActivityModel(thresholds.activity.water_base_flow_after_minutes * 60.0,
-                                  thresholds.activity.stuck_min_steps, thresholds.activity.electricity_hourly_change_w,
+                                  thresholds.activity.stuck_min_steps, thresholds.activity.hourly_share,
                                   self._min_change_w, self._volume_quantum,
                                   self._left_on_w, self._strong_flow_lph)
         with self._lock:
@@ -136,12 +136,13 @@ class Detector:
 
     def change_threshold_w(self, meter: int, interval_s: float) -> float:
         """The change of mean power (W) between two readings ``interval_s`` apart that shows
-        activity at this electricity meter: its household's ``min_change_w`` scaled to the
-        interval as :func:`detectors.state.change_threshold_kw` applies it (what a plot draws)."""
+        activity at this electricity meter: its household's ``min_change_w`` and the site's
+        hourly share of it, read at the interval as :func:`detectors.state.change_threshold_kw`
+        applies them (what a plot draws)."""
         meters = np.array([meter], dtype=np.int32)
         with self._lock:
             kw = change_threshold_kw(self._min_change_w(meters), np.array([float(interval_s)]),
-                                     float(self._step[ELECTRICITY]), self._activity.hourly_change_w)
+                                     float(self._step[ELECTRICITY]), self._activity.hourly_share)
         return float(kw[0]) * 1000.0
 
     def _volume_by_household(self) -> npt.NDArray[np.float64]:

@@ -71,24 +71,40 @@ class Window:
     weight: float
 
 
+#: the change of an hour's mean power that cold appliances don't make (real hourly homes)
+HOURLY_CHANGE_W = 75.0
+
+
 @dataclass(frozen=True)
 class ActivitySettings:
     water_min_delta_m3: float = 0.001
     #: water that has flowed in every interval this long has a constant part that is not activity
     water_base_flow_after_minutes: float = 60.0
     #: a change of mean power between two 15-minute intervals larger than cold appliances,
-    #: standby and thermostats make: someone switched something (two cold appliances of
-    #: about 190 W that start in the same quarter hour move it by up to 380 W)
+    #: standby and thermostats make: someone switched something (two cold appliances that
+    #: start in the same quarter hour read as up to 360 W on a 0.01 kWh register)
     electricity_min_change_w: float = 380.0
     #: the same between two hourly intervals, where the cold appliances' cycles average out
-    #: (never more than ``electricity_min_change_w`` spread over the hour)
-    electricity_hourly_change_w: float = 75.0
+    #: (at most ``electricity_min_change_w``; a household that sets its own ``min_change_w``
+    #: gets the same share of it, :attr:`hourly_share`). Unset (None): 75 W, or a quarter of
+    #: ``electricity_min_change_w`` where that is less (the 15-minute change spread over the
+    #: hour, as before there were two numbers)
+    electricity_hourly_change_w: float | None = None
     #: one register step: a change of less than 1.5 steps of power is quantisation noise
     electricity_resolution_kwh: float = 0.01
     gas_min_delta_m3: float = 0.001
     #: identical interval usage of at least this many register steps, repeated, is a stuck meter
     #: (natural loads of that size always vary; a constant standby of a step or two may not)
     stuck_min_steps: float = 10.0
+
+    @property
+    def hourly_share(self) -> float:
+        """The hourly change as a share of the 15-minute one (each household's ``min_change_w``
+        times this is its hourly change)."""
+        hourly = self.electricity_hourly_change_w
+        if hourly is None:
+            hourly = min(HOURLY_CHANGE_W, self.electricity_min_change_w / 4.0)
+        return hourly / self.electricity_min_change_w
 
 
 #: `lifesign learn`'s methods: ``rhythm`` (hourly weights from a linear programme under each
@@ -160,7 +176,7 @@ class Layer:
 #: what a file without a value for a field gets
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
-    offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=380.0,
+    offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=ActivitySettings.electricity_min_change_w,
     stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0,
 )
 
@@ -348,6 +364,11 @@ def _layer(node: ConfigNode) -> Layer:
             kwargs["high_min_m3"] = high["min_m3"].number(gt=0)
     if "activity" in rules:
         per = rules["activity"].mapping(["electricity"])
+        site_wide = per["electricity"].mapping(None).get("hourly_change_w")
+        if site_wide is not None:
+            # the hourly change follows a layer's min_change_w by the site's share
+            raise site_wide.error("is site-wide: set it under activity.electricity at the top of the file "
+                                  "(a layer's min_change_w moves its hourly change in proportion)")
         electricity = per["electricity"].mapping(["min_change_w"], required=["min_change_w"])
         kwargs["min_change_w"] = electricity["min_change_w"].number(gt=0)
     return Layer(**kwargs)  # type: ignore[arg-type]
@@ -406,7 +427,12 @@ def _activity(node: ConfigNode) -> ActivitySettings:
         if "min_change_w" in electricity:
             kwargs["electricity_min_change_w"] = electricity["min_change_w"].number(gt=0)
         if "hourly_change_w" in electricity:
-            kwargs["electricity_hourly_change_w"] = electricity["hourly_change_w"].number(gt=0)
+            short = kwargs.get("electricity_min_change_w", ActivitySettings.electricity_min_change_w)
+            hourly = electricity["hourly_change_w"]
+            kwargs["electricity_hourly_change_w"] = hourly.number(gt=0)
+            if hourly.number(gt=0) > short:
+                raise hourly.error(f"must be at most min_change_w ({short:g} W): an hour's mean moves "
+                                   f"less than a quarter hour's, got {hourly.number(gt=0):g}")
         if "resolution_kwh" in electricity:
             kwargs["electricity_resolution_kwh"] = electricity["resolution_kwh"].number(ge=0)
     if "gas" in per_utility:

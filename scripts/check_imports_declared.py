@@ -7,7 +7,8 @@ and the distribution missing from [project] dependencies or a feature extra (for
 test code, also the `test` extra). A folder under benchmarks/ or scripts/ with a
 requirements.txt of its own runs in an environment of its own (a generator that needs
 other versions than lifesign's): its imports must be named in that file instead, by the
-import name the distribution has (``richardsonpy==0.2.3`` for ``import richardsonpy``).
+import name the distribution has (``richardsonpy==0.2.3`` for ``import richardsonpy``; a
+distribution whose import name differs, PyYAML's ``yaml``, cannot be listed that way).
 
     python scripts/check_imports_declared.py
 """
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("app", "lifesign", "ingest", "detectors", "dispatch", "simulators")
 #: test-only code may also use the `test` extra
 TEST_ONLY = ("tests", "benchmarks", "scripts")
+#: where a folder with a requirements.txt of its own runs in an environment of its own
+OWN_ENVIRONMENTS = ("benchmarks", "scripts")
 
 
 def _normalise(name: str) -> str:
@@ -86,7 +89,9 @@ def undeclared_imports(root: Path = ROOT) -> list[str]:
         declared = runtime if folder in SHIPPED else test
         where = "[project] dependencies or a feature extra" if folder in SHIPPED else "any dependency or extra"
         for path in sorted((root / folder).rglob("*.py")):
-            own = _own_requirements(path, root / folder) if folder in TEST_ONLY else None
+            # tests run in lifesign's own environment: only tools beside the benchmarks and
+            # scripts may bring one of their own
+            own = _own_requirements(path, root / folder) if folder in OWN_ENVIRONMENTS else None
             for name in sorted(_top_level_imports(path) - stdlib - local - {"__future__"}):
                 if own is not None:
                     if _normalise(name) not in _listed(own):

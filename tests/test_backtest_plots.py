@@ -180,9 +180,10 @@ def test_the_threshold_drawn_is_the_one_the_detector_applies_to_that_home(
     readings = pd.read_parquet(short_dataset / "data" / "readings.parquet")
     interval_s = float(np.median(np.diff(np.sort(readings[readings["meter"] == "E00002"]["ts"].to_numpy()))))
     assert interval_s == 3600.0  # hourly meters, as the scenario says
-    # the victim's 200 W at 15-minute readings, scaled to hourly means (cycles average out: x 15/60),
-    # never under 1.5 register steps (0.01 kWh) of power
-    expected_w = max(VICTIM_MIN_CHANGE_W * min(1.0, 900.0 / interval_s), 1.5 * 0.01 * 3.6e6 / interval_s)
+    # the victim's 200 W at 15-minute readings, scaled to hourly means by the site's share (its
+    # hourly_change_w, 75 W unless set, over its min_change_w, the fleet's 300 W: cycles average
+    # out), never under 1.5 register steps (0.01 kWh) of power
+    expected_w = max(VICTIM_MIN_CHANGE_W * 75.0 / FLEET_MIN_CHANGE_W, 1.5 * 0.01 * 3.6e6 / interval_s)
     assert expected_w == 50.0
     (electric,) = [a for a in lines["E"].get_lines() if a.get_gid() == "activity-threshold"]
     assert list(electric.get_ydata()) == pytest.approx([expected_w, expected_w])

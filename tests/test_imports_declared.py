@@ -55,3 +55,14 @@ def test_a_folder_with_its_own_requirements_is_checked_against_them(tmp_path: Pa
                                                   "benchmarks/cohort/requirements.txt")]
     (tool / "requirements.txt").write_text("richardsonpy==0.2.3\nnumpy==1.26.4\npysimdeum==1.0.1\n")
     assert checker().undeclared_imports(root) == []
+
+
+def test_a_requirements_file_among_the_tests_declares_nothing(tmp_path: Path) -> None:
+    # the tests run in lifesign's environment: a stray requirements.txt there must not hide an import
+    root = project(tmp_path, ["numpy>=1.26"], ["pytest>=8"])
+    (root / "detectors" / "fit.py").write_text("import numpy\n")
+    (root / "tests" / "fixtures").mkdir()
+    (root / "tests" / "fixtures" / "requirements.txt").write_text("scipy\n")
+    (root / "tests" / "fixtures" / "use.py").write_text("import scipy\n")
+    assert checker().undeclared_imports(root) == [
+        "tests/fixtures/use.py: imports 'scipy' from scipy, not in pyproject.toml any dependency or extra"]

@@ -53,7 +53,7 @@ def test_a_simulated_water_cut_is_one_infrastructure_order_and_a_lone_incident_s
     dispatcher = Dispatcher(orders, registry, roster, [RecordingChannel()], clock, DEADLINES,
                             mutes=MuteStage(mutes, [AbsenceMuter(mutes), OutageMuter(mutes)], guard))
     # This cohort's fridges draw at most 90 W, so (as `lifesign learn` would for such homes) a
-    # 150 W change is already a person; at the shipped 300 W, two of the cut's homes show no
+    # 150 W change is already a person; at 300 W (the shipped 380 W too), two of the cut's homes show no
     # switch for 12 h of their water-less day and rightly get a welfare visit instead.
     thresholds = default_thresholds()
     thresholds = replace(thresholds, activity=replace(thresholds.activity, electricity_min_change_w=150.0))

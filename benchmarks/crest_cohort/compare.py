@@ -1,16 +1,20 @@
 """Side-by-side per-home distribution table: eval cohort vs generated cohort.
 
-Usage: python compare.py [EVAL_ROOT] [GEN_ROOT]   (defaults: ../shared/eval/independent, out/independent)
+Usage: python compare.py [EVAL_ROOT] [GEN_ROOT]   (defaults: ../shared/eval/independent beside
+the repository, and out/independent beside this file: make_cohort.py's default --out)
 Metrics are computed on days 1-30 (incident-free learning days) of every home.
 """
 import json
+import os
 import sys
 
 import numpy as np
 import pandas as pd
 
-EVAL = sys.argv[1] if len(sys.argv) > 1 else "../shared/eval/independent"
-GEN = sys.argv[2] if len(sys.argv) > 2 else "out/independent"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# beside the repository, and make_cohort.py's default --out
+EVAL = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "eval", "independent")
+GEN = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "out", "independent")
 TZ = 8 * 3600
 
 

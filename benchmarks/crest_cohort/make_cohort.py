@@ -9,7 +9,8 @@ old numpy and pandas pinned in requirements.txt, which lifesign's own environmen
 
 writes out/independent/plan.json and out/independent/{A,B}/ with households.csv,
 meters.csv, readings.parquet, ground_truth.csv, truth_meta.csv. Then
-`.venv/bin/python compare.py` prints the side-by-side check against the eval cohort.
+`/tmp/crest/bin/python compare.py EVAL_DIR OUT/independent` prints the side-by-side check
+against the evaluation cohort.
 
 Steps
 1. Cohort draws (numpy Generator seeded with [seed, 0]): tiers in the eval's
@@ -65,6 +66,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import queue
 import random
 import sys
 import time
@@ -286,7 +288,13 @@ def main():
             results[r[0]] = r
             print(f"home {r[0]} done {time.time() - t0:.0f}s", flush=True)
         while len(results) < N:
-            r = q.get()
+            try:
+                r = q.get(timeout=60)
+            except queue.Empty:
+                if not p.is_alive():  # the worker died: say so rather than wait for ever
+                    sys.exit(f"the worker process ended (exit code {p.exitcode}) with "
+                             f"{N - len(results)} homes not simulated")
+                continue
             results[r[0]] = r
         p.join()
     else:

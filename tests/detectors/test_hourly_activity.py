@@ -2,10 +2,10 @@
 
 One home, one kWh register read every hour (like the real Belgian homes of ../shared/eval).
 The change that counts at hourly intervals is 75 W (cold appliances cycle within the hour, so
-every hour's mean stays within that of every other's): ``hourly_change_w`` as shipped (with
-``min_change_w: 380`` at 15 minutes), and ``min_change_w: 300`` spread over the hour (300 W x
-15 min / 60 min) when that is lower. Expected activity times are worked out from the power
-profile by hand.
+every hour's mean stays within that of every other's): ``hourly_change_w`` as shipped, beside
+``min_change_w: 380`` at 15 minutes, and as configured before it (``min_change_w: 300``). A
+household that sets its own ``min_change_w`` gets the site's share of it at an hour. Expected
+activity times are worked out from the power profile by hand.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from detectors.detector import Detector
 from detectors.thresholds import Thresholds
+from lifesign.config.errors import ConfigError
 from lifesign.grid import Address, Household, Meter, Resident, Tier, Utility
 from lifesign.readings import ReadingBatch
 from lifesign.registry import Registry
@@ -23,7 +24,7 @@ T0 = 1_463_000_000.0
 H = 3600.0
 ACTIVITY = {
     "shipped": "{min_change_w: 380, hourly_change_w: 75, resolution_kwh: 0.01}",
-    "300 W spread over the hour": "{min_change_w: 300, hourly_change_w: 90, resolution_kwh: 0.01}",
+    "the 300 W shipped before, hourly_change_w unset (75 W)": "{min_change_w: 300, resolution_kwh: 0.01}",
 }
 
 
@@ -80,13 +81,48 @@ def test_cold_appliances_cycling_within_the_hour_are_not_activity(electricity: s
     assert activity(watts, electricity=electricity) == []
 
 
-def test_a_home_that_lowers_min_change_w_lowers_the_hourly_change_with_it() -> None:
-    # a home without cold appliances, set to 200 W at 15 minutes: 50 W over an hour (below
-    # hourly_change_w), so a 60 W lamp switched on at hour 6 counts: seen at its end (7 h), and
-    # in the two hours after against the two intervals before last (8 h, 9 h)
-    watts = [30.0] * 6 + [90.0] * 6
-    assert activity(watts, electricity="{min_change_w: 200, resolution_kwh: 0.01}") == [7.0, 8.0, 9.0]
-    assert activity(watts) == []
+def test_a_lamp_of_90_w_counts_at_an_hour_though_380_w_spread_over_it_would_be_95() -> None:
+    # the hourly change is hourly_change_w (75 W), not the 15-minute 380 W x 15/60: a lamp and a
+    # TV (90 W) switched on at hour 6 count, seen at its end (7 h) and in the two hours after
+    # against the two intervals before last (8 h, 9 h)
+    watts = [30.0] * 6 + [120.0] * 6
+    assert activity(watts) == [7.0, 8.0, 9.0]
+    assert activity([30.0] * 6 + [100.0] * 6) == []  # 70 W: within what cold appliances make
+
+
+def test_a_home_that_sets_its_own_min_change_w_gets_the_sites_share_of_it_at_an_hour() -> None:
+    # site 300 W at 15 minutes, 75 W at an hour: a quarter. A home without cold appliances set
+    # to 200 W has 50 W at an hour, so a 60 W lamp counts there (7 h, then 8 h and 9 h as above);
+    # a home set to 600 W has 150 W, so the same switch and a 140 W one do not
+    site = "{min_change_w: 300, hourly_change_w: 75, resolution_kwh: 0.01}"
+    detector = Detector(home(), Thresholds.parse(
+        f"timezone: Europe/Brussels\nactivity: {{electricity: {site}}}\ndefaults: {{no_usage: {{hours: 12}}}}\n"
+        "households: {H1: {activity: {electricity: {min_change_w: 200}}}}\n"))
+    assert detector.change_threshold_w(0, 3600.0) == pytest.approx(200.0 * 75.0 / 300.0)
+    _, seen = detector.activity_in(hourly([30.0] * 6 + [90.0] * 6))
+    assert [float(t - T0) / H for t in seen] == [7.0, 8.0, 9.0]
+    detector = Detector(home(), Thresholds.parse(
+        f"timezone: Europe/Brussels\nactivity: {{electricity: {site}}}\ndefaults: {{no_usage: {{hours: 12}}}}\n"
+        "households: {H1: {activity: {electricity: {min_change_w: 600}}}}\n"))
+    assert detector.change_threshold_w(0, 3600.0) == pytest.approx(600.0 * 75.0 / 300.0)
+    assert list(detector.activity_in(hourly([30.0] * 6 + [170.0] * 6))[1]) == []
+
+
+@pytest.mark.parametrize(("interval_s", "expected_w"), [
+    (900.0, 380.0), (1800.0, 75.0 + (380.0 - 75.0) * (3600.0 / 1800.0 - 1.0) / 3.0), (3600.0, 75.0),
+    (7200.0, 75.0 / 2)])
+def test_the_change_moves_from_15_minutes_to_an_hour_linearly_in_one_over_the_interval(
+        interval_s: float, expected_w: float) -> None:
+    detector = Detector(home(), thresholds(ACTIVITY["shipped"]))
+    assert detector.change_threshold_w(0, interval_s) == pytest.approx(expected_w)
+
+
+def test_hourly_change_w_is_site_wide_and_at_most_min_change_w() -> None:
+    with pytest.raises(ConfigError, match="at most min_change_w"):
+        thresholds("{min_change_w: 380, hourly_change_w: 400}")
+    with pytest.raises(ConfigError, match="is site-wide"):
+        Thresholds.parse("defaults: {no_usage: {hours: 12}}\n"
+                         "households: {H1: {activity: {electricity: {min_change_w: 300, hourly_change_w: 50}}}}\n")
 
 
 def test_a_two_hour_ramp_is_seen_against_the_intervals_before_last(electricity: str) -> None:
@@ -106,3 +142,12 @@ def test_activity_does_not_depend_on_batch_sizes(batch_hours: int) -> None:
     whole = activity(watts)
     assert len(whole) > 10
     assert activity(watts, batch_hours) == whole
+
+
+@pytest.mark.parametrize(("min_change_w", "expected_hourly_w"), [(200.0, 50.0), (300.0, 75.0), (600.0, 75.0)])
+def test_a_file_without_hourly_change_w_gets_75_w_or_a_quarter_of_min_change_w(
+        min_change_w: float, expected_hourly_w: float) -> None:
+    # files written before there were two numbers read as they did up to 300 W (the 15-minute
+    # change spread over the hour); above it, the hour's 75 W that cold appliances don't make
+    detector = Detector(home(), thresholds(f"{{min_change_w: {min_change_w:g}, resolution_kwh: 0.01}}"))
+    assert detector.change_threshold_w(0, 3600.0) == pytest.approx(expected_hourly_w)

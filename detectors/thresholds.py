@@ -429,10 +429,10 @@ def _activity(node: ConfigNode) -> ActivitySettings:
         if "hourly_change_w" in electricity:
             short = kwargs.get("electricity_min_change_w", ActivitySettings.electricity_min_change_w)
             hourly = electricity["hourly_change_w"]
-            kwargs["electricity_hourly_change_w"] = hourly.number(gt=0)
-            if hourly.number(gt=0) > short:
+            hourly_w = kwargs["electricity_hourly_change_w"] = hourly.number(gt=0)
+            if hourly_w > short:
                 raise hourly.error(f"must be at most min_change_w ({short:g} W): an hour's mean moves "
-                                   f"less than a quarter hour's, got {hourly.number(gt=0):g}")
+                                   f"less than a quarter hour's, got {hourly_w:g}")
         if "resolution_kwh" in electricity:
             kwargs["electricity_resolution_kwh"] = electricity["resolution_kwh"].number(ge=0)
     if "gas" in per_utility:

@@ -135,6 +135,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "evidence.quiet_w": {"en": "quiet_w", "zh-CN": "静息功率(瓦)"},
     "evidence.left_on_threshold_s": {"en": "left_on_threshold_s", "zh-CN": "电器未关阈值"},
     "evidence.threshold_deadline": {"en": "threshold_deadline", "zh-CN": "常规阈值时间"},
+    "evidence.electricity_only_s": {"en": "electricity_only_s", "zh-CN": "仅电表家庭最短静默"},
     # the words of an order's fields (rule, status, tier, outcome); English shows the id itself
     "rule.no_usage": {"en": "no_usage", "zh-CN": "无用量"},
     "rule.meter_offline": {"en": "meter_offline", "zh-CN": "表计离线"},

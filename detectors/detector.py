@@ -245,12 +245,13 @@ class Detector:
         table = self.table
         utility = np.where(np.isfinite(table.utility_s), table.utility_s, 0.0).max(axis=1, initial=0.0)
         weighted = np.maximum(np.maximum(table.home_s, table.adapt_s), utility)
+        floor = table.floor_s  # real hours, like offline_s
         # windows stretch a threshold in wall time: a whole day always adds its weighted total,
         # so ceil(T / day total) + 1 days from any start reach T (exact when every weight is 1)
         uniform = (table.profiles.weights == 1.0).all(axis=1)[table.profile_of]
         days = np.ceil(weighted / table.profiles.total[table.profile_of]) + 1.0
         wall = np.where(uniform, weighted, days * 86400.0)
-        return float(max(wall.max(initial=0.0), table.offline_s.max(initial=0.0)))
+        return float(max(wall.max(initial=0.0), table.offline_s.max(initial=0.0), floor.max(initial=0.0)))
 
     def routines(self) -> Routines:
         """What was learned of each home's routine (to save across a restart)."""

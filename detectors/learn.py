@@ -81,11 +81,10 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
     # Jan-Mar and replayed Apr-Dec: 5.65 -> 2.45 false alarms a home-month). rhythm's windows
     # are fitted to be soonest, and routines on top slow them (simulator seed 3: median
     # 3.51 -> 6.01 h): it writes `adapt: ~`.
-    if method == "calibrated":
-        table, rows = resolve_settings(registry, thresholds)
-        adapt_h = table.adapt_s[rows] / 3600.0
-    else:
-        adapt_h = np.zeros(n)
+    table, rows = resolve_settings(registry, thresholds)
+    adapt_h = table.adapt_s[rows] / 3600.0 if method == "calibrated" else np.zeros(n)
+    # what a learned deadline cannot undo: a power-meter-only home's floor (its own setting)
+    floor_h = table.floor_s[rows] / 3600.0
     fitted = fit(seen, settings, settings.budget or thresholds.learn)
     burn_s, lamp_h = _lamp(registry, ordered, replayed, thresholds, settings, fitted, (last - first) / 86400.0,
                            seen.false_alarms)
@@ -96,6 +95,8 @@ def learn(registry: Registry, history: ReadingBatch, thresholds: Thresholds,
         lamp = float(lamp_h[home.household])
         if np.isfinite(lamp):
             reason += f", a load left on through a silence up to {burn_s[home.household] / 3600:.1f} h: lamp rule {lamp:g} h"
+        if floor_h[home.household]:
+            reason += f", power meter only: alarms still wait {floor_h[home.household]:g} h (no_usage.electricity_only)"
         layer = Layer(no_usage_hours=home.hours, windows=windows(home.weights),
                       adapt_max_hours=float(adapt_h[home.household]),
                       left_on_hours=lamp if np.isfinite(lamp) else None)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from detectors.thresholds import Layer, Thresholds, Window
 from detectors.timeweights import Profiles, profile_weights
-from lifesign.grid import TIER_BY_CODE, UTILITY_CODES
+from lifesign.grid import TIER_BY_CODE, UTILITY_CODES, Utility
 from lifesign.registry import Registry
 
 F8 = npt.NDArray[np.float64]
@@ -24,13 +24,21 @@ N_UTILITIES = len(UTILITY_CODES)
 
 
 class SettingsTable:
-    """One row per distinct resolved :class:`Layer`; arrays indexed by row."""
+    """One row per distinct resolved :class:`Layer` and meter kit; arrays indexed by row.
 
-    def __init__(self, layers: list[Layer], tz: tzinfo) -> None:
+    ``electricity_only`` (per row): its homes have no meter but electricity. An hourly power
+    meter alone cannot tell a family out for the day from a fall, so their welfare alarms
+    wait for the layer's ``no_usage.electricity_only.hours`` (``floor_s``; 0 elsewhere)."""
+
+    def __init__(self, layers: list[Layer], tz: tzinfo, electricity_only: list[bool] | None = None) -> None:
         self.layers = layers
         self.tz = tz
         h = 3600.0
         self.home_s = np.array([lay.no_usage_hours for lay in layers], dtype=np.float64) * h
+        alone = electricity_only or [False] * len(layers)
+        #: the least real time a silence lasts before a welfare alarm, whatever brings it sooner
+        self.floor_s = np.array([(lay.electricity_only_hours or 0.0) * h if only else 0.0
+                                 for lay, only in zip(layers, alone, strict=True)], dtype=np.float64)
         self.lag_s = np.array([lay.max_data_lag_minutes for lay in layers], dtype=np.float64) * 60.0
         self.offline_s = np.array([lay.offline_hours for lay in layers], dtype=np.float64) * h
         self.flow_s = np.array([lay.flow_hours for lay in layers], dtype=np.float64) * h
@@ -79,7 +87,7 @@ class SettingsTable:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.home_s, self.lag_s, self.offline_s, self.flow_s, self.strong_flow_s, self.strong_flow_lph,
+        arrays = (self.home_s, self.floor_s, self.lag_s, self.offline_s, self.flow_s, self.strong_flow_s, self.strong_flow_lph,
                   self.high_factor, self.high_min_m3,
                   self.min_change_w, self.stuck_s, self.adapt_s, self.left_on_s, self.left_on_w, self.volume_s, self.volume_max_m3, self.utility_s, self.profile_of)
         return sum(a.nbytes for a in arrays) + self.profiles.nbytes
@@ -101,25 +109,37 @@ def resolve_settings(registry: Registry, thresholds: Thresholds) -> tuple[Settin
             if name not in known:
                 kind = {"households": "household", "communities": "community", "grids": "grid"}[key]
                 raise LookupError(f"{thresholds.source}: {key}.{name} is not a registered {kind}")
-    # Households without an override share a row per (tier, community, grid).
+    alone = electricity_only(registry)
+    # Households without an override share a row per (tier, community, grid, meter kit).
     combo, uniques = pd.factorize(pd.MultiIndex.from_arrays(
-        [registry.tier.astype(np.int64), registry.community, registry.grid]))
-    rows: dict[Layer, int] = {}
+        [registry.tier.astype(np.int64), registry.community, registry.grid, alone]))
+    rows: dict[tuple[Layer, bool], int] = {}
     layers: list[Layer] = []
+    kits: list[bool] = []
 
-    def row_of(layer: Layer) -> int:
-        if layer not in rows:
-            rows[layer] = len(layers)
+    def row_of(layer: Layer, only: bool) -> int:
+        if (layer, only) not in rows:
+            rows[(layer, only)] = len(layers)
             layers.append(layer)
-        return rows[layer]
+            kits.append(only)
+        return rows[(layer, only)]
 
-    combo_row = np.array([row_of(thresholds.resolve(TIER_BY_CODE[int(t)], str(c), str(g), ""))
-                          for t, c, g in uniques], dtype=np.int32)
+    combo_row = np.array([row_of(thresholds.resolve(TIER_BY_CODE[int(t)], str(c), str(g), ""), bool(a))
+                          for t, c, g, a in uniques], dtype=np.int32)
     household_row = combo_row[combo] if len(combo) else np.zeros(0, dtype=np.int32)
     for household_id in thresholds.households:
         i = registry.household_index[household_id]
         household_row[i] = row_of(thresholds.resolve(TIER_BY_CODE[int(registry.tier[i])], str(registry.community[i]),
-                                                      str(registry.grid[i]), household_id))
+                                                      str(registry.grid[i]), household_id), bool(alone[i]))
     if not layers:  # an empty registry still gets a table
-        row_of(thresholds.resolve(TIER_BY_CODE[0], "", "", ""))
-    return SettingsTable(layers, thresholds.tz()), household_row.astype(np.int32)
+        row_of(thresholds.resolve(TIER_BY_CODE[0], "", "", ""), False)
+    return SettingsTable(layers, thresholds.tz(), kits), household_row.astype(np.int32)
+
+
+def electricity_only(registry: Registry) -> npt.NDArray[np.bool_]:
+    """Per household: it has meters, and every one of them is an electricity meter."""
+    n = registry.n_households
+    meters = np.bincount(registry.meter_household, minlength=n)
+    power = np.bincount(registry.meter_household, weights=registry.meter_utility == UTILITY_CODES[Utility.ELECTRICITY],
+                        minlength=n)
+    return (meters > 0) & (power == meters)

@@ -16,6 +16,8 @@
           - {from: "23:00", to: "06:00", weight: 0.5}
         max_data_lag_minutes: 20         # readings must confirm the silence up to this close
         utilities: {water: {hours: 24}}  # one utility silent this long: a warning
+        electricity_only: {hours: 34}    # a home with no meter but electricity waits at least this
+                                         # long (real hours; electricity_only: ~ no floor)
       meter_offline: {hours: 6}          # no readings at all: maintenance
       meter_stuck: {hours: 6}            # the same interval usage repeated this long: maintenance
       continuous_flow:                   # water in every interval this long (a leak, a tap left on)
@@ -154,6 +156,9 @@ class Layer:
     #: this many hours of it (0: off), if it stays at least left_on_w above the meter's quiet level
     left_on_hours: float | None = None
     left_on_w: float | None = None
+    #: a home watched by its electricity meter alone (no water, no gas) alarms after at least this
+    #: many real hours of silence, whatever else would bring it sooner (0: no floor)
+    electricity_only_hours: float | None = None
 
     def over(self, below: Layer) -> Layer:
         """This layer on top of ``below``: every field this layer sets wins."""
@@ -177,7 +182,7 @@ class Layer:
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
     offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=ActivitySettings.electricity_min_change_w,
-    stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0,
+    stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0, electricity_only_hours=34.0,
 )
 
 
@@ -316,7 +321,8 @@ def _layer(node: ConfigNode) -> Layer:
     rules = node.mapping(_LAYER_KEYS)
     kwargs: dict[str, object] = {}
     if "no_usage" in rules:
-        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities", "adapt", "left_on"])
+        nu = rules["no_usage"].mapping(["hours", "windows", "max_data_lag_minutes", "utilities", "adapt", "left_on",
+                                        "electricity_only"])
         if "hours" in nu:
             kwargs["no_usage_hours"] = nu["hours"].number(gt=0, le=MAX_HOURS)
         if "windows" in nu:
@@ -330,6 +336,10 @@ def _layer(node: ConfigNode) -> Layer:
         if "left_on" in nu:
             # `left_on: ~` waits for the whole threshold whatever burns (a heater on a timer)
             kwargs["left_on_hours"], kwargs["left_on_w"] = _hours_above(nu["left_on"], "above_quiet_w", MAX_HOURS)
+        if "electricity_only" in nu:
+            # `electricity_only: ~` lets a home seen by its power meter alone alarm as any other
+            floor = nu["electricity_only"]
+            kwargs["electricity_only_hours"] = 0.0 if floor.is_null() else _hours(floor)
         if "utilities" in nu:
             per = nu["utilities"].mapping([u.value for u in Utility])
             kwargs["utility_hours"] = tuple(

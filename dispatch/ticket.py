@@ -137,6 +137,11 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         left_on = {"hours": round(left_on_s / 3600.0, 2), "above_quiet_w": round(power_w - quiet_w)}
         left_on_lines = [f"{w['left_on']} " + w["left_on_text"].format(w=power_w - quiet_w, hm=hours_minutes(left_on_s))]
 
+    # a home seen by its power meter alone alarms late by design: the worker must know
+    floor_s = evidence.get("electricity_only_s")
+    power_only_lines = [] if floor_s is None else [f"{w['power_only']} " + w["power_only_text"].format(
+        hm=hours_minutes(floor_s))]
+
     tier_name = TIER_NAMES_ZH[tier.value] if zh else tier.value.upper()
     title = (
         f"[{tier_name}] {rule_title}: {resident.name} ({resident.age}), "
@@ -160,6 +165,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         f"{w['rule']} {order.rule} ({rule_title})",
         f"{w['silence']} {silence_text}",
         *left_on_lines,
+        *power_only_lines,
         f"{w['last_activity']} ({local.label}):",
         *activity_lines,
         f"{w['opened']} {opened_local} ({local.label})",
@@ -201,6 +207,7 @@ def render_ticket(order: WorkOrder, household: Household, tz: tzinfo = DEFAULT_T
         "threshold_h": None if threshold_h is None else round(threshold_h, 2),
         "silence_so_far_h": None if so_far_h is None else round(so_far_h, 2),
         "left_on": left_on,
+        "electricity_only_hours": None if floor_s is None else round(floor_s / 3600.0, 2),
         "suggested_action": action,
         "link": link,
         "language": language,

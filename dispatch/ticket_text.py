@@ -21,6 +21,9 @@ LABELS: dict[str, dict[str, str]] = {
         "order": "order",
         "left_on": "Left on:       ",
         "left_on_text": "a load {w:.0f} W above the home's quiet level for {hm}, nothing else in the home moved",
+        "power_only": "Meters:        ",
+        "power_only_text": "electricity only: alarms wait {hm} of silence at least; the resident may have been "
+                           "without help that long",
         "water": "water", "electricity": "electricity", "gas": "gas",
     },
     "zh-CN": {
@@ -33,6 +36,8 @@ LABELS: dict[str, dict[str, str]] = {
         "order": "工单",
         "left_on": "电器未关：",
         "left_on_text": "比家中静息用电高 {w:.0f} 瓦的电器（灯、电视等）已连续开着 {hm}，期间家中无其他动静",
+        "power_only": "表计：",
+        "power_only_text": "仅有电表：静默至少 {hm} 才报警，老人可能已这么久无人照应",
         "water": "水", "electricity": "电", "gas": "燃气",
     },
 }

@@ -79,7 +79,7 @@ class HouseholdView:
         self.routine_s = homes.usual.threshold_s(households, self.anchor, table.adapt_s[self.row], table.tz)
         #: the whole home's threshold for this silence (for evidence; weighted hours where the
         #: home has windows and its routine does not raise it)
-        self.home_threshold_s = np.maximum(table.home_s[self.row], self.routine_s)
+        self.home_threshold_s = np.maximum(np.maximum(table.home_s[self.row], self.routine_s), table.floor_s[self.row])
         self._open = open_starts
 
     def __len__(self) -> int:
@@ -153,8 +153,9 @@ class HouseholdView:
     @cached_property
     def home_deadline(self) -> F8:
         """When the whole home's silence becomes an alarm: its threshold, or sooner a load
-        left on through it."""
-        return np.fmin(self.threshold_deadline, self.left_on_deadline)
+        left on through it; never before the floor of a home seen by its power meter alone."""
+        return np.fmax(np.fmin(self.threshold_deadline, self.left_on_deadline),
+                       self.anchor + self.table.floor_s[self.row])
 
     @cached_property
     def home_silent(self) -> B:

@@ -57,6 +57,10 @@ class NoUsageRule:
         if evidence["threshold_s"] > configured:
             # the home's routine raised it: say so beside the configured one
             evidence["configured_threshold_s"] = configured
+        floor = float(view.table.floor_s[view.row[i]])
+        if floor and view.anchor[i] + floor >= min(view.threshold_deadline[i], view.left_on_deadline[i]):
+            # the power meter alone watches this home: its floor, not the threshold, decided
+            evidence["electricity_only_s"] = floor
         if view.left_on_deadline[i] < view.threshold_deadline[i]:
             # brought forward by a load nobody switched off: which, how long, how far above quiet
             k = min(view.meters_of(i), key=lambda j: np.nan_to_num(view.m_left_on_deadline[j], nan=np.inf))

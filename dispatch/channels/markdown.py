@@ -17,12 +17,14 @@ _WORDS = {
            "phone": "phone", "contact": "Emergency contact", "homes": "Homes silent", "of": "of",
            "silence": "Silence", "threshold": "threshold", "activity": "Last activity", "no_data": "no data",
            "do": "Do", "order": "order", "level": "level", "ack": "ack", "colon": ":",
-           "left_on": "Left on", "left_on_text": "{w} W above quiet for {hm}, nothing else moved"},
+           "left_on": "Left on", "left_on_text": "{w} W above quiet for {hm}, nothing else moved",
+           "power_only": "Power meter only", "power_only_text": "alarms wait {hm} of silence: no time to lose"},
     "zh-CN": {"for": "接收人", "address": "地址", "resident": "居民", "age": "年龄", "tier": "风险等级",
               "phone": "电话", "contact": "紧急联系人", "homes": "无用量住户", "of": "/", "silence": "静默",
               "threshold": "阈值", "activity": "最后用量时间", "no_data": "无数据", "do": "处置", "order": "工单",
               "level": "升级层级", "ack": "签收", "colon": "：",
-              "left_on": "电器未关", "left_on_text": "比静息用电高 {w} 瓦，已连续开着 {hm}，期间无其他动静"},
+              "left_on": "电器未关", "left_on_text": "比静息用电高 {w} 瓦，已连续开着 {hm}，期间无其他动静",
+              "power_only": "仅有电表", "power_only_text": "静默满 {hm} 才报警，请尽快上门"},
 }
 
 
@@ -48,6 +50,9 @@ def ticket_markdown(payload: dict[str, Any], recipient: Worker, mention: str = "
     left_on = payload.get("left_on")
     if left_on:
         lines.append(f"**{w['left_on']}{c}** " + w["left_on_text"].format(w=left_on["above_quiet_w"], hm=_hm(left_on["hours"])))
+    floor_h = payload.get("electricity_only_hours")
+    if floor_h:
+        lines.append(f"**{w['power_only']}{c}** " + w["power_only_text"].format(hm=_hm(floor_h)))
     activity = payload.get("last_activity") or {}
     if activity:
         shown = ", ".join(f"{u} {(v or {}).get('local', w['no_data'])}" for u, v in activity.items())

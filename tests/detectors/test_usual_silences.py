@@ -29,10 +29,11 @@ DAY0 = datetime(2026, 9, 1, tzinfo=TZ)
 
 
 def thresholds(adapt: str = "{max_hours: 24}") -> Thresholds:
+    # routines are what these tests watch: a power-meter-only home's floor (36 h) has its own
     return Thresholds.parse(f"""
 timezone: Asia/Shanghai
 defaults:
-  no_usage: {{hours: 12, max_data_lag_minutes: 20, adapt: {adapt}}}
+  no_usage: {{hours: 12, max_data_lag_minutes: 20, adapt: {adapt}, electricity_only: ~}}
 """)
 
 

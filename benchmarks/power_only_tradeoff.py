@@ -28,7 +28,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
 from quality.datasets import (
     Dataset,
     eval_dir_default,

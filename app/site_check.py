@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+import numpy as np
+import numpy.typing as npt
+
 from app.partitions import PartitionSettings, check_partitions
 from detectors.settings import resolve_settings
 from detectors.thresholds import Thresholds
@@ -19,8 +22,17 @@ def check_site(registry: Registry, roster: Roster, thresholds: Thresholds,
     """Raise what stops the service (LookupError: a thresholds override names a household,
     grid or community not in the registry; a partition names an unknown community or
     splits a gateway); return the warnings it logs."""
-    resolve_settings(registry, thresholds)  # the detector resolves the same table at start
-    return [*check_partitions(registry, partitions or {}), *uncovered_buildings(registry, roster)]
+    table, rows = resolve_settings(registry, thresholds)  # the detector resolves the same table at start
+    return [*check_partitions(registry, partitions or {}), *uncovered_buildings(registry, roster),
+            *held_power_only_homes(table.floor_s[rows])]
+
+
+def held_power_only_homes(floor_s: npt.NDArray[np.float64]) -> list[str]:
+    """One line per floor: how many homes with no meter but electricity wait that long before
+    a welfare alarm (`no_usage.electricity_only`). Not an error: the operator must know."""
+    hours = Counter(float(f) / 3600.0 for f in floor_s if f > 0)
+    return [f"{n} household(s) with no meter but electricity: no welfare alarm before {h:g} h of silence "
+            f"(no_usage.electricity_only; `~` turns it off)" for h, n in sorted(hours.items())]
 
 
 def uncovered_buildings(registry: Registry, roster: Roster) -> list[str]:
@@ -32,4 +44,4 @@ def uncovered_buildings(registry: Registry, roster: Roster) -> list[str]:
             f"leader or the duty desk first" for b, n in sorted(homes.items()) if b not in covered]
 
 
-__all__ = ["check_site", "uncovered_buildings"]
+__all__ = ["check_site", "held_power_only_homes", "uncovered_buildings"]

@@ -17,7 +17,7 @@
         max_data_lag_minutes: 20         # readings must confirm the silence up to this close
         utilities: {water: {hours: 24}}  # one utility silent this long: a warning
         electricity_only: {hours: 34}    # a home with no meter but electricity waits at least this
-                                         # long (real hours; electricity_only: ~ no floor)
+                                         # long (real hours; ~ or left out: no floor)
       meter_offline: {hours: 6}          # no readings at all: maintenance
       meter_stuck: {hours: 6}            # the same interval usage repeated this long: maintenance
       continuous_flow:                   # water in every interval this long (a leak, a tap left on)
@@ -26,7 +26,7 @@
                                            # shower running on after a fall; strong: ~ off)
       abnormal_high: {factor: 4, min_m3: 0.5}  # water per local day vs the home's norm
     tiers:
-      red: {no_usage: {hours: 10}}
+      red: {no_usage: {hours: 10, electricity_only: {hours: 24}}}  # a tier's floor holds over the defaults'
     communities:
       C1: {meter_offline: {hours: 3}}
     grids:
@@ -157,7 +157,9 @@ class Layer:
     left_on_hours: float | None = None
     left_on_w: float | None = None
     #: a home watched by its electricity meter alone (no water, no gas) alarms after at least this
-    #: many real hours of silence, whatever else would bring it sooner (0: no floor)
+    #: many real hours of silence, whatever else would bring it sooner (0: no floor). Off for a
+    #: file that leaves it out (an upgrade must not delay a site's alarms unasked); the shipped
+    #: files set it
     electricity_only_hours: float | None = None
 
     def over(self, below: Layer) -> Layer:
@@ -182,7 +184,7 @@ class Layer:
 BUILTIN = Layer(
     no_usage_hours=12.0, windows=(), max_data_lag_minutes=20.0, utility_hours=(),
     offline_hours=6.0, flow_hours=3.0, strong_flow_hours=1.0, strong_flow_lph=80.0, high_factor=4.0, high_min_m3=0.5, min_change_w=ActivitySettings.electricity_min_change_w,
-    stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0, electricity_only_hours=34.0,
+    stuck_hours=6.0, adapt_max_hours=24.0, left_on_hours=6.0, left_on_w=40.0, electricity_only_hours=0.0,
 )
 
 

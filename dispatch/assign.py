@@ -26,16 +26,21 @@ CONTACT_PREFIX = "contact:"
 _ORDER_OF_TIERS = (Tier.RED, Tier.YELLOW, Tier.GREEN)
 
 
-def order_tier(rule: str, household_tier: Tier, severity: str = "critical") -> Tier:
-    """The tier that sets an order's deadline and suggested action.
+def order_tier(rule: str, household_tier: Tier, severity: str = "critical", waited: bool = False) -> Tier:
+    """The tier that sets an order's deadline and suggested action. ``waited``: the detector
+    held the alarm for a power-meter-only home's floor (evidence ``electricity_only_s``).
 
     >>> order_tier("continuous_flow", Tier.GREEN).value, order_tier("abnormal_high", Tier.RED).value
     ('red', 'green')
     >>> order_tier("no_usage", Tier.RED, "warning").value, order_tier("no_usage", Tier.GREEN).value
     ('yellow', 'green')
+    >>> order_tier("no_usage", Tier.GREEN, waited=True).value
+    'red'
     """
     if rule == Rule.CONTINUOUS_FLOW.value:
         return Tier.RED  # water running on: a fall in the shower, a flood
+    if waited and rule == Rule.NO_USAGE.value and severity != "warning":
+        return Tier.RED  # a day and a half of silence already: no "visit before the end of the day"
     if rule == Rule.ABNORMAL_HIGH.value:
         return Tier.GREEN
     if severity == "warning":  # one utility silent, the others alive: one step less urgent

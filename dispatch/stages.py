@@ -82,7 +82,8 @@ class AssignStage:
                 case.assignee, case.unassigned_because = UNASSIGNED, str(exc)
             if case.tier is None and case.household is not None:
                 severity = getattr(case.alert.severity, "value", str(case.alert.severity))
-                case.tier = order_tier(key.rule, case.household.tier, severity)
+                waited = "electricity_only_s" in (case.alert.evidence or {})
+                case.tier = order_tier(key.rule, case.household.tier, severity, waited)
         return cases
 
 

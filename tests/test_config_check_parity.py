@@ -82,3 +82,27 @@ def test_an_empty_file_and_a_missing_include_name_the_file_that_names_them(
     empty.write_text("\n")
     assert main(["config", "check", str(empty)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {empty}: is empty"
+
+
+def test_homes_held_by_the_power_meter_only_floor_are_told_by_check_and_service_alike(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    """Take the water meters of H00001 (red tier) and H00002, H00003 (green): the shipped file
+    holds the red one 24 h, the green ones 34 h, and the operator is told so."""
+    site = _site(tmp_path)
+    meters = tmp_path / "registry" / "meters.csv"
+    lines = meters.read_text().splitlines(keepends=True)
+    meters.write_text("".join(x for x in lines if not x.startswith(("W00001,", "W00002,", "W00003,"))))
+    assert main(["config", "check", str(site)]) == 0
+    out = capsys.readouterr().out
+    told = [("1 household(s) with no meter but electricity: no welfare alarm before 24 h of silence "
+            "(no_usage.electricity_only; `~` turns it off)"),
+            ("2 household(s) with no meter but electricity: no welfare alarm before 34 h of silence "
+            "(no_usage.electricity_only; `~` turns it off)")]
+    assert all(f"warning: {line}" in out for line in told)
+    with caplog.at_level(logging.WARNING, "lifesign.service"):
+        ServiceParts.from_site(SiteConfig.load(site))
+    assert all(any(line in r.getMessage() for r in caplog.records) for line in told)
+    # the shipped registry has a water meter in every home: nothing to tell
+    site_again = _site(tmp_path / "plain")
+    assert main(["config", "check", str(site_again)]) == 0
+    assert "no meter but electricity" not in capsys.readouterr().out

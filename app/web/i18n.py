@@ -37,6 +37,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "so_far": ("至今", "so far"),
     "left_on": ("电器未关：比静息用电高 {w} 瓦，已连续开着 {h} 小时，期间家中无其他动静",
                 "Left on: a load {w} W above the home's quiet level for {h} h, nothing else moved"),
+    "power_only": ("仅有电表：静默满 {h} 小时才报警，老人可能已这么久无人照应，请立即处置",
+                   ("Power meter only: the alarm waited {h} h of silence; the resident may have been without help "
+                   "that long, act now")),
     "chart": ("近48小时用水用电", "Water and electricity, last 48 h"),
     "chart_empty": ("近48小时无读数", "No readings in the last 48 h"),
     "suggested": ("建议处置", "What to do"),

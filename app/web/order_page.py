@@ -115,6 +115,8 @@ def render_order(request: Request, desk: Desk, order: WorkOrder, caller: Caller,
         "left_on": None if evidence.get("left_on_s") is None or evidence.get("power_w") is None
         or evidence.get("quiet_w") is None else
         (f"{evidence['power_w'] - evidence['quiet_w']:.0f}", _h(evidence["left_on_s"])),
+        # a power-meter-only home's alarm waited for its floor (dispatch.ticket says the same)
+        "power_only_h": _h(evidence.get("electricity_only_s")),
         "contact_phone": contact_phone(household.resident.emergency_contact) if household else "",
         "next": NEXT[order.status], "fields": caller.form_fields, "query": caller.query,
         "outcomes": [(o.value, t(f"outcome.{o.value}")) for o in Outcome], "ledger": ledger_rows(desk, order),

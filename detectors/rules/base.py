@@ -85,6 +85,15 @@ class HouseholdView:
     def __len__(self) -> int:
         return len(self.h)
 
+    @cached_property
+    def utility_count(self) -> npt.NDArray[np.intp]:
+        """Per household, how many utilities its meters measure."""
+        if not len(self.meter):
+            return np.zeros(len(self.h), dtype=np.intp)
+        seen = np.zeros((len(self.h), max(UTILITY_BY_CODE) + 1), dtype=bool)
+        seen[self.owner, self.m_utility] = True
+        return seen.sum(axis=1)
+
     def any(self, per_meter: B) -> B:
         return np.logical_or.reduceat(per_meter, self.offsets) if len(self.meter) else np.zeros(0, bool)
 

@@ -55,13 +55,14 @@ class NoUsageRule:
         }
         configured = float(view.table.home_s[view.row[i]])
         if evidence["threshold_s"] > configured:
-            # the home's routine raised it: say so beside the configured one
+            # the home's routine (or a power-meter-only floor) raised it: say so beside the configured one
             evidence["configured_threshold_s"] = configured
         floor = float(view.table.floor_s[view.row[i]])
-        if floor and view.anchor[i] + floor >= min(view.threshold_deadline[i], view.left_on_deadline[i]):
+        floored = bool(floor) and view.anchor[i] + floor >= min(view.threshold_deadline[i], view.left_on_deadline[i])
+        if floored:
             # the power meter alone watches this home: its floor, not the threshold, decided
             evidence["electricity_only_s"] = floor
-        if view.left_on_deadline[i] < view.threshold_deadline[i]:
+        if view.left_on_deadline[i] < view.threshold_deadline[i] and not floored:
             # brought forward by a load nobody switched off: which, how long, how far above quiet
             k = min(view.meters_of(i), key=lambda j: np.nan_to_num(view.m_left_on_deadline[j], nan=np.inf))
             evidence["left_on_s"] = float(view.m_left_on_s[k])
@@ -94,6 +95,10 @@ class UtilitySilenceRule:
         with np.errstate(invalid="ignore"):
             silent = (view.now >= deadline) & (view.m_last_ts >= deadline - view.table.lag_s[view.m_row])
             later = np.isfinite(deadline) & (deadline > view.now)
+        # "the others alive" needs another utility: in a home with one (a power meter alone, held
+        # back by its floor) the whole-home alarm is the only one
+        several = view.utility_count > 1
+        silent &= several[view.owner]
         flagged = view.any(silent)
         start = view.min(anchor, silent)
         # The whole home silent is the critical episode: no new warning beside it.

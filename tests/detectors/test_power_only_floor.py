@@ -20,6 +20,7 @@ import pytest
 from detectors.backtest import replay, windows
 from detectors.detector import Detector
 from detectors.learn import LearnSettings, learn
+from detectors.settings import resolve_settings
 from detectors.thresholds import Thresholds
 from dispatch.channels.markdown import ticket_markdown
 from dispatch.ticket import render_ticket
@@ -154,6 +155,8 @@ def test_the_ticket_tells_the_worker_the_alarm_waited() -> None:
     assert payload["electricity_only_hours"] == 34.0
     worker = Worker("gw", "Zhang Wei", Role.GRID_WORKER, "+86 139 0000 0000")
     assert "**仅有电表：** 静默满 34:00 才报警" in ticket_markdown(payload, worker)
+    english = render_ticket(order, reg.household(0)).as_dict()
+    assert "**Power meter only:** alarms wait 34:00 of silence" in ticket_markdown(english, worker)
     # a home with a water meter: no such line
     both = registry((Utility.WATER, Utility.ELECTRICITY))
     (at, evidence), = welfare(both, thresholds(), readings(both))
@@ -178,3 +181,61 @@ def test_learn_says_a_power_only_home_still_waits_for_its_floor() -> None:
     assert "power meter only: alarms still wait 34 h (no_usage.electricity_only)" in floored.reason
     (plain,) = learn(both, readings(both), thresholds(), LearnSettings(method="rhythm", min_days=2))
     assert "power meter only" not in plain.reason
+
+
+def test_homes_of_one_tier_community_and_grid_get_the_floor_by_their_meters() -> None:
+    """One settings row per meter kit: only the home with no meter but electricity is held."""
+    kits = {"H1": (Utility.ELECTRICITY,), "H2": (Utility.WATER, Utility.ELECTRICITY),
+            "H3": (Utility.GAS, Utility.ELECTRICITY), "H4": (Utility.WATER,), "H5": (Utility.ELECTRICITY,)}
+    homes = [Household(h, Address("C1", "G1", "B1", "1", "101"), Resident("R", 80, "p", "e"), Tier.GREEN) for h in kits]
+    meters = [Meter(f"{h}{u.value}", h, u, "GW1") for h, us in kits.items() for u in us]
+    reg = Registry.from_records(homes, meters)
+    table, rows = resolve_settings(reg, thresholds())
+    expected = [34.0 if kit == (Utility.ELECTRICITY,) else 0.0 for kit in kits.values()]
+    assert list(table.floor_s[rows] / H) == expected
+
+
+@pytest.mark.parametrize("layers, tier, hours", [
+    ("", Tier.RED, 24.0),                                                         # the tier's own floor
+    ("communities:\n  C1: {no_usage: {electricity_only: ~}}", Tier.RED, 0.0),     # a community turns it off
+    ("grids:\n  G1: {no_usage: {electricity_only: {hours: 40}}}", Tier.RED, 40.0),  # a grid sets its own
+    ("grids:\n  G1: {no_usage: {electricity_only: {hours: 40}}}", Tier.YELLOW, 40.0),
+])
+def test_the_most_specific_layer_sets_the_floor(layers: str, tier: Tier, hours: float) -> None:
+    reg = registry((Utility.ELECTRICITY,), tier)
+    table, rows = resolve_settings(reg, thresholds(layers))
+    assert table.floor_s[rows[0]] == hours * H
+
+
+def test_a_file_that_leaves_the_floor_out_has_none() -> None:
+    """An upgrade must not delay a site's alarms unasked: only a file that says so holds them."""
+    reg = registry((Utility.ELECTRICITY,))
+    plain = Thresholds.parse("timezone: Asia/Shanghai\ndefaults:\n  no_usage: {hours: 12, adapt: ~}\n")
+    assert [at for at, _ in welfare(reg, plain, readings(reg))] == [pytest.approx(expected_alarm(12.0), abs=STEP)]
+
+
+def test_a_power_only_home_gets_no_one_utility_warning_before_its_floor() -> None:
+    """`utilities.electricity` is "one utility silent while the others live": a home with one
+    utility has no others, and its whole-home alarm waits for the floor."""
+    reg = registry((Utility.ELECTRICITY,))
+    th = thresholds("""
+grids:
+  G1: {no_usage: {utilities: {electricity: {hours: 20}, water: {hours: 20}}}}""")
+    detector = Detector(reg, th)
+    batch = readings(reg)
+    detector.observe(batch.take(np.flatnonzero(batch.ts <= LAST_LIFE - 24 * H)))
+    later = batch.take(np.flatnonzero(batch.ts > LAST_LIFE - 24 * H))
+    opened = [(a.at, a.severity) for a in replay(detector, windows(later, STEP))
+              if a.rule == Rule.NO_USAGE.value and a.state is AlertState.OPENED]
+    assert opened == [(pytest.approx(expected_alarm(34.0), abs=STEP), Severity.CRITICAL)]
+    # beside a water meter that keeps running, the silent power meter is still warned about
+    both = registry((Utility.WATER, Utility.ELECTRICITY))
+    live_water = readings(both)
+    water = both.meter_index["W1"]
+    tail = live_water.ts > LAST_LIFE
+    values = live_water.value.copy()
+    values[(live_water.meter == water) & tail] += np.arange(int(((live_water.meter == water) & tail).sum())) * 0.001
+    detector = Detector(both, th)
+    warned = [a for a in replay(detector, windows(ReadingBatch(live_water.meter, live_water.ts, values), STEP))
+              if a.rule == Rule.NO_USAGE.value and a.state is AlertState.OPENED]
+    assert [a.severity for a in warned] == [Severity.WARNING] and warned[0].utilities == ("electricity",)

@@ -29,7 +29,7 @@ DAY0 = datetime(2026, 9, 1, tzinfo=TZ)
 
 
 def thresholds(adapt: str = "{max_hours: 24}") -> Thresholds:
-    # routines are what these tests watch: a power-meter-only home's floor (36 h) has its own
+    # routines are what these tests watch: a power-meter-only home's floor has its own tests
     return Thresholds.parse(f"""
 timezone: Asia/Shanghai
 defaults:

@@ -92,3 +92,17 @@ def test_the_workers_page_says_a_lamp_left_on_brought_the_order_forward(desk: De
         assert "电器未关：比静息用电高 84 瓦，已连续开着 6.5 小时，期间家中无其他动静" in page
         other = client.get(f"/o/{plain.order_id}", params=link_parts(desk, plain.order_id, "gw-001")).text
         assert 'id="left-on"' not in other and 'id="silence"' in other
+
+
+def test_the_workers_page_says_a_power_meter_only_alarm_waited(desk: DeskRig) -> None:
+    # H00002 and H00003 are green-tier homes of building B001 (configs/registry)
+    order = open_order(desk, "H00002", electricity_only_s=34 * 3600, threshold_s=34 * 3600,
+                       confirmed_silence_s=34.25 * 3600)
+    plain = open_order(desk, "H00003")
+    # a day and a half of silence already: the order is as urgent as a red-tier home's
+    assert (order.tier, plain.tier) == ("red", "green")
+    with desk.client() as client:
+        page = client.get(f"/o/{order.order_id}", params=link_parts(desk, order.order_id, "gw-001")).text
+        assert "仅有电表：静默满 34.0 小时才报警" in page
+        other = client.get(f"/o/{plain.order_id}", params=link_parts(desk, plain.order_id, "gw-001")).text
+        assert 'id="power-only"' not in other and 'id="silence"' in other

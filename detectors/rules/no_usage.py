@@ -58,7 +58,7 @@ class NoUsageRule:
             # the home's routine (or a power-meter-only floor) raised it: say so beside the configured one
             evidence["configured_threshold_s"] = configured
         floor = float(view.table.floor_s[view.row[i]])
-        floored = bool(floor) and view.anchor[i] + floor >= min(view.threshold_deadline[i], view.left_on_deadline[i])
+        floored = bool(floor) and view.home_deadline[i] == view.anchor[i] + floor  # the floor set the deadline
         if floored:
             # the power meter alone watches this home: its floor, not the threshold, decided
             evidence["electricity_only_s"] = floor

@@ -24,7 +24,7 @@ from detectors.settings import resolve_settings
 from detectors.thresholds import Thresholds
 from dispatch.channels.markdown import ticket_markdown
 from dispatch.ticket import render_ticket
-from lifesign.alerts import AlertState, EpisodeKey, Rule, Severity
+from lifesign.alerts import Alert, AlertState, EpisodeKey, Rule, Severity
 from lifesign.config.errors import ConfigError
 from lifesign.grid import Address, Household, Meter, Resident, Role, Tier, Utility, Worker
 from lifesign.readings import ReadingBatch
@@ -88,13 +88,19 @@ def readings(reg: Registry, lamp_after: bool = False, interval_s: float = H) -> 
     return ReadingBatch(np.concatenate(meters), np.concatenate(times), np.concatenate(values))
 
 
-def welfare(reg: Registry, th: Thresholds, batch: ReadingBatch) -> list[tuple[float, dict[str, float]]]:
-    """(opened at, evidence) of every welfare alarm after the last sign of life."""
+def opened(reg: Registry, th: Thresholds, batch: ReadingBatch) -> list[Alert]:
+    """Every no_usage alert opened from a day before the last sign of life on (the days
+    before are observed first, as a running service has)."""
     detector = Detector(reg, th)
     detector.observe(batch.take(np.flatnonzero(batch.ts <= LAST_LIFE - 24 * H)))
     later = batch.take(np.flatnonzero(batch.ts > LAST_LIFE - 24 * H))
-    return [(a.at, dict(a.evidence)) for a in replay(detector, windows(later, STEP))
-            if a.rule == Rule.NO_USAGE.value and a.severity is Severity.CRITICAL and a.state is AlertState.OPENED]
+    return [a for a in replay(detector, windows(later, STEP))
+            if a.rule == Rule.NO_USAGE.value and a.state is AlertState.OPENED]
+
+
+def welfare(reg: Registry, th: Thresholds, batch: ReadingBatch) -> list[tuple[float, dict[str, float]]]:
+    """(opened at, evidence) of every welfare alarm after the last sign of life."""
+    return [(a.at, dict(a.evidence)) for a in opened(reg, th, batch) if a.severity is Severity.CRITICAL]
 
 
 def expected_alarm(hours: float, interval_s: float = H, power: bool = True) -> float:
@@ -142,6 +148,9 @@ def test_a_lamp_left_on_does_not_bring_a_power_only_alarm_before_the_floor() -> 
     alone = registry((Utility.ELECTRICITY,))
     alarms = welfare(alone, thresholds(), readings(alone, lamp_after=True, interval_s=STEP))
     assert [at for at, _ in alarms] == [pytest.approx(expected_alarm(34.0, STEP), abs=STEP)]
+    # the floor decided, not the lamp: the ticket's "left on" line would say otherwise
+    assert "electricity_only_s" in alarms[0][1] and "left_on_s" not in alarms[0][1]
+    assert "left_on_s" in lamp_with_water[0][1] and "electricity_only_s" not in lamp_with_water[0][1]
 
 
 def test_the_ticket_tells_the_worker_the_alarm_waited() -> None:
@@ -221,13 +230,8 @@ def test_a_power_only_home_gets_no_one_utility_warning_before_its_floor() -> Non
     th = thresholds("""
 grids:
   G1: {no_usage: {utilities: {electricity: {hours: 20}, water: {hours: 20}}}}""")
-    detector = Detector(reg, th)
-    batch = readings(reg)
-    detector.observe(batch.take(np.flatnonzero(batch.ts <= LAST_LIFE - 24 * H)))
-    later = batch.take(np.flatnonzero(batch.ts > LAST_LIFE - 24 * H))
-    opened = [(a.at, a.severity) for a in replay(detector, windows(later, STEP))
-              if a.rule == Rule.NO_USAGE.value and a.state is AlertState.OPENED]
-    assert opened == [(pytest.approx(expected_alarm(34.0), abs=STEP), Severity.CRITICAL)]
+    alone = [(a.at, a.severity) for a in opened(reg, th, readings(reg))]
+    assert alone == [(pytest.approx(expected_alarm(34.0), abs=STEP), Severity.CRITICAL)]
     # beside a water meter that keeps running, the silent power meter is still warned about
     both = registry((Utility.WATER, Utility.ELECTRICITY))
     live_water = readings(both)
@@ -235,7 +239,5 @@ grids:
     tail = live_water.ts > LAST_LIFE
     values = live_water.value.copy()
     values[(live_water.meter == water) & tail] += np.arange(int(((live_water.meter == water) & tail).sum())) * 0.001
-    detector = Detector(both, th)
-    warned = [a for a in replay(detector, windows(ReadingBatch(live_water.meter, live_water.ts, values), STEP))
-              if a.rule == Rule.NO_USAGE.value and a.state is AlertState.OPENED]
+    warned = opened(both, th, ReadingBatch(live_water.meter, live_water.ts, values))
     assert [a.severity for a in warned] == [Severity.WARNING] and warned[0].utilities == ("electricity",)
